@@ -1,0 +1,123 @@
+/* difflapack.h -- tangent (forward) and adjoint (reverse) kernels for BLAS/LAPACK
+ * linear solvers: trsv, trsm, getrf, getrs, gesv (float64, column-major, LP64 ints).
+ *
+ * Conventions shared by every kernel
+ * ----------------------------------
+ *  - Scalars and flags are passed BY VALUE (flags are the BLAS/LAPACK letters, any case).
+ *  - Return value: 0 on success; -i when argument i of the *primal* BLAS/LAPACK routine is
+ *    illegal (xerbla numbering, e.g. -3 for a bad `diag` of dtrsv); i > 0 when the routine
+ *    meets an exactly zero pivot / diagonal entry at position i (1-based, like LAPACK info);
+ *    DL_ERR_ALLOC when workspace could not be allocated. Outputs are untouched on -i.
+ *  - `active` is a bit mask of DL_ACTIVE_* saying which inputs carry derivatives.
+ *    Work for inactive inputs is skipped and their derivative pointers are never read or
+ *    written (they may be NULL).
+ *  - *_fwd kernels are fused primal+tangent: they take the primal inputs in place exactly
+ *    like the BLAS/LAPACK routine, plus tangent buffers laid out like the primal buffers, and
+ *    return primal outputs and tangents of the outputs.
+ *  - *_rev kernels take the primal OUTPUTS (never the overwritten inputs) and, in the
+ *    in/out buffers, the cotangent of the output on entry; on exit that buffer holds the
+ *    cotangent of the input it overwrote (exactly Enzyme's semantics for in-place
+ *    arguments). Cotangents of read-only inputs are ACCUMULATED (+=).
+ *  - Pivots (ipiv, 1-based like LAPACK) and info carry no derivative.
+ *  - Kernels never form inverses or dense permutation matrices; pivots go through dlaswp.
+ */
+#ifndef DIFFLAPACK_H
+#define DIFFLAPACK_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DIFFLAPACK_VERSION "0.1.0"
+
+/* activity bits */
+#define DL_ACTIVE_A      1u   /* the matrix (triangle / general A / packed LU)       */
+#define DL_ACTIVE_B      2u   /* the right-hand side / vector                         */
+#define DL_ACTIVE_ALPHA  4u   /* trsm's alpha                                         */
+#define DL_WANT_DLU      8u   /* gesv_fwd: also produce the tangent of the packed LU  */
+
+#define DL_ERR_ALLOC (-1000)
+
+/* ---------------------------------------------------------------- trsv */
+/* x := op(A)^{-1} x.  Returns i > 0 if A(i,i) == 0 and diag == 'N' (x then is what BLAS
+ * produces, inf/nan). */
+int dl_dtrsv(char uplo, char trans, char diag, int n, const double *A, int lda,
+             double *x, int incx);
+/* on entry x = b, dx = db (read only if DL_ACTIVE_B; otherwise treated as 0);
+ * on exit  x = op(A)^{-1} b,  dx = op(A)^{-1} (db - op(dA) x). */
+int dl_dtrsv_fwd(unsigned active, char uplo, char trans, char diag, int n,
+                 const double *A, int lda, const double *dA, int ldda,
+                 double *x, int incx, double *dx, int incdx);
+/* x: the solution (primal output). dx: on entry xbar, on exit bbar = op(A)^{-T} xbar.
+ * dA (its triangle only; strict triangle if diag == 'U') += -bbar x^T (trans N) or -x bbar^T. */
+int dl_dtrsv_rev(unsigned active, char uplo, char trans, char diag, int n,
+                 const double *A, int lda, double *dA, int ldda,
+                 const double *x, int incx, double *dx, int incdx);
+
+/* ---------------------------------------------------------------- trsm */
+/* B := alpha op(A)^{-1} B (side L) or alpha B op(A)^{-1} (side R), B is m x n. */
+int dl_dtrsm(char side, char uplo, char transa, char diag, int m, int n, double alpha,
+             const double *A, int lda, double *B, int ldb);
+/* on entry B, dB (tangent of B); on exit X and
+ * dX = op(A)^{-1} (alpha dB + dalpha B - op(dA) X)   (side L; side R mirrors it). */
+int dl_dtrsm_fwd(unsigned active, char side, char uplo, char transa, char diag, int m, int n,
+                 double alpha, double dalpha, const double *A, int lda, const double *dA, int ldda,
+                 double *B, int ldb, double *dB, int lddb);
+/* X: the primal output. B0: the original B if the caller still has it, else NULL (then
+ * alphabar uses <Xbar, X>/alpha, which needs alpha != 0).
+ * dB: on entry Xbar, on exit Bbar = alpha op(A)^{-T} Xbar (side L).
+ * dA += projected adjoint; *dalpha += <op(A)^{-T} Xbar, B0>. */
+int dl_dtrsm_rev(unsigned active, char side, char uplo, char transa, char diag, int m, int n,
+                 double alpha, const double *A, int lda, double *dA, int ldda,
+                 const double *X, int ldx, const double *B0, int ldb0,
+                 double *dB, int lddb, double *dalpha);
+
+/* ---------------------------------------------------------------- getrf */
+/* A (m x n) := P L U packed, ipiv[min(m,n)] 1-based. Returns LAPACK's info. */
+int dl_dgetrf(int m, int n, double *A, int lda, int *ipiv);
+/* fused: on exit A = LU, ipiv, and dA = packed tangent (strict lower: dL, upper: dU).
+ * Pivots are held fixed. If a zero pivot makes the derivative undefined, dA is filled with
+ * NaN and info (> 0) is returned; a zero in the last diagonal entry with no rows below it
+ * leaves the derivative defined and finite. */
+int dl_dgetrf_fwd(unsigned active, int m, int n, double *A, int lda, int *ipiv,
+                  double *dA, int ldda);
+/* LU, ipiv: the primal outputs. dLU: on entry the packed cotangent of the factors, on exit
+ * Abar (same m x n layout). */
+int dl_dgetrf_rev(unsigned active, int m, int n, const double *LU, int lda, const int *ipiv,
+                  double *dLU, int lddlu);
+
+/* ---------------------------------------------------------------- getrs */
+/* B (n x nrhs) := op(A)^{-1} B with A = P L U given packed. Returns i > 0 if U(i,i) == 0. */
+int dl_dgetrs(char trans, int n, int nrhs, const double *LU, int lda, const int *ipiv,
+              double *B, int ldb);
+/* active: DL_ACTIVE_A (dLU is the tangent of the packed factors), DL_ACTIVE_B. */
+int dl_dgetrs_fwd(unsigned active, char trans, int n, int nrhs, const double *LU, int lda,
+                  const double *dLU, int lddlu, const int *ipiv,
+                  double *B, int ldb, double *dB, int lddb);
+/* X: primal output. dB: in Xbar, out Bbar. dLU += packed cotangent of the factors. */
+int dl_dgetrs_rev(unsigned active, char trans, int n, int nrhs, const double *LU, int lda,
+                  double *dLU, int lddlu, const int *ipiv, const double *X, int ldx,
+                  double *dB, int lddb);
+
+/* ---------------------------------------------------------------- gesv */
+/* A := LU, B := X = A^{-1} B. Returns LAPACK's info (> 0: singular, X not computed). */
+int dl_dgesv(int n, int nrhs, double *A, int lda, int *ipiv, double *B, int ldb);
+/* on exit A = LU, B = X, dB = dX = A^{-1}(dB - dA X), and, if DL_WANT_DLU, dA = dLU
+ * (otherwise dA is left unchanged). */
+int dl_dgesv_fwd(unsigned active, int n, int nrhs, double *A, int lda, double *dA, int ldda,
+                 int *ipiv, double *B, int ldb, double *dB, int lddb);
+/* LU, ipiv, X: primal outputs. dA: in LUbar (cotangent of the packed factors; all zero is
+ * detected and skipped), out Abar. dB: in Xbar, out Bbar = A^{-T} Xbar.
+ * Abar = -Bbar X^T + getrf adjoint of LUbar. */
+int dl_dgesv_rev(unsigned active, int n, int nrhs, const double *LU, int lda, const int *ipiv,
+                 double *dA, int ldda, const double *X, int ldx, double *dB, int lddb);
+
+/* ---------------------------------------------------------------- misc */
+/* Number of BLAS threads used by the backing OpenBLAS (for benchmarks). */
+void dl_set_num_threads(int nthreads);
+const char *dl_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DIFFLAPACK_H */

@@ -1,0 +1,29 @@
+"""difflapack: tangent and adjoint kernels for BLAS/LAPACK linear solvers.
+
+NumPy API (float64; inputs are never modified; C or Fortran order):
+    trsv, trsv_jvp, trsv_vjp, trsm, trsm_jvp, trsm_vjp            (triangular solves)
+    getrf, getrf_jvp, getrf_vjp, getrs, getrs_jvp, getrs_vjp,
+    gesv, gesv_jvp, gesv_vjp, solve, solve_jvp, solve_vjp          (LU)
+C core: get_include(), get_library(); Enzyme layer: difflapack.enzyme; checker: difflapack.testing.
+"""
+from ._core import SingularMatrixError, get_include, get_library, get_ilp64_library
+
+__version__ = "0.1.0"
+
+try:
+    from .triangular import trsv, trsv_jvp, trsv_vjp, trsm, trsm_jvp, trsm_vjp  # noqa: F401
+except ImportError:  # pragma: no cover - during bootstrap only
+    pass
+try:
+    from .lu import (  # noqa: F401
+        getrf, getrf_jvp, getrf_vjp, getrs, getrs_jvp, getrs_vjp,
+        gesv, gesv_jvp, gesv_vjp, solve, solve_jvp, solve_vjp,
+    )
+except ImportError:  # pragma: no cover - during bootstrap only
+    pass
+
+
+def set_num_threads(n: int) -> None:
+    """Set the number of threads of the backing OpenBLAS (benchmarks use 1)."""
+    from ._core import lib
+    lib.dl_set_num_threads(int(n))
