@@ -47,13 +47,21 @@ _CTYPES = {
 
 
 def get_include() -> str:
-    """Folder holding the installed C headers (difflapack.h, difflapack_enzyme.h)."""
-    return os.path.join(_HERE, "include")
+    """Folder holding the installed C headers (difflapack.h, difflapack_enzyme.h).
+
+    From a source checkout that was not installed (PYTHONPATH=python), the repository's
+    include/ folder."""
+    installed = os.path.join(_HERE, "include")
+    if os.path.isdir(installed):
+        return installed
+    return os.path.normpath(os.path.join(_HERE, "..", "..", "include"))
 
 
 def get_library() -> str:
-    """Path of the compiled core shared library (libdifflapack.so)."""
-    return os.path.join(_HERE, "lib", "libdifflapack.so")
+    """Path of the compiled core shared library (libdifflapack.so).
+
+    The environment variable DIFFLAPACK_LIBRARY overrides it (development builds)."""
+    return os.environ.get("DIFFLAPACK_LIBRARY") or os.path.join(_HERE, "lib", "libdifflapack.so")
 
 
 def get_ilp64_library() -> str:
@@ -69,7 +77,10 @@ class _Lib:
         if self._cdll is None:
             cdll = ctypes.CDLL(get_library(), mode=mode)
             for name, codes in KERNELS.items():
-                fn = getattr(cdll, name)
+                try:
+                    fn = getattr(cdll, name)
+                except AttributeError:  # a development build without this kernel
+                    continue
                 fn.argtypes = [_CTYPES[c] for c in codes]
                 fn.restype = ctypes.c_int
             cdll.dl_set_num_threads.argtypes = [ctypes.c_int]
