@@ -56,16 +56,55 @@ void dl_gemm_tri(char uplo, int strict, char transa, char transb, int n, int k, 
                 op_cols(B, ldb, transb, n1), ldb, C + n1 + (size_t)n1 * ldc, ldc);
 }
 
+/* The strict uplo triangle S of a k x k matrix A is the NON-strict uplo triangle of the
+ * (k-1) x (k-1) block A' = A(0:k-2, 1:k-1) (upper) or A(1:k-1, 0:k-2) (lower), shifted by one
+ * row and one column. So op(S) B is one non-unit trmm with A' on B shifted by one row (side L)
+ * or column (side R), plus a zero row/column: exact, unlike unit-trmm-minus-B, which cancels
+ * and loses relative accuracy when S is small compared with 1. */
+void dl_trmm_tri(char side, char uplo, char transa, int strict, int m, int n, double alpha,
+                 const double *A, int lda, const double *B, int ldb, double *C, int ldc) {
+    if (m <= 0 || n <= 0) return;
+    if (transa == 'C') transa = 'T';
+    if (!strict) {
+        if (C != B) dlacpy_("A", &m, &n, B, &ldb, C, &ldc);
+        dtrmm_(&side, &uplo, &transa, "N", &m, &n, &alpha, A, &lda, C, &ldc);
+        return;
+    }
+    const int k = side == 'L' ? m : n;
+    if (k <= 1) { /* the strict triangle of a 1 x 1 matrix is empty */
+        const double zero = 0.0;
+        dlaset_("A", &m, &n, &zero, &zero, C, &ldc);
+        return;
+    }
+    /* which row (L) / column (R) receives the product and which one is zero */
+    const int same = (uplo == 'U') == (transa == 'N');
+    const int dst = side == 'L' ? (same ? 0 : 1) : (same ? 1 : 0), src = 1 - dst;
+    const double *Ashift = uplo == 'U' ? A + lda : A + 1;
+    if (side == 'L') {
+        for (int j = 0; j < n; ++j) {
+            double *c = C + (size_t)j * ldc;
+            memmove(c + dst, B + (size_t)j * ldb + src, sizeof(double) * (size_t)(m - 1));
+            c[dst ? 0 : m - 1] = 0.0;
+        }
+        const int m1 = m - 1;
+        dtrmm_(&side, &uplo, &transa, "N", &m1, &n, &alpha, Ashift, &lda, C + dst, &ldc);
+    } else {
+        /* column j+dst of C from column j+src of B; the order keeps an in-place shift safe */
+        for (int t = 0; t < n - 1; ++t) {
+            int j = dst ? n - 2 - t : t;
+            memmove(C + (size_t)(j + dst) * ldc, B + (size_t)(j + src) * ldb, sizeof(double) * (size_t)m);
+        }
+        double *z = C + (size_t)(dst ? 0 : n - 1) * ldc;
+        for (int i = 0; i < m; ++i) z[i] = 0.0;
+        const int n1 = n - 1;
+        dtrmm_(&side, &uplo, &transa, "N", &m, &n1, &alpha, Ashift, &lda, C + (size_t)dst * ldc, &ldc);
+    }
+}
+
 void dl_trmm_strict(char side, char uplo, char transa, int m, int n, double alpha,
                     const double *A, int lda, double *B, int ldb, double *W, int ldw) {
-    if (m <= 0 || n <= 0) return;
-    /* strict(A) = unit(A) - I, so tri(A) B = unit(A) B - B */
-    const double neg = -alpha;
-    const int inc = 1;
-    dlacpy_("A", &m, &n, B, &ldb, W, &ldw);
-    dtrmm_(&side, &uplo, &transa, "U", &m, &n, &alpha, A, &lda, B, &ldb);
-    for (int j = 0; j < n; ++j)
-        daxpy_(&m, &neg, W + (size_t)j * ldw, &inc, B + (size_t)j * ldb, &inc);
+    (void)W; (void)ldw; /* kept for the signature; the exact shifted trmm works in place */
+    dl_trmm_tri(side, uplo, transa, 1, m, n, alpha, A, lda, B, ldb, B, ldb);
 }
 
 void dl_fill_nan(int m, int n, double *A, int lda) {

@@ -56,9 +56,16 @@ static inline char dl_flip_trans(char t) { return t == 'N' ? 'T' : 'N'; }
  * the flops are ~ n^2 k (half a gemm) and the entries outside the triangle are never touched. */
 void dl_gemm_tri(char uplo, int strict, char transa, char transb, int n, int k, double alpha,
                  const double *A, int lda, const double *B, int ldb, double *C, int ldc);
-/* B := alpha * tri(A) * B (side 'L') or alpha * B * tri(A) (side 'R') where tri(A) is the
- * STRICT uplo triangle of A (zero diagonal). One trmm with a unit diagonal plus an axpy of the
- * saved input; W is caller workspace with room for B's m x n (ldw >= m). */
+/* C := alpha * op(tri(A)) * B (side 'L') or alpha * B * op(tri(A)) (side 'R'), where tri(A)
+ * is the uplo triangle of A (strict != 0: the STRICT triangle, zero diagonal; the diagonal
+ * of A is then never read). B is m x n and is not modified unless C == B (same ld), which is
+ * allowed (in place). Entries of A outside the triangle are never read. Exact for the strict
+ * triangle (one trmm on the shifted (k-1) block; no cancellation). */
+void dl_trmm_tri(char side, char uplo, char transa, int strict, int m, int n, double alpha,
+                 const double *A, int lda, const double *B, int ldb, double *C, int ldc);
+/* B := alpha * op(tri(A)) * B (side 'L') or alpha * B * op(tri(A)) (side 'R') where tri(A) is
+ * the STRICT uplo triangle of A (zero diagonal), in place (dl_trmm_tri with C == B).
+ * W/ldw are no longer used (kept for the signature; pass anything, NULL is fine). */
 void dl_trmm_strict(char side, char uplo, char transa, int m, int n, double alpha,
                     const double *A, int lda, double *B, int ldb, double *W, int ldw);
 /* Fill an m x n matrix with NaN (derivative undefined). */
