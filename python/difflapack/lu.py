@@ -1,0 +1,381 @@
+"""LU with partial pivoting and solves with it: primal, jvp (forward) and vjp (reverse) rules.
+
+Conventions (same as the triangular solves):
+
+* float64; inputs are never modified; C- or Fortran-ordered arrays and strided views are
+  accepted; integer arrays are converted; complex or non-finite input raises ``ValueError``.
+* ``None`` for a tangent means "this input is constant".
+* A bad argument raises ``ValueError`` naming it (LAPACK's ``info < 0`` rule).
+* ``lu`` is LAPACK's packed factorisation ``a = P L U`` (L unit lower trapezoidal strictly
+  below the diagonal, U upper trapezoidal on and above it), ``piv`` the 0-based row
+  interchanges (row i was swapped with row piv[i]) exactly like ``scipy.linalg.lapack.dgetrf``.
+* The pivots are held fixed by every derivative: they are what the primal chose.
+* ``b`` may be 1-D ``(n,)`` or 2-D ``(n, nrhs)``; results keep ``b``'s dimensionality.
+
+Singular matrices (an exactly zero pivot U(j,j), LAPACK ``info = j+1 > 0``):
+
+* ``getrf`` returns ``info`` like LAPACK/SciPy (the factorisation is completed).
+  ``getrf_jvp`` / ``getrf_vjp`` raise :class:`difflapack.SingularMatrixError` when the
+  derivative needs the zero pivot, i.e. U(j,j) == 0 for a column j with rows below the
+  diagonal (j < min(m, n) and j < m - 1). A zero LAST pivot of a square or wide matrix leaves
+  the derivative well defined: they return it (finite) together with ``info > 0``.
+* ``getrs`` / ``getrs_jvp`` / ``getrs_vjp`` raise ``SingularMatrixError`` if U(i,i) == 0.
+* ``gesv`` returns ``info > 0`` like SciPy's ``dgesv`` (``x`` is then a copy of ``b``);
+  ``solve``, ``gesv_jvp``, ``gesv_vjp`` (and ``solve_jvp`` / ``solve_vjp``) raise
+  ``SingularMatrixError``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _core
+from ._core import ACTIVE_A, ACTIVE_B, WANT_DLU, SingularMatrixError, lib, ld, ptr
+
+__all__ = [
+    "getrf", "getrf_jvp", "getrf_vjp",
+    "getrs", "getrs_jvp", "getrs_vjp",
+    "gesv", "gesv_jvp", "gesv_vjp",
+    "solve", "solve_jvp", "solve_vjp",
+]
+
+_GETRF_ARGS = ("m", "n", "a", "lda", "piv")
+_GETRS_ARGS = ("trans", "n", "nrhs", "lu", "lda", "piv", "b", "ldb")
+_GESV_ARGS = ("n", "nrhs", "a", "lda", "piv", "b", "ldb")
+
+
+# ------------------------------------------------------------------ argument handling
+def _matrix(a, name):
+    """A fresh float64 Fortran-ordered copy (the C side writes it), checked finite."""
+    arr = _core.as_matrix(a, name, copy=True)
+    _core.check_finite(arr, name)
+    return arr
+
+
+def _tangent_like(d, name, shape):
+    arr = _matrix(d, name)
+    if arr.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}; got {arr.shape}")
+    return arr
+
+
+def _square(a, name):
+    arr = _matrix(a, name)
+    if arr.shape[0] != arr.shape[1]:
+        raise ValueError(f"{name} must be a square matrix; got shape {arr.shape}")
+    return arr
+
+
+def _rhs(b, name, n):
+    """(2-D Fortran copy of b, was_1d). b is (n,) or (n, nrhs)."""
+    arr = np.asarray(b)
+    if arr.ndim not in (1, 2):
+        raise ValueError(f"{name} must be a 1-D (n,) or 2-D (n, nrhs) array; got shape {arr.shape}")
+    was_1d = arr.ndim == 1
+    mat = _matrix(arr.reshape(-1, 1) if was_1d else arr, name)
+    if mat.shape[0] != n:
+        raise ValueError(f"{name} must have {n} rows to match the matrix; got shape {arr.shape}")
+    return mat, was_1d
+
+
+def _rhs_like(d, name, shape, was_1d):
+    arr = np.asarray(d)
+    want = (shape[0],) if was_1d else shape
+    if arr.shape != want:
+        raise ValueError(f"{name} must have shape {want}; got {arr.shape}")
+    return _matrix(arr.reshape(shape), name)
+
+
+def _shape_out(x, was_1d):
+    return x[:, 0].copy() if was_1d else x
+
+
+def _pivots(piv, n):
+    """LAPACK's 1-based int32 ipiv from SciPy's 0-based piv, validated."""
+    arr = np.asarray(piv)
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise ValueError(f"piv must be a 1-D array of length {n}; got shape {arr.shape}")
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"piv must hold integers; got dtype {arr.dtype}")
+    if arr.size and (arr.min() < 0 or arr.max() >= n):
+        raise ValueError(f"piv entries must lie in [0, {n}); got values in [{arr.min()}, {arr.max()}]")
+    return np.ascontiguousarray(arr, dtype=np.int32) + 1
+
+
+def _zero_based(ipiv):
+    return (ipiv - 1).astype(np.int32)
+
+
+def _trans(trans):
+    return _core.flag(trans, "trans", "NTC")
+
+
+def _derivative_breakdown(lu):
+    """1-based position of a zero pivot the LU derivative divides by (0 if none)."""
+    m, n = lu.shape
+    last = min(m, n, m - 1)
+    d = np.diagonal(lu)[:max(last, 0)]
+    zero = np.flatnonzero(d == 0.0)
+    return int(zero[0]) + 1 if zero.size else 0
+
+
+def _raise_breakdown(position, routine):
+    if position:
+        raise SingularMatrixError(
+            f"{routine}: the LU derivative is undefined: exactly zero pivot U({position - 1},{position - 1}) "
+            f"(0-based; LAPACK info = {position}) with rows below it", position)
+
+
+def _raise_singular(info, routine):
+    if info > 0:
+        raise SingularMatrixError(
+            f"{routine}: the matrix is singular: U({info - 1},{info - 1}) == 0 (0-based; LAPACK info = {info})", info)
+
+
+def _check(info, routine, argnames):
+    if info < 0:
+        _core.raise_for_info(info, routine, argnames)
+
+
+# ------------------------------------------------------------------ getrf
+def _factor(a):
+    lu = _matrix(a, "a")
+    m, n = lu.shape
+    ipiv = np.zeros(min(m, n), dtype=np.int32)
+    info = lib.dl_dgetrf(m, n, ptr(lu), ld(lu), ptr(ipiv))
+    _check(info, "getrf", _GETRF_ARGS)
+    return lu, ipiv, int(info)
+
+
+def getrf(a):
+    """LU factorisation with partial pivoting of the m x n matrix ``a`` (any shape).
+
+    Returns ``(lu, piv, info)`` like ``scipy.linalg.lapack.dgetrf``: packed factors, 0-based
+    pivots of length min(m, n), and LAPACK's info (``info = j+1 > 0``: U(j,j) is exactly zero;
+    the factorisation is still completed)."""
+    lu, ipiv, info = _factor(a)
+    return lu, _zero_based(ipiv), info
+
+
+def getrf_jvp(a, da):
+    """Forward mode of :func:`getrf`: ``(lu, piv, info), dlu``.
+
+    ``dlu`` is the packed tangent of the factors (dL strictly below the diagonal, dU on and
+    above it) with the pivots held fixed: P^T da = dL U + L dU. ``da=None`` gives zeros.
+    Raises SingularMatrixError if the derivative needs a zero pivot (see the module doc)."""
+    lu = _matrix(a, "a")
+    m, n = lu.shape
+    ipiv = np.zeros(min(m, n), dtype=np.int32)
+    if da is None:
+        lu, ipiv, info = _factor(a)
+        _raise_breakdown(_derivative_breakdown(lu), "getrf_jvp")
+        return (lu, _zero_based(ipiv), info), np.zeros((m, n), order="F")
+    dlu = _tangent_like(da, "da", (m, n))
+    info = lib.dl_dgetrf_fwd(ACTIVE_A, m, n, ptr(lu), ld(lu), ptr(ipiv), ptr(dlu), ld(dlu))
+    _check(info, "getrf_jvp", _GETRF_ARGS)
+    _raise_breakdown(_derivative_breakdown(lu), "getrf_jvp")
+    return (lu, _zero_based(ipiv), int(info)), dlu
+
+
+def getrf_vjp(a):
+    """Reverse mode of :func:`getrf`: ``(lu, piv, info), pullback`` with
+    ``a_bar = pullback(lu_bar)``; ``lu_bar`` is the cotangent of the packed factors (all
+    m x n entries are read: strictly lower = L's, upper = U's). Raises SingularMatrixError
+    (here, not in the pullback) if the derivative needs a zero pivot."""
+    lu, ipiv, info = _factor(a)
+    _raise_breakdown(_derivative_breakdown(lu), "getrf_vjp")
+    m, n = lu.shape
+
+    def pullback(lu_bar):
+        abar = _tangent_like(lu_bar, "lu_bar", (m, n))
+        rc = lib.dl_dgetrf_rev(ACTIVE_A, m, n, ptr(lu), ld(lu), ptr(ipiv), ptr(abar), ld(abar))
+        _check(rc, "getrf_vjp pullback", _GETRF_ARGS)
+        _raise_breakdown(rc if rc > 0 else 0, "getrf_vjp pullback")
+        return abar
+
+    return (lu, _zero_based(ipiv), info), pullback
+
+
+# ------------------------------------------------------------------ getrs
+def _solve_inputs(lu, piv, b):
+    lu = _square(lu, "lu")
+    n = lu.shape[0]
+    ipiv = _pivots(piv, n)
+    bm, was_1d = _rhs(b, "b", n)
+    return lu, ipiv, bm, was_1d
+
+
+def getrs(lu, piv, b, trans="N"):
+    """Solve op(A) x = b with A = P L U given by :func:`getrf` (``lu`` square).
+
+    trans: 'N' (A x = b), 'T' or 'C' (A^T x = b). Raises SingularMatrixError if U(i,i) == 0."""
+    t = _trans(trans)
+    lu, ipiv, x, was_1d = _solve_inputs(lu, piv, b)
+    n, nrhs = x.shape
+    info = lib.dl_dgetrs(t, n, nrhs, ptr(lu), ld(lu), ptr(ipiv), ptr(x), ld(x))
+    _check(info, "getrs", _GETRS_ARGS)
+    _raise_singular(info, "getrs")
+    return _shape_out(x, was_1d)
+
+
+def getrs_jvp(lu, piv, b, dlu, db, trans="N"):
+    """Forward mode of :func:`getrs`: ``x, dx``.
+
+    ``dlu`` is the tangent of the packed factors (dL from its strict lower triangle, dU from
+    its upper triangle), ``db`` that of b; either may be None (constant). Pivots are constant.
+    dx = op(A)^{-1} (db - op(dA) x) with dA = P (dL U + L dU)."""
+    t = _trans(trans)
+    lu, ipiv, x, was_1d = _solve_inputs(lu, piv, b)
+    n, nrhs = x.shape
+    active = 0
+    dlum = None
+    if dlu is not None:
+        dlum = _tangent_like(dlu, "dlu", (n, n))
+        active |= ACTIVE_A
+    if db is not None:
+        dx = _rhs_like(db, "db", (n, nrhs), was_1d)
+        active |= ACTIVE_B
+    else:
+        dx = np.zeros((n, nrhs), order="F")
+    info = lib.dl_dgetrs_fwd(active, t, n, nrhs, ptr(lu), ld(lu), ptr(dlum), ld(dlum) if dlum is not None else 1,
+                             ptr(ipiv), ptr(x), ld(x), ptr(dx), ld(dx))
+    _check(info, "getrs_jvp", _GETRS_ARGS)
+    _raise_singular(info, "getrs_jvp")
+    return _shape_out(x, was_1d), _shape_out(dx, was_1d)
+
+
+def getrs_vjp(lu, piv, b, trans="N"):
+    """Reverse mode of :func:`getrs`: ``x, pullback`` with
+    ``lu_bar, b_bar = pullback(x_bar)``. ``lu_bar`` is the packed cotangent of the factors
+    (Lbar strictly below the diagonal, Ubar on and above it), ``b_bar = op(A)^{-T} x_bar``."""
+    t = _trans(trans)
+    lu, ipiv, x, was_1d = _solve_inputs(lu, piv, b)
+    n, nrhs = x.shape
+    info = lib.dl_dgetrs(t, n, nrhs, ptr(lu), ld(lu), ptr(ipiv), ptr(x), ld(x))
+    _check(info, "getrs_vjp", _GETRS_ARGS)
+    _raise_singular(info, "getrs_vjp")
+
+    def pullback(x_bar):
+        bbar = _rhs_like(x_bar, "x_bar", (n, nrhs), was_1d)
+        lubar = np.zeros((n, n), order="F")
+        rc = lib.dl_dgetrs_rev(ACTIVE_A | ACTIVE_B, t, n, nrhs, ptr(lu), ld(lu), ptr(lubar), ld(lubar),
+                               ptr(ipiv), ptr(x), ld(x), ptr(bbar), ld(bbar))
+        _check(rc, "getrs_vjp pullback", _GETRS_ARGS)
+        return lubar, _shape_out(bbar, was_1d)
+
+    return _shape_out(x, was_1d), pullback
+
+
+# ------------------------------------------------------------------ gesv
+def _gesv_inputs(a, b):
+    am = _square(a, "a")
+    n = am.shape[0]
+    bm, was_1d = _rhs(b, "b", n)
+    return am, bm, was_1d
+
+
+def gesv(a, b):
+    """Solve a x = b by LU with partial pivoting (``a`` square): ``(lu, piv, x, info)`` like
+    ``scipy.linalg.lapack.dgesv``. ``info = i > 0``: U(i-1,i-1) is exactly zero, x is not
+    computed (a copy of b is returned)."""
+    lu, x, was_1d = _gesv_inputs(a, b)
+    n, nrhs = x.shape
+    ipiv = np.zeros(n, dtype=np.int32)
+    info = lib.dl_dgesv(n, nrhs, ptr(lu), ld(lu), ptr(ipiv), ptr(x), ld(x))
+    _check(info, "gesv", _GESV_ARGS)
+    return lu, _zero_based(ipiv), _shape_out(x, was_1d), int(info)
+
+
+def gesv_jvp(a, b, da, db):
+    """Forward mode of :func:`gesv`: ``(lu, piv, x, info), (dlu, dx)``.
+
+    dx = a^{-1} (db - da x); dlu is the packed tangent of the factors (pivots fixed, as in
+    :func:`getrf_jvp`). ``da``/``db`` may be None (constant). Raises SingularMatrixError if a
+    is singular."""
+    lu, x, was_1d = _gesv_inputs(a, b)
+    n, nrhs = x.shape
+    ipiv = np.zeros(n, dtype=np.int32)
+    active = 0
+    if da is not None:
+        dlu = _tangent_like(da, "da", (n, n))
+        active |= ACTIVE_A | WANT_DLU
+    else:
+        dlu = np.zeros((n, n), order="F")
+    if db is not None:
+        dx = _rhs_like(db, "db", (n, nrhs), was_1d)
+        active |= ACTIVE_B
+    else:
+        dx = np.zeros((n, nrhs), order="F")
+    info = lib.dl_dgesv_fwd(active, n, nrhs, ptr(lu), ld(lu), ptr(dlu), ld(dlu), ptr(ipiv), ptr(x), ld(x),
+                            ptr(dx), ld(dx))
+    _check(info, "gesv_jvp", _GESV_ARGS)
+    _raise_singular(info, "gesv_jvp")
+    return (lu, _zero_based(ipiv), _shape_out(x, was_1d), int(info)), (dlu, _shape_out(dx, was_1d))
+
+
+def gesv_vjp(a, b):
+    """Reverse mode of :func:`gesv`: ``(lu, piv, x, info), pullback`` with
+    ``a_bar, b_bar = pullback(x_bar, lu_bar=None)``: b_bar = a^{-T} x_bar,
+    a_bar = -b_bar x^T (+ the getrf adjoint of ``lu_bar`` if given and nonzero).
+    ``x_bar=None`` means zero. Raises SingularMatrixError if a is singular."""
+    lu, x, was_1d = _gesv_inputs(a, b)
+    n, nrhs = x.shape
+    ipiv = np.zeros(n, dtype=np.int32)
+    info = lib.dl_dgesv(n, nrhs, ptr(lu), ld(lu), ptr(ipiv), ptr(x), ld(x))
+    _check(info, "gesv_vjp", _GESV_ARGS)
+    _raise_singular(info, "gesv_vjp")
+
+    def pullback(x_bar, lu_bar=None):
+        if x_bar is None:
+            bbar = np.zeros((n, nrhs), order="F")
+        else:
+            bbar = _rhs_like(x_bar, "x_bar", (n, nrhs), was_1d)
+        abar = np.zeros((n, n), order="F") if lu_bar is None else _tangent_like(lu_bar, "lu_bar", (n, n))
+        rc = lib.dl_dgesv_rev(ACTIVE_A | ACTIVE_B, n, nrhs, ptr(lu), ld(lu), ptr(ipiv), ptr(abar), ld(abar),
+                              ptr(x), ld(x), ptr(bbar), ld(bbar))
+        _check(rc, "gesv_vjp pullback", _GESV_ARGS)
+        return abar, _shape_out(bbar, was_1d)
+
+    return (lu, _zero_based(ipiv), _shape_out(x, was_1d), int(info)), pullback
+
+
+# ------------------------------------------------------------------ solve (= gesv's x)
+def solve(a, b):
+    """x = a^{-1} b (``a`` square, ``b`` (n,) or (n, nrhs)). Raises SingularMatrixError if
+    a is exactly singular."""
+    lu, piv, x, info = gesv(a, b)
+    _raise_singular(info, "solve")
+    return x
+
+
+def solve_jvp(a, b, da, db):
+    """Forward mode of :func:`solve`: ``(x, dx)`` with dx = a^{-1} (db - da x); da/db may be
+    None. The LU tangent is not formed."""
+    lu, x, was_1d = _gesv_inputs(a, b)
+    n, nrhs = x.shape
+    ipiv = np.zeros(n, dtype=np.int32)
+    active = 0
+    dam = None
+    if da is not None:
+        dam = _tangent_like(da, "da", (n, n))
+        active |= ACTIVE_A
+    if db is not None:
+        dx = _rhs_like(db, "db", (n, nrhs), was_1d)
+        active |= ACTIVE_B
+    else:
+        dx = np.zeros((n, nrhs), order="F")
+    info = lib.dl_dgesv_fwd(active, n, nrhs, ptr(lu), ld(lu), ptr(dam), ld(dam) if dam is not None else 1,
+                            ptr(ipiv), ptr(x), ld(x), ptr(dx), ld(dx))
+    _check(info, "solve_jvp", _GESV_ARGS)
+    _raise_singular(info, "solve_jvp")
+    return _shape_out(x, was_1d), _shape_out(dx, was_1d)
+
+
+def solve_vjp(a, b):
+    """Reverse mode of :func:`solve`: ``(x, pullback)``, ``a_bar, b_bar = pullback(x_bar)``
+    with b_bar = a^{-T} x_bar and a_bar = -b_bar x^T."""
+    (lu, piv, x, info), gesv_pullback = gesv_vjp(a, b)
+
+    def pullback(x_bar):
+        return gesv_pullback(x_bar)
+
+    return x, pullback
