@@ -1,0 +1,38 @@
+"""Redraw the ratio-vs-n plot and the tables from a saved run, without re-measuring:
+    python bench/plot.py [bench/results/results.json] [out.png]
+"""
+import json
+import os
+import sys
+
+
+def _bench_module():
+    """The installed difflapack.bench, or with DIFFLAPACK_LIBRARY set (a development build) or
+    nothing installed, the one in this source checkout."""
+    checkout = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python")
+    if not os.environ.get("DIFFLAPACK_LIBRARY"):
+        try:
+            from difflapack import bench
+            return bench
+        except ImportError:
+            for name in [m for m in sys.modules if m.split(".")[0] == "difflapack"]:
+                del sys.modules[name]
+    sys.path.insert(0, os.path.normpath(checkout))
+    from difflapack import bench
+    return bench
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    bench = _bench_module()
+    src = argv[0] if argv else os.path.join("bench", "results", "results.json")
+    with open(src) as fh:
+        results = json.load(fh)
+    png = argv[1] if len(argv) > 1 else os.path.join(os.path.dirname(src), "ratios.png")
+    print(bench.report(results, bench.check_targets(results)))
+    print("plot:", bench.plot(results, png), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
