@@ -21,7 +21,9 @@
 
 /* Width of the panels the recursions below hand to a plain loop. The loop costs
  * ~2 m n PANEL flops in total; recursing further costs BLAS calls on tiny operands. */
+#ifndef LU_PANEL
 #define LU_PANEL 8
+#endif
 
 static const double ONE = 1.0, MINUS_ONE = -1.0, ZERO = 0.0;
 static const int INC1 = 1, DEC1 = -1;
@@ -297,6 +299,24 @@ int dl_dgetrs(char trans, int n, int nrhs, const double *LU, int lda, const int 
     return first_zero_diagonal(n, LU, lda);
 }
 
+/* B := op(T)^{-1} B and B := op(T) B for the n x nrhs blocks of the solves. One right-hand
+ * side goes to the level-2 routine: OpenBLAS's trsm/trmm with one column cost ~2.5x its
+ * trsv/trmv, which would dominate getrs's derivative (a level-2 operation itself). */
+static void tri_solve(const char *uplo, const char *trans, const char *diag, int n, int nrhs,
+                      const double *T, int ldt, double *B, int ldb) {
+    if (nrhs == 1)
+        dtrsv_(uplo, trans, diag, &n, T, &ldt, B, &INC1);
+    else
+        dtrsm_("L", uplo, trans, diag, &n, &nrhs, &ONE, T, &ldt, B, &ldb);
+}
+static void tri_mult(const char *uplo, const char *trans, const char *diag, int n, int nrhs,
+                     const double *T, int ldt, double *B, int ldb) {
+    if (nrhs == 1)
+        dtrmv_(uplo, trans, diag, &n, T, &ldt, B, &INC1);
+    else
+        dtrmm_("L", uplo, trans, diag, &n, &nrhs, &ONE, T, &ldt, B, &ldb);
+}
+
 /* W := X (n x nrhs) into a packed workspace. */
 static void copy_block(int n, int nrhs, const double *X, int ldx, double *W) {
     dlacpy_("A", &n, &nrhs, X, &ldx, W, &n);
@@ -337,28 +357,28 @@ int dl_dgetrs_fwd(unsigned active, char trans, int n, int nrhs, const double *LU
     if (trans == 'N') {
         swap_rows_forward(nrhs, dB, lddb, n, ipiv);
         copy_block(n, nrhs, X, ldb, W);
-        dtrmm_("L", "U", "N", "N", &n, &nrhs, &ONE, LU, &lda, W, &n); /* W = U X */
+        tri_mult("U", "N", "N", n, nrhs, LU, lda, W, n); /* W = U X */
         add_block(n, nrhs, 1.0, W, dB, lddb);
-        dtrmm_("L", "L", "N", "U", &n, &nrhs, &ONE, dLU, &lddlu, W, &n);
+        tri_mult("L", "N", "U", n, nrhs, dLU, lddlu, W, n);
         add_block(n, nrhs, -1.0, W, dB, lddb); /* dB -= stril(dL) U X */
-        dtrsm_("L", "L", "N", "U", &n, &nrhs, &ONE, LU, &lda, dB, &lddb);
+        tri_solve("L", "N", "U", n, nrhs, LU, lda, dB, lddb);
         copy_block(n, nrhs, X, ldb, W);
-        dtrmm_("L", "U", "N", "N", &n, &nrhs, &ONE, dLU, &lddlu, W, &n);
+        tri_mult("U", "N", "N", n, nrhs, dLU, lddlu, W, n);
         add_block(n, nrhs, -1.0, W, dB, lddb); /* dB -= triu(dU) X */
-        dtrsm_("L", "U", "N", "N", &n, &nrhs, &ONE, LU, &lda, dB, &lddb);
+        tri_solve("U", "N", "N", n, nrhs, LU, lda, dB, lddb);
     } else {
         copy_block(n, nrhs, X, ldb, W);
         swap_rows_forward(nrhs, W, n, n, ipiv); /* X' */
-        dtrmm_("L", "L", "T", "U", &n, &nrhs, &ONE, LU, &lda, W, &n);
-        dtrmm_("L", "U", "T", "N", &n, &nrhs, &ONE, dLU, &lddlu, W, &n);
+        tri_mult("L", "T", "U", n, nrhs, LU, lda, W, n);
+        tri_mult("U", "T", "N", n, nrhs, dLU, lddlu, W, n);
         add_block(n, nrhs, -1.0, W, dB, lddb); /* dB -= triu(dU)^T L^T X' */
-        dtrsm_("L", "U", "T", "N", &n, &nrhs, &ONE, LU, &lda, dB, &lddb);
+        tri_solve("U", "T", "N", n, nrhs, LU, lda, dB, lddb);
         copy_block(n, nrhs, X, ldb, W);
         swap_rows_forward(nrhs, W, n, n, ipiv);
         add_block(n, nrhs, 1.0, W, dB, lddb);
-        dtrmm_("L", "L", "T", "U", &n, &nrhs, &ONE, dLU, &lddlu, W, &n);
+        tri_mult("L", "T", "U", n, nrhs, dLU, lddlu, W, n);
         add_block(n, nrhs, -1.0, W, dB, lddb); /* dB -= stril(dL)^T X' */
-        dtrsm_("L", "L", "T", "U", &n, &nrhs, &ONE, LU, &lda, dB, &lddb);
+        tri_solve("L", "T", "U", n, nrhs, LU, lda, dB, lddb);
         swap_rows_backward(nrhs, dB, lddb, n, ipiv);
     }
     dl_free(W);
@@ -391,21 +411,21 @@ int dl_dgetrs_rev(unsigned active, char trans, int n, int nrhs, const double *LU
     double *W = dl_alloc((size_t)n * nrhs);
     if (!W) return DL_ERR_ALLOC;
     if (trans == 'N') {
-        dtrsm_("L", "U", "T", "N", &n, &nrhs, &ONE, LU, &lda, dB, &lddb); /* Y1 */
+        tri_solve("U", "T", "N", n, nrhs, LU, lda, dB, lddb); /* Y1 */
         dl_gemm_tri('U', 0, 'N', 'T', n, nrhs, -1.0, dB, lddb, X, ldx, dLU, lddlu);
-        dtrsm_("L", "L", "T", "U", &n, &nrhs, &ONE, LU, &lda, dB, &lddb); /* Y2 */
+        tri_solve("L", "T", "U", n, nrhs, LU, lda, dB, lddb); /* Y2 */
         copy_block(n, nrhs, X, ldx, W);
-        dtrmm_("L", "U", "N", "N", &n, &nrhs, &ONE, LU, &lda, W, &n); /* U X */
+        tri_mult("U", "N", "N", n, nrhs, LU, lda, W, n); /* U X */
         dl_gemm_tri('L', 1, 'N', 'T', n, nrhs, -1.0, dB, lddb, W, n, dLU, lddlu);
         swap_rows_backward(nrhs, dB, lddb, n, ipiv);
     } else {
         copy_block(n, nrhs, X, ldx, W);
         swap_rows_forward(nrhs, W, n, n, ipiv); /* X' */
         swap_rows_forward(nrhs, dB, lddb, n, ipiv);
-        dtrsm_("L", "L", "N", "U", &n, &nrhs, &ONE, LU, &lda, dB, &lddb); /* Y1 */
+        tri_solve("L", "N", "U", n, nrhs, LU, lda, dB, lddb); /* Y1 */
         dl_gemm_tri('L', 1, 'N', 'T', n, nrhs, -1.0, W, n, dB, lddb, dLU, lddlu);
-        dtrsm_("L", "U", "N", "N", &n, &nrhs, &ONE, LU, &lda, dB, &lddb); /* Bbar */
-        dtrmm_("L", "L", "T", "U", &n, &nrhs, &ONE, LU, &lda, W, &n); /* L^T X' */
+        tri_solve("U", "N", "N", n, nrhs, LU, lda, dB, lddb); /* Bbar */
+        tri_mult("L", "T", "U", n, nrhs, LU, lda, W, n); /* L^T X' */
         dl_gemm_tri('U', 0, 'N', 'T', n, nrhs, -1.0, W, n, dB, lddb, dLU, lddlu);
     }
     dl_free(W);

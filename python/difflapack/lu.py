@@ -44,45 +44,48 @@ _GESV_ARGS = ("n", "nrhs", "a", "lda", "piv", "b", "ldb")
 
 
 # ------------------------------------------------------------------ argument handling
-def _matrix(a, name):
-    """A fresh float64 Fortran-ordered copy (the C side writes it), checked finite."""
-    arr = _core.as_matrix(a, name, copy=True)
-    _core.check_finite(arr, name)
+def _matrix(a, name, check_finite, copy=True):
+    """float64 Fortran-ordered 2-D array; a fresh copy when ``copy`` (the C side writes it,
+    or a pullback keeps it)."""
+    arr = _core.as_matrix(a, name, copy=copy)
+    if check_finite:
+        _core.check_finite(arr, name)
     return arr
 
 
-def _tangent_like(d, name, shape):
-    arr = _matrix(d, name)
+def _same_shape(d, name, shape, check_finite, copy=True):
+    arr = _matrix(d, name, check_finite, copy)
     if arr.shape != shape:
         raise ValueError(f"{name} must have shape {shape}; got {arr.shape}")
     return arr
 
 
-def _square(a, name):
-    arr = _matrix(a, name)
+def _square(a, name, check_finite, copy=True):
+    arr = _matrix(a, name, check_finite, copy)
     if arr.shape[0] != arr.shape[1]:
         raise ValueError(f"{name} must be a square matrix; got shape {arr.shape}")
     return arr
 
 
-def _rhs(b, name, n):
-    """(2-D Fortran copy of b, was_1d). b is (n,) or (n, nrhs)."""
+def _rhs(b, name, n, check_finite):
+    """(fresh 2-D Fortran copy of b, was_1d). b is (n,) or (n, nrhs)."""
     arr = np.asarray(b)
     if arr.ndim not in (1, 2):
         raise ValueError(f"{name} must be a 1-D (n,) or 2-D (n, nrhs) array; got shape {arr.shape}")
     was_1d = arr.ndim == 1
-    mat = _matrix(arr.reshape(-1, 1) if was_1d else arr, name)
+    mat = _matrix(arr.reshape(-1, 1) if was_1d else arr, name, check_finite)
     if mat.shape[0] != n:
         raise ValueError(f"{name} must have {n} rows to match the matrix; got shape {arr.shape}")
     return mat, was_1d
 
 
-def _rhs_like(d, name, shape, was_1d):
+def _rhs_like(d, name, shape, was_1d, check_finite):
+    """A fresh 2-D copy of a tangent/cotangent shaped like b ((n,) if b was 1-D)."""
     arr = np.asarray(d)
     want = (shape[0],) if was_1d else shape
     if arr.shape != want:
         raise ValueError(f"{name} must have shape {want}; got {arr.shape}")
-    return _matrix(arr.reshape(shape), name)
+    return _matrix(arr.reshape(shape), name, check_finite)
 
 
 def _shape_out(x, was_1d):
@@ -137,8 +140,8 @@ def _check(info, routine, argnames):
 
 
 # ------------------------------------------------------------------ getrf
-def _factor(a):
-    lu = _matrix(a, "a")
+def _factor(a, check_finite):
+    lu = _matrix(a, "a", check_finite)
     m, n = lu.shape
     ipiv = np.zeros(min(m, n), dtype=np.int32)
     info = lib.dl_dgetrf(m, n, ptr(lu), ld(lu), ptr(ipiv))
@@ -146,70 +149,70 @@ def _factor(a):
     return lu, ipiv, int(info)
 
 
-def getrf(a):
+def getrf(a, *, check_finite=True):
     """LU factorisation with partial pivoting of the m x n matrix ``a`` (any shape).
 
     Returns ``(lu, piv, info)`` like ``scipy.linalg.lapack.dgetrf``: packed factors, 0-based
     pivots of length min(m, n), and LAPACK's info (``info = j+1 > 0``: U(j,j) is exactly zero;
     the factorisation is still completed)."""
-    lu, ipiv, info = _factor(a)
+    lu, ipiv, info = _factor(a, check_finite)
     return lu, _zero_based(ipiv), info
 
 
-def getrf_jvp(a, da):
+def getrf_jvp(a, da, *, check_finite=True):
     """Forward mode of :func:`getrf`: ``(lu, piv, info), dlu``.
 
     ``dlu`` is the packed tangent of the factors (dL strictly below the diagonal, dU on and
     above it) with the pivots held fixed: P^T da = dL U + L dU. ``da=None`` gives zeros.
     Raises SingularMatrixError if the derivative needs a zero pivot (see the module doc)."""
-    lu = _matrix(a, "a")
-    m, n = lu.shape
-    ipiv = np.zeros(min(m, n), dtype=np.int32)
     if da is None:
-        lu, ipiv, info = _factor(a)
+        lu, ipiv, info = _factor(a, check_finite)
         _raise_breakdown(_derivative_breakdown(lu), "getrf_jvp")
-        return (lu, _zero_based(ipiv), info), np.zeros((m, n), order="F")
-    dlu = _tangent_like(da, "da", (m, n))
+        return (lu, _zero_based(ipiv), info), np.zeros(lu.shape, order="F")
+    lu = _matrix(a, "a", check_finite)
+    m, n = lu.shape
+    dlu = _same_shape(da, "da", (m, n), check_finite)
+    ipiv = np.zeros(min(m, n), dtype=np.int32)
     info = lib.dl_dgetrf_fwd(ACTIVE_A, m, n, ptr(lu), ld(lu), ptr(ipiv), ptr(dlu), ld(dlu))
     _check(info, "getrf_jvp", _GETRF_ARGS)
     _raise_breakdown(_derivative_breakdown(lu), "getrf_jvp")
     return (lu, _zero_based(ipiv), int(info)), dlu
 
 
-def getrf_vjp(a):
+def getrf_vjp(a, *, check_finite=True):
     """Reverse mode of :func:`getrf`: ``(lu, piv, info), pullback`` with
     ``a_bar = pullback(lu_bar)``; ``lu_bar`` is the cotangent of the packed factors (all
     m x n entries are read: strictly lower = L's, upper = U's). Raises SingularMatrixError
-    (here, not in the pullback) if the derivative needs a zero pivot."""
-    lu, ipiv, info = _factor(a)
+    (here, not in the pullback) if the derivative needs a zero pivot. The pullback keeps
+    private copies of the factors and may be called any number of times."""
+    lu, ipiv, info = _factor(a, check_finite)
     _raise_breakdown(_derivative_breakdown(lu), "getrf_vjp")
     m, n = lu.shape
 
     def pullback(lu_bar):
-        abar = _tangent_like(lu_bar, "lu_bar", (m, n))
+        abar = _same_shape(lu_bar, "lu_bar", (m, n), check_finite)
         rc = lib.dl_dgetrf_rev(ACTIVE_A, m, n, ptr(lu), ld(lu), ptr(ipiv), ptr(abar), ld(abar))
         _check(rc, "getrf_vjp pullback", _GETRF_ARGS)
-        _raise_breakdown(rc if rc > 0 else 0, "getrf_vjp pullback")
         return abar
 
-    return (lu, _zero_based(ipiv), info), pullback
+    return (lu.copy(order="F"), _zero_based(ipiv), info), pullback
 
 
 # ------------------------------------------------------------------ getrs
-def _solve_inputs(lu, piv, b):
-    lu = _square(lu, "lu")
+def _solve_inputs(lu, piv, b, check_finite, copy_lu):
+    lu = _square(lu, "lu", check_finite, copy=copy_lu)
     n = lu.shape[0]
     ipiv = _pivots(piv, n)
-    bm, was_1d = _rhs(b, "b", n)
+    bm, was_1d = _rhs(b, "b", n, check_finite)
     return lu, ipiv, bm, was_1d
 
 
-def getrs(lu, piv, b, trans="N"):
-    """Solve op(A) x = b with A = P L U given by :func:`getrf` (``lu`` square).
-
-    trans: 'N' (A x = b), 'T' or 'C' (A^T x = b). Raises SingularMatrixError if U(i,i) == 0."""
+def getrs(lu, piv, b, trans="N", *, check_finite=True):
+    """Solve op(A) x = b with A = P L U given by :func:`getrf` (``lu`` square, ``piv``
+    0-based) like ``scipy.linalg.lapack.dgetrs``. trans: 'N' (A x = b), 'T' or 'C'
+    (A^T x = b). Raises SingularMatrixError if U(i,i) == 0."""
     t = _trans(trans)
-    lu, ipiv, x, was_1d = _solve_inputs(lu, piv, b)
+    lu, ipiv, x, was_1d = _solve_inputs(lu, piv, b, check_finite, copy_lu=False)
     n, nrhs = x.shape
     info = lib.dl_dgetrs(t, n, nrhs, ptr(lu), ld(lu), ptr(ipiv), ptr(x), ld(x))
     _check(info, "getrs", _GETRS_ARGS)
@@ -217,22 +220,22 @@ def getrs(lu, piv, b, trans="N"):
     return _shape_out(x, was_1d)
 
 
-def getrs_jvp(lu, piv, b, dlu, db, trans="N"):
+def getrs_jvp(lu, piv, b, dlu, db, trans="N", *, check_finite=True):
     """Forward mode of :func:`getrs`: ``x, dx``.
 
     ``dlu`` is the tangent of the packed factors (dL from its strict lower triangle, dU from
     its upper triangle), ``db`` that of b; either may be None (constant). Pivots are constant.
     dx = op(A)^{-1} (db - op(dA) x) with dA = P (dL U + L dU)."""
     t = _trans(trans)
-    lu, ipiv, x, was_1d = _solve_inputs(lu, piv, b)
+    lu, ipiv, x, was_1d = _solve_inputs(lu, piv, b, check_finite, copy_lu=False)
     n, nrhs = x.shape
     active = 0
     dlum = None
     if dlu is not None:
-        dlum = _tangent_like(dlu, "dlu", (n, n))
+        dlum = _same_shape(dlu, "dlu", (n, n), check_finite, copy=False)
         active |= ACTIVE_A
     if db is not None:
-        dx = _rhs_like(db, "db", (n, nrhs), was_1d)
+        dx = _rhs_like(db, "db", (n, nrhs), was_1d, check_finite)
         active |= ACTIVE_B
     else:
         dx = np.zeros((n, nrhs), order="F")
@@ -243,41 +246,42 @@ def getrs_jvp(lu, piv, b, dlu, db, trans="N"):
     return _shape_out(x, was_1d), _shape_out(dx, was_1d)
 
 
-def getrs_vjp(lu, piv, b, trans="N"):
+def getrs_vjp(lu, piv, b, trans="N", *, check_finite=True):
     """Reverse mode of :func:`getrs`: ``x, pullback`` with
     ``lu_bar, b_bar = pullback(x_bar)``. ``lu_bar`` is the packed cotangent of the factors
-    (Lbar strictly below the diagonal, Ubar on and above it), ``b_bar = op(A)^{-T} x_bar``."""
+    (Lbar strictly below the diagonal, Ubar on and above it; a full n x n array),
+    ``b_bar = op(A)^{-T} x_bar``. The pullback keeps private copies of lu and x."""
     t = _trans(trans)
-    lu, ipiv, x, was_1d = _solve_inputs(lu, piv, b)
+    lu, ipiv, x, was_1d = _solve_inputs(lu, piv, b, check_finite, copy_lu=True)
     n, nrhs = x.shape
     info = lib.dl_dgetrs(t, n, nrhs, ptr(lu), ld(lu), ptr(ipiv), ptr(x), ld(x))
     _check(info, "getrs_vjp", _GETRS_ARGS)
     _raise_singular(info, "getrs_vjp")
 
     def pullback(x_bar):
-        bbar = _rhs_like(x_bar, "x_bar", (n, nrhs), was_1d)
+        bbar = _rhs_like(x_bar, "x_bar", (n, nrhs), was_1d, check_finite)
         lubar = np.zeros((n, n), order="F")
         rc = lib.dl_dgetrs_rev(ACTIVE_A | ACTIVE_B, t, n, nrhs, ptr(lu), ld(lu), ptr(lubar), ld(lubar),
                                ptr(ipiv), ptr(x), ld(x), ptr(bbar), ld(bbar))
         _check(rc, "getrs_vjp pullback", _GETRS_ARGS)
         return lubar, _shape_out(bbar, was_1d)
 
-    return _shape_out(x, was_1d), pullback
+    return _shape_out(x.copy(order="F"), was_1d), pullback
 
 
 # ------------------------------------------------------------------ gesv
-def _gesv_inputs(a, b):
-    am = _square(a, "a")
+def _gesv_inputs(a, b, check_finite):
+    am = _square(a, "a", check_finite)
     n = am.shape[0]
-    bm, was_1d = _rhs(b, "b", n)
+    bm, was_1d = _rhs(b, "b", n, check_finite)
     return am, bm, was_1d
 
 
-def gesv(a, b):
+def gesv(a, b, *, check_finite=True):
     """Solve a x = b by LU with partial pivoting (``a`` square): ``(lu, piv, x, info)`` like
     ``scipy.linalg.lapack.dgesv``. ``info = i > 0``: U(i-1,i-1) is exactly zero, x is not
     computed (a copy of b is returned)."""
-    lu, x, was_1d = _gesv_inputs(a, b)
+    lu, x, was_1d = _gesv_inputs(a, b, check_finite)
     n, nrhs = x.shape
     ipiv = np.zeros(n, dtype=np.int32)
     info = lib.dl_dgesv(n, nrhs, ptr(lu), ld(lu), ptr(ipiv), ptr(x), ld(x))
@@ -285,39 +289,46 @@ def gesv(a, b):
     return lu, _zero_based(ipiv), _shape_out(x, was_1d), int(info)
 
 
-def gesv_jvp(a, b, da, db):
+def _gesv_forward(a, b, da, db, want_dlu, check_finite, routine):
+    lu, x, was_1d = _gesv_inputs(a, b, check_finite)
+    n, nrhs = x.shape
+    ipiv = np.zeros(n, dtype=np.int32)
+    active = 0
+    dam = None
+    if da is not None:
+        # with DL_WANT_DLU the kernel overwrites da by dlu: give it a copy
+        dam = _same_shape(da, "da", (n, n), check_finite, copy=want_dlu)
+        active |= ACTIVE_A | (WANT_DLU if want_dlu else 0)
+    if db is not None:
+        dx = _rhs_like(db, "db", (n, nrhs), was_1d, check_finite)
+        active |= ACTIVE_B
+    else:
+        dx = np.zeros((n, nrhs), order="F")
+    info = lib.dl_dgesv_fwd(active, n, nrhs, ptr(lu), ld(lu), ptr(dam), ld(dam) if dam is not None else 1,
+                            ptr(ipiv), ptr(x), ld(x), ptr(dx), ld(dx))
+    _check(info, routine, _GESV_ARGS)
+    _raise_singular(info, routine)
+    dlu = dam if want_dlu and dam is not None else np.zeros((n, n), order="F")
+    return lu, _zero_based(ipiv), _shape_out(x, was_1d), dlu, _shape_out(dx, was_1d)
+
+
+def gesv_jvp(a, b, da, db, *, check_finite=True):
     """Forward mode of :func:`gesv`: ``(lu, piv, x, info), (dlu, dx)``.
 
     dx = a^{-1} (db - da x); dlu is the packed tangent of the factors (pivots fixed, as in
     :func:`getrf_jvp`). ``da``/``db`` may be None (constant). Raises SingularMatrixError if a
-    is singular."""
-    lu, x, was_1d = _gesv_inputs(a, b)
-    n, nrhs = x.shape
-    ipiv = np.zeros(n, dtype=np.int32)
-    active = 0
-    if da is not None:
-        dlu = _tangent_like(da, "da", (n, n))
-        active |= ACTIVE_A | WANT_DLU
-    else:
-        dlu = np.zeros((n, n), order="F")
-    if db is not None:
-        dx = _rhs_like(db, "db", (n, nrhs), was_1d)
-        active |= ACTIVE_B
-    else:
-        dx = np.zeros((n, nrhs), order="F")
-    info = lib.dl_dgesv_fwd(active, n, nrhs, ptr(lu), ld(lu), ptr(dlu), ld(dlu), ptr(ipiv), ptr(x), ld(x),
-                            ptr(dx), ld(dx))
-    _check(info, "gesv_jvp", _GESV_ARGS)
-    _raise_singular(info, "gesv_jvp")
-    return (lu, _zero_based(ipiv), _shape_out(x, was_1d), int(info)), (dlu, _shape_out(dx, was_1d))
+    is singular (then the solution does not exist)."""
+    lu, piv, x, dlu, dx = _gesv_forward(a, b, da, db, True, check_finite, "gesv_jvp")
+    return (lu, piv, x, 0), (dlu, dx)
 
 
-def gesv_vjp(a, b):
+def gesv_vjp(a, b, *, check_finite=True):
     """Reverse mode of :func:`gesv`: ``(lu, piv, x, info), pullback`` with
     ``a_bar, b_bar = pullback(x_bar, lu_bar=None)``: b_bar = a^{-T} x_bar,
-    a_bar = -b_bar x^T (+ the getrf adjoint of ``lu_bar`` if given and nonzero).
-    ``x_bar=None`` means zero. Raises SingularMatrixError if a is singular."""
-    lu, x, was_1d = _gesv_inputs(a, b)
+    a_bar = -b_bar x^T (+ the getrf adjoint of ``lu_bar``, skipped when it is None or zero).
+    ``x_bar=None`` means zero. Raises SingularMatrixError if a is singular. The pullback
+    keeps private copies of lu and x and may be called any number of times."""
+    lu, x, was_1d = _gesv_inputs(a, b, check_finite)
     n, nrhs = x.shape
     ipiv = np.zeros(n, dtype=np.int32)
     info = lib.dl_dgesv(n, nrhs, ptr(lu), ld(lu), ptr(ipiv), ptr(x), ld(x))
@@ -328,52 +339,40 @@ def gesv_vjp(a, b):
         if x_bar is None:
             bbar = np.zeros((n, nrhs), order="F")
         else:
-            bbar = _rhs_like(x_bar, "x_bar", (n, nrhs), was_1d)
-        abar = np.zeros((n, n), order="F") if lu_bar is None else _tangent_like(lu_bar, "lu_bar", (n, n))
+            bbar = _rhs_like(x_bar, "x_bar", (n, nrhs), was_1d, check_finite)
+        if lu_bar is None:
+            abar = np.zeros((n, n), order="F")
+        else:
+            abar = _same_shape(lu_bar, "lu_bar", (n, n), check_finite)
         rc = lib.dl_dgesv_rev(ACTIVE_A | ACTIVE_B, n, nrhs, ptr(lu), ld(lu), ptr(ipiv), ptr(abar), ld(abar),
                               ptr(x), ld(x), ptr(bbar), ld(bbar))
         _check(rc, "gesv_vjp pullback", _GESV_ARGS)
         return abar, _shape_out(bbar, was_1d)
 
-    return (lu, _zero_based(ipiv), _shape_out(x, was_1d), int(info)), pullback
+    return (lu.copy(order="F"), _zero_based(ipiv), _shape_out(x.copy(order="F"), was_1d), 0), pullback
 
 
 # ------------------------------------------------------------------ solve (= gesv's x)
-def solve(a, b):
-    """x = a^{-1} b (``a`` square, ``b`` (n,) or (n, nrhs)). Raises SingularMatrixError if
-    a is exactly singular."""
-    lu, piv, x, info = gesv(a, b)
+def solve(a, b, *, check_finite=True):
+    """x = a^{-1} b (``a`` square, ``b`` (n,) or (n, nrhs)) by :func:`gesv`. Raises
+    SingularMatrixError if a is exactly singular."""
+    lu, piv, x, info = gesv(a, b, check_finite=check_finite)
     _raise_singular(info, "solve")
     return x
 
 
-def solve_jvp(a, b, da, db):
+def solve_jvp(a, b, da, db, *, check_finite=True):
     """Forward mode of :func:`solve`: ``(x, dx)`` with dx = a^{-1} (db - da x); da/db may be
-    None. The LU tangent is not formed."""
-    lu, x, was_1d = _gesv_inputs(a, b)
-    n, nrhs = x.shape
-    ipiv = np.zeros(n, dtype=np.int32)
-    active = 0
-    dam = None
-    if da is not None:
-        dam = _tangent_like(da, "da", (n, n))
-        active |= ACTIVE_A
-    if db is not None:
-        dx = _rhs_like(db, "db", (n, nrhs), was_1d)
-        active |= ACTIVE_B
-    else:
-        dx = np.zeros((n, nrhs), order="F")
-    info = lib.dl_dgesv_fwd(active, n, nrhs, ptr(lu), ld(lu), ptr(dam), ld(dam) if dam is not None else 1,
-                            ptr(ipiv), ptr(x), ld(x), ptr(dx), ld(dx))
-    _check(info, "solve_jvp", _GESV_ARGS)
-    _raise_singular(info, "solve_jvp")
-    return _shape_out(x, was_1d), _shape_out(dx, was_1d)
+    None. Costs one LU and one extra solve (the LU tangent is not formed)."""
+    lu, piv, x, dlu, dx = _gesv_forward(a, b, da, db, False, check_finite, "solve_jvp")
+    return x, dx
 
 
-def solve_vjp(a, b):
+def solve_vjp(a, b, *, check_finite=True):
     """Reverse mode of :func:`solve`: ``(x, pullback)``, ``a_bar, b_bar = pullback(x_bar)``
-    with b_bar = a^{-T} x_bar and a_bar = -b_bar x^T."""
-    (lu, piv, x, info), gesv_pullback = gesv_vjp(a, b)
+    with b_bar = a^{-T} x_bar and a_bar = -b_bar x^T. Raises SingularMatrixError if a is
+    singular."""
+    (lu, piv, x, info), gesv_pullback = gesv_vjp(a, b, check_finite=check_finite)
 
     def pullback(x_bar):
         return gesv_pullback(x_bar)
