@@ -73,28 +73,50 @@ int dl_dtrsm_rev(unsigned active, char side, char uplo, char transa, char diag, 
                  double *dB, int lddb, double *dalpha);
 
 /* ---------------------------------------------------------------- getrf */
-/* A (m x n) := P L U packed, ipiv[min(m,n)] 1-based. Returns LAPACK's info. */
+/* LU notation: A (m x n) = P L U, k = min(m,n); L (m x k, unit lower) and U (k x n, upper)
+ * packed in one m x n array as dgetrf leaves them; ipiv[k] 1-based row interchanges (P).
+ * Every derivative holds the pivots fixed (as the primal chose them): P^T dA = dL U + L dU.
+ * "Packed tangent/cotangent" = one m x n array, dL (Lbar) strictly below the diagonal,
+ * dU (Ubar) on and above it. Only DL_ACTIVE_A is meaningful for getrf.
+ * Zero pivots: the derivative divides by U(j,j) only for j < k with rows below (j < m-1).
+ * If such a pivot is exactly zero the derivative is undefined: the derivative output is
+ * filled with NaN. A zero LAST pivot of a square or wide matrix leaves it finite. */
+
+/* A (m x n) := P L U packed, ipiv[min(m,n)] 1-based. Returns LAPACK's info (> 0: U(info,info)
+ * is exactly zero; the factorisation is completed). -1 m, -2 n, -4 lda. */
 int dl_dgetrf(int m, int n, double *A, int lda, int *ipiv);
-/* fused: on exit A = LU, ipiv, and dA = packed tangent (strict lower: dL, upper: dU).
- * Pivots are held fixed. If a zero pivot makes the derivative undefined, dA is filled with
- * NaN and info (> 0) is returned; a zero in the last diagonal entry with no rows below it
- * leaves the derivative defined and finite. */
+/* fused: on exit A = LU, ipiv, and dA = packed tangent (strict lower: dL, upper: dU), by a
+ * column-recursive (Toledo) differentiation of the LU with fixed pivots, ~n^3 flops mostly in
+ * gemm. Returns LAPACK's info (also when dA was set to NaN, see above); -108 bad ldda. */
 int dl_dgetrf_fwd(unsigned active, int m, int n, double *A, int lda, int *ipiv,
                   double *dA, int ldda);
-/* LU, ipiv: the primal outputs. dLU: on entry the packed cotangent of the factors, on exit
- * Abar (same m x n layout). */
+/* LU, ipiv: the primal outputs. dLU: on entry the packed cotangent of the factors (all m x n
+ * entries read), on exit Abar (same m x n layout; overwritten, not accumulated).
+ * Returns 0; j > 0 if the derivative needs the zero pivot U(j,j) (dLU := NaN); -5 if an
+ * ipiv entry is outside 1..m; -108 bad lddlu. */
 int dl_dgetrf_rev(unsigned active, int m, int n, const double *LU, int lda, const int *ipiv,
                   double *dLU, int lddlu);
 
 /* ---------------------------------------------------------------- getrs */
-/* B (n x nrhs) := op(A)^{-1} B with A = P L U given packed. Returns i > 0 if U(i,i) == 0. */
+/* B (n x nrhs) := op(A)^{-1} B with A = P L U given packed (trans N, T or C == T).
+ * Like dgetrs, plus: returns i > 0 if U(i,i) == 0 (B then holds what dgetrs computed,
+ * inf/nan); -6 if an ipiv entry is outside 1..n. */
 int dl_dgetrs(char trans, int n, int nrhs, const double *LU, int lda, const int *ipiv,
               double *B, int ldb);
-/* active: DL_ACTIVE_A (dLU is the tangent of the packed factors), DL_ACTIVE_B. */
+/* active: DL_ACTIVE_A (dLU is the tangent of the packed factors: dL from its strict lower,
+ * dU from its upper triangle), DL_ACTIVE_B (dB holds the tangent of B on entry; otherwise
+ * it is not read and taken as 0). On exit B = X and, when either is active,
+ * dB = dX = op(A)^{-1} (dB - op(dA) X), dA = P (dL U + L dU); nothing active: dB untouched.
+ * Returns as dl_dgetrs; -108 bad lddlu, -113 bad lddb. */
 int dl_dgetrs_fwd(unsigned active, char trans, int n, int nrhs, const double *LU, int lda,
                   const double *dLU, int lddlu, const int *ipiv,
                   double *B, int ldb, double *dB, int lddb);
-/* X: primal output. dB: in Xbar, out Bbar. dLU += packed cotangent of the factors. */
+/* X: primal output. dB: in Xbar, out Bbar = op(A)^{-T} Xbar (whenever A or B is active).
+ * If DL_ACTIVE_A: dLU += packed cotangent of the factors (all n x n entries updated):
+ *   trans N: Lbar = -stril(Y2 (U X)^T), Ubar = -triu(Y1 X^T), Y1 = U^{-T} Xbar, Y2 = L^{-T} Y1;
+ *   trans T: Lbar = -stril(X' Y1^T), Ubar = -triu((L^T X') Bbar^T), X' = P^T X,
+ *            Y1 = L^{-1} P^T Xbar.
+ * Returns as dl_dgetrs (-8: bad ldx); -108 bad lddlu, -113 bad lddb. */
 int dl_dgetrs_rev(unsigned active, char trans, int n, int nrhs, const double *LU, int lda,
                   double *dLU, int lddlu, const int *ipiv, const double *X, int ldx,
                   double *dB, int lddb);
@@ -102,13 +124,18 @@ int dl_dgetrs_rev(unsigned active, char trans, int n, int nrhs, const double *LU
 /* ---------------------------------------------------------------- gesv */
 /* A := LU, B := X = A^{-1} B. Returns LAPACK's info (> 0: singular, X not computed). */
 int dl_dgesv(int n, int nrhs, double *A, int lda, int *ipiv, double *B, int ldb);
-/* on exit A = LU, B = X, dB = dX = A^{-1}(dB - dA X), and, if DL_WANT_DLU, dA = dLU
- * (otherwise dA is left unchanged). */
+/* on exit A = LU, ipiv, B = X and (if A or B is active) dB = dX = A^{-1}(dB - dA X), with dB
+ * read only if DL_ACTIVE_B and dA only if DL_ACTIVE_A; if DL_ACTIVE_A and DL_WANT_DLU, also
+ * dA := packed dLU (as dl_dgetrf_fwd); otherwise dA is left unchanged.
+ * info > 0 (singular): dB := NaN (X does not exist); dA as dl_dgetrf_fwd if DL_WANT_DLU.
+ * Returns LAPACK's info; -107 bad ldda, -112 bad lddb. */
 int dl_dgesv_fwd(unsigned active, int n, int nrhs, double *A, int lda, double *dA, int ldda,
                  int *ipiv, double *B, int ldb, double *dB, int lddb);
-/* LU, ipiv, X: primal outputs. dA: in LUbar (cotangent of the packed factors; all zero is
- * detected and skipped), out Abar. dB: in Xbar, out Bbar = A^{-T} Xbar.
- * Abar = -Bbar X^T + getrf adjoint of LUbar. */
+/* LU, ipiv, X: primal outputs. dB: in Xbar, out Bbar = A^{-T} Xbar (whenever A or B is
+ * active). If DL_ACTIVE_A: dA: in LUbar (cotangent of the packed factors; all zero is
+ * detected and the getrf adjoint skipped), out Abar = -Bbar X^T + getrf adjoint of LUbar.
+ * A zero U(i,i): dB (and dA) := NaN, returns i. -5 ipiv outside 1..n, -7 bad ldx,
+ * -108 bad ldda, -112 bad lddb. */
 int dl_dgesv_rev(unsigned active, int n, int nrhs, const double *LU, int lda, const int *ipiv,
                  double *dA, int ldda, const double *X, int ldx, double *dB, int lddb);
 
