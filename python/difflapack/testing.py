@@ -51,7 +51,7 @@ from typing import Sequence
 import numpy as np
 
 __all__ = [
-    "Const", "Duplicated", "Active", "check_rule", "assert_rule", "lower_only",
+    "Const", "Duplicated", "Active", "check_rule", "assert_rule", "enzyme_errors", "short_error",
     "CheckReport", "PatternCheck", "ModeResult", "DEFAULT_MODES", "ALL_MODES",
 ]
 
@@ -402,7 +402,7 @@ def _cpp(source, fn, out_sizes, argv):
     return call
 
 
-def _build(py_fn, specs):
+def _build(py_fn, specs, compile=True):
     """Lower (this is when Enzyme runs) under a stderr capture; compile only a clean build.
     Returns (compiled or None, failure lines, error message, seconds)."""
     jax = _jax()
@@ -417,7 +417,7 @@ def _build(py_fn, specs):
             message = f"{type(exc).__name__}: {str(exc).strip()[:500]}"
     failures = enzyme_failures(_strip_ansi(log[0]))
     compiled = None
-    if lowered is not None and not failures:
+    if lowered is not None and not failures and compile:
         try:
             compiled = lowered.compile()
         except Exception as exc:  # noqa: BLE001
@@ -438,16 +438,35 @@ def short_error(line: str) -> str:
     return (m.group(1) if m else line)[:300]
 
 
-def lower_only(source: str, fn: str, in_sizes: Sequence[int], out_sizes: Sequence[int], argv=(),
-               load_difflapack: bool = False) -> tuple[list[str], str]:
-    """Lower one ``cpp_call`` (runs clang + Enzyme, never executes the result) and return
-    (Enzyme/clang failure lines, exception text). For showing what Enzyme says about a source
-    without risking running a build that gave up."""
+def enzyme_errors(source: str, fn: str, args: Sequence, activities: Sequence,
+                  modes: Sequence[str] = ("forward", "reverse"), return_activity=None, argv: Sequence[str] = (),
+                  load_difflapack: bool | None = None) -> dict[str, list[str]]:
+    """What Enzyme says when asked to differentiate `fn` in each mode: {mode: failure lines}
+    (empty list: Enzyme built it). Only lowers, never runs a build, so it is safe on sources
+    that Enzyme cannot differentiate (such builds may crash when run)."""
     jax = _jax()
-    call = _cpp(source, fn, list(out_sizes), _argv(argv, load_difflapack))
-    specs = [jax.ShapeDtypeStruct((n,), np.float64) for n in in_sizes]
-    _, failures, message, _ = _build(call, specs)
-    return failures, message
+    if load_difflapack is None:
+        load_difflapack = "difflapack" in source
+    argv = _argv(argv, load_difflapack)
+    gen = _Codegen(source, fn, _classify(list(args), list(activities), None),
+                   return_activity in (Active, Duplicated))
+    sizes = [a.size for a in gen.active]
+    out_sizes = sizes + ([1] if gen.returns else [])
+    specs = [jax.ShapeDtypeStruct((n,), np.float64) for n in sizes]
+    out_specs = [jax.ShapeDtypeStruct((n,), np.float64) for n in out_sizes]
+    primal_call = _cpp(gen.primal(), "dl_primal", out_sizes, argv)
+    builds = {
+        "forward": (_cpp(gen.forward(), "dl_forward", sizes + sizes + out_sizes[len(sizes):], argv), specs + specs),
+        "reverse": (_cpp(gen.reverse(), "dl_reverse", sizes, argv), specs + specs),
+        "split": (lambda xs, ws: jax.vjp(primal_call, *xs)[1](tuple(ws)), (specs, out_specs)),
+        "jvp": (lambda xs, ts: jax.jvp(primal_call, tuple(xs), tuple(ts))[1], (specs, specs)),
+    }
+    out = {}
+    for mode in modes:
+        py_fn, mode_specs = builds[mode]
+        _, failures, message, _ = _build(py_fn, mode_specs, compile=False)
+        out[mode] = failures or ([message] if message else [])
+    return out
 
 
 # ------------------------------------------------------------------ numerics
