@@ -171,3 +171,21 @@ def test_bad_arguments_raise_value_error(args, acts, match):
 def test_bad_mode_raises_value_error():
     with pytest.raises(ValueError, match="unknown mode 'backward'"):
         check_rule("double f(double* x) { return x[0]; }", "f", [np.ones(1)], [Duplicated], modes=("backward",))
+
+
+def test_a_crashing_build_fails_instead_of_killing_the_process():
+    # stands in for Enzyme segfaulting while it builds (seen with broken rules)
+    import os
+    import signal
+
+    import jax
+
+    from difflapack import testing
+
+    def crash(x):
+        os.kill(os.getpid(), signal.SIGSEGV)
+        return x
+
+    exe, failures, message, _ = testing._build(crash, [jax.ShapeDtypeStruct((2,), np.float64)])
+    assert exe is None
+    assert "crashed (SIGSEGV) while building" in message

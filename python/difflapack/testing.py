@@ -402,13 +402,63 @@ def _cpp(source, fn, out_sizes, argv):
     return call
 
 
-def _build(py_fn, specs, compile=True):
+def _crash_probe(py_fn, specs, timeout: float = 600.0):
+    """Lower in a forked child first: Enzyme can crash the process while building (seen with
+    broken rules). Returns None if the child survived, else (failure lines, message)."""
+    import faulthandler
+    import os
+    import signal
+    import tempfile
+    import warnings
+
+    jax = _jax()
+    from .enzyme import enzyme_failures
+
+    with tempfile.TemporaryFile() as log:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # JAX warns that fork() and threads do not mix
+            pid = os.fork()
+        if pid == 0:  # child: lower only, never run anything
+            code = 0
+            try:
+                faulthandler.disable()  # a crash is the expected outcome being probed
+                os.dup2(log.fileno(), 2)
+                jax.jit(py_fn).lower(*specs)
+            except BaseException:  # noqa: BLE001
+                code = 3
+            os._exit(code)
+        deadline = time.monotonic() + timeout
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return [], f"the build did not finish within {timeout:.0f} s"
+            time.sleep(0.01)
+        if not os.WIFSIGNALED(status):
+            return None
+        log.seek(0)
+        text = _strip_ansi(log.read().decode("utf-8", "replace"))
+    failures = enzyme_failures(text)
+    name = signal.Signals(os.WTERMSIG(status)).name
+    first = f"; first: {short_error(failures[0])}" if failures else ""
+    return failures, f"Enzyme/clang crashed ({name}) while building{first}"
+
+
+def _build(py_fn, specs, compile=True, isolate=True):
     """Lower (this is when Enzyme runs) under a stderr capture; compile only a clean build.
-    Returns (compiled or None, failure lines, error message, seconds)."""
+    With `isolate`, a forked child lowers first so that a crashing build fails the check
+    instead of killing the process. Returns (compiled or None, failure lines, message, seconds)."""
     jax = _jax()
     from .enzyme import captured_stderr, enzyme_failures
 
     t0 = time.perf_counter()
+    if isolate:
+        crashed = _crash_probe(py_fn, specs)
+        if crashed is not None:
+            return None, crashed[0], crashed[1], time.perf_counter() - t0
     lowered, message = None, ""
     with captured_stderr() as log:
         try:
@@ -440,7 +490,7 @@ def short_error(line: str) -> str:
 
 def enzyme_errors(source: str, fn: str, args: Sequence, activities: Sequence,
                   modes: Sequence[str] = ("forward", "reverse"), return_activity=None, argv: Sequence[str] = (),
-                  load_difflapack: bool | None = None) -> dict[str, list[str]]:
+                  load_difflapack: bool | None = None, isolate: bool = True) -> dict[str, list[str]]:
     """What Enzyme says when asked to differentiate `fn` in each mode: {mode: failure lines}
     (empty list: Enzyme built it). Only lowers, never runs a build, so it is safe on sources
     that Enzyme cannot differentiate (such builds may crash when run)."""
@@ -464,7 +514,7 @@ def enzyme_errors(source: str, fn: str, args: Sequence, activities: Sequence,
     out = {}
     for mode in modes:
         py_fn, mode_specs = builds[mode]
-        _, failures, message, _ = _build(py_fn, mode_specs, compile=False)
+        _, failures, message, _ = _build(py_fn, mode_specs, compile=False, isolate=isolate)
         out[mode] = failures or ([message] if message else [])
     return out
 
@@ -503,7 +553,8 @@ def check_rule(source: str, fn: str, args: Sequence, activities: Sequence, modes
                return_activity=None, rtol: float = 1e-6, atol: float = 1e-10,
                all_activity_patterns: bool = False, argv: Sequence[str] = (), names: Sequence[str] | None = None,
                seed: int = 0, fd_step: float | None = None, timing: bool = False,
-               timing_budget_cycles: int = 20_000_000, load_difflapack: bool | None = None) -> CheckReport:
+               timing_budget_cycles: int = 20_000_000, load_difflapack: bool | None = None,
+               isolate: bool = True) -> CheckReport:
     """Differentiate the C/C++ function `fn` of `source` with Enzyme and compare to finite
     differences (see the module docstring for the argument model and the modes).
 
@@ -519,6 +570,8 @@ def check_rule(source: str, fn: str, args: Sequence, activities: Sequence, modes
         the generated code; see PatternCheck.timing).
     load_difflapack: load libdifflapack with RTLD_GLOBAL first (default: when `source`
         mentions difflapack).
+    isolate: lower every build in a forked child first, so that Enzyme crashing while
+        building fails that mode instead of killing the process (costs ~0.1 s per build).
     """
     for m in modes:
         if m not in ALL_MODES:
@@ -531,7 +584,7 @@ def check_rule(source: str, fn: str, args: Sequence, activities: Sequence, modes
     base = _classify(list(args), list(activities), names)
     returns = return_activity in (Active, Duplicated)
     first = _check_pattern(source, fn, base, returns, modes, rtol, atol, full_argv, seed, fd_step,
-                           timing, timing_budget_cycles)
+                           timing, timing_budget_cycles, isolate)
     checks = [first]
     if all_activity_patterns:
         toggles = [a.index for a in base
@@ -547,7 +600,7 @@ def check_rule(source: str, fn: str, args: Sequence, activities: Sequence, modes
                 continue
             pattern = _classify(list(args), acts, names)
             checks.append(_check_pattern(source, fn, pattern, returns, modes, rtol, atol, full_argv, seed,
-                                         fd_step, timing, timing_budget_cycles))
+                                         fd_step, timing, timing_budget_cycles, isolate))
     for c in checks:
         c.return_activity = _activity_name(return_activity) if return_activity else "ignored"
     return CheckReport(checks)
@@ -561,7 +614,7 @@ def assert_rule(*args, **kwargs) -> CheckReport:
     return report
 
 
-def _check_pattern(source, fn, args, returns, modes, rtol, atol, argv, seed, fd_step, timing, budget):
+def _check_pattern(source, fn, args, returns, modes, rtol, atol, argv, seed, fd_step, timing, budget, isolate):
     jax = _jax()
     gen = _Codegen(source, fn, args, returns)
     acts = tuple(_activity_name(a.activity) for a in args)
@@ -577,7 +630,7 @@ def _check_pattern(source, fn, args, returns, modes, rtol, atol, argv, seed, fd_
     specs = [jax.ShapeDtypeStruct((n,), np.float64) for n in sizes]
 
     primal_call = _cpp(gen.primal(), "dl_primal", out_sizes, argv)
-    compiled, failures, message, secs = _build(primal_call, specs)
+    compiled, failures, message, secs = _build(primal_call, specs, isolate=isolate)
     if compiled is None:
         check.results = [ModeResult(m, False, message="primal build failed: " + message,
                                     enzyme_log=failures, build_seconds=secs) for m in modes]
@@ -600,7 +653,7 @@ def _check_pattern(source, fn, args, returns, modes, rtol, atol, argv, seed, fd_
     for mode in modes:
         if mode == "forward":
             call = _cpp(gen.forward(), "dl_forward", sizes + sizes + ([1] if returns else []), argv)
-            exe, failures, message, secs = _build(call, specs + specs)
+            exe, failures, message, secs = _build(call, specs + specs, isolate=isolate)
             res = ModeResult(mode, False, enzyme_log=failures, message=message, build_seconds=secs, tol=rtol)
             if exe is not None:
                 outs = [np.asarray(o) for o in exe(*s, *v)]
@@ -614,7 +667,7 @@ def _check_pattern(source, fn, args, returns, modes, rtol, atol, argv, seed, fd_
                     res.message = _mismatch(tan, jv, active, returns)
         elif mode == "jvp":
             exe, failures, message, secs = _build(lambda xs, ts: jax.jvp(primal_call, tuple(xs), tuple(ts))[1],
-                                                   (specs, specs))
+                                                   (specs, specs), isolate=isolate)
             res = ModeResult(mode, False, enzyme_log=failures, message=message, build_seconds=secs, tol=rtol)
             if exe is not None:
                 tan = [np.asarray(o) for o in exe(s, v)]
@@ -623,7 +676,7 @@ def _check_pattern(source, fn, args, returns, modes, rtol, atol, argv, seed, fd_
                     res.message = _mismatch(tan, jv, active, returns)
         elif mode == "reverse":
             call = _cpp(gen.reverse(), "dl_reverse", sizes, argv)
-            exe, failures, message, secs = _build(call, specs + specs)
+            exe, failures, message, secs = _build(call, specs + specs, isolate=isolate)
             res = ModeResult(mode, False, enzyme_log=failures, message=message, build_seconds=secs, tol=rtol)
             if exe is not None:
                 # __enzyme_autodiff seeds a double return with 1.
@@ -638,7 +691,7 @@ def _check_pattern(source, fn, args, returns, modes, rtol, atol, argv, seed, fd_
         elif mode == "split":
             out_specs = [jax.ShapeDtypeStruct((n,), np.float64) for n in out_sizes]
             exe, failures, message, secs = _build(
-                lambda xs, ws: jax.vjp(primal_call, *xs)[1](tuple(ws)), (specs, out_specs))
+                lambda xs, ws: jax.vjp(primal_call, *xs)[1](tuple(ws)), (specs, out_specs), isolate=isolate)
             res = ModeResult(mode, False, enzyme_log=failures, message=message, build_seconds=secs, tol=rtol)
             if exe is not None:
                 grads = [np.asarray(o) for o in exe(s, w)]
@@ -649,7 +702,7 @@ def _check_pattern(source, fn, args, returns, modes, rtol, atol, argv, seed, fd_
         check.results.append(res)
 
     if timing:
-        check.timing = _time(gen, sizes, specs, s, argv, budget)
+        check.timing = _time(gen, sizes, specs, s, argv, budget, isolate)
     return check
 
 
@@ -661,9 +714,9 @@ def _mismatch(tan, ref, active, returns) -> str:
             f"{float(ref[worst][k])!r}")
 
 
-def _time(gen, sizes, specs, s, argv, budget):
+def _time(gen, sizes, specs, s, argv, budget, isolate):
     call = _cpp(gen.timing(budget), "dl_timing", [8], argv)
-    exe, failures, message, _ = _build(call, specs)
+    exe, failures, message, _ = _build(call, specs, isolate=isolate)
     if exe is None:
         return {"error": message}
     t0 = time.perf_counter()
