@@ -68,6 +68,12 @@ void dl_trmm_tri(char side, char uplo, char transa, int strict, int m, int n, do
  * W/ldw are no longer used (kept for the signature; pass anything, NULL is fine). */
 void dl_trmm_strict(char side, char uplo, char transa, int m, int n, double alpha,
                     const double *A, int lda, double *B, int ldb, double *W, int ldw);
+/* B := alpha op(A)^{-1} B (side 'L') or alpha B op(A)^{-1} (side 'R'): dtrsm's contract (flags
+ * upper case, B not read when alpha == 0), computed by recursive halving of the triangle so
+ * that nearly all flops run in dgemm (faster than OpenBLAS's dtrsm); dtrsm solves the small
+ * diagonal blocks. The derivative kernels use it for their solves. */
+void dl_trsm_blocked(char side, char uplo, char transa, char diag, int m, int n, double alpha,
+                     const double *A, int lda, double *B, int ldb);
 /* Fill an m x n matrix with NaN (derivative undefined). */
 void dl_fill_nan(int m, int n, double *A, int lda);
 /* Zero the part of the n x n matrix A outside the (strict) uplo triangle. */

@@ -230,7 +230,7 @@ int dl_dtrsm_fwd(unsigned active, char side, char uplo, char transa, char diag, 
             dl_trmm_tri(side, uplo, transa, strict, m, n, -1.0, dA, ldda, B, ldb, dB, lddb);
         }
     }
-    dtrsm_(&side, &uplo, &transa, &diag, &m, &n, &pending, A, &lda, dB, &lddb);
+    dl_trsm_blocked(side, uplo, transa, diag, m, n, pending, A, lda, dB, lddb);
     dl_free(W);
     return sing;
 }
@@ -281,7 +281,7 @@ int dl_dtrsm_rev(unsigned active, char side, char uplo, char transa, char diag, 
         return sing;
     }
     if (act_alpha && !B0) *dalpha += frobenius_dot(m, n, dB, lddb, X, ldx) / alpha;
-    dtrsm_(&side, &uplo, &trans_adj, &diag, &m, &n, &alpha, A, &lda, dB, &lddb);
+    dl_trsm_blocked(side, uplo, trans_adj, diag, m, n, alpha, A, lda, dB, lddb);
     if (act_alpha && B0) *dalpha += frobenius_dot(m, n, dB, lddb, B0, ldb0) / alpha;
     if (act_A) {
         const double scale = -1.0 / alpha;

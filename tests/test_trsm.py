@@ -312,3 +312,20 @@ def test_c_alpha_zero_needs_b0_and_error_codes():
                             ptr(dB), m, None) == -11
     S = np.eye(3, order="F"); S[2, 2] = 0.0
     assert lib.dl_dtrsm(b"L", b"U", b"N", b"N", m, n, 1.0, ptr(S), 3, ptr(np.ones((m, n), order="F")), m) == 3
+
+
+@pytest.mark.parametrize("side,uplo,trans,diag", [("L", "U", "N", "N"), ("L", "L", "T", "U"), ("R", "U", "T", "N"),
+                                                  ("R", "L", "N", "U")])
+def test_large_blocked_paths(side, uplo, trans, diag):
+    """Sizes above the recursion base of the blocked solver (96) and of dl_gemm_tri (48)."""
+    m, n = (150, 7) if side == "L" else (7, 150)
+    a, b, da, db, dalpha, xbar = problem(m, n, side, uplo, diag, seed=30)
+    x, dx = difflapack.trsm_jvp(a, b, da, db, dalpha, alpha=0.9, side=side, uplo=uplo, transa=trans, diag=diag)
+    _, pullback = difflapack.trsm_vjp(a, b, 0.9, side, uplo, trans, diag)
+    abar, bbar, albar = pullback(xbar)
+    x_o, dx_o, abar_o, bbar_o, albar_o = oracle(a, b, 0.9, da, db, dalpha, xbar, side, uplo, trans, diag)
+    k = kappa(a, uplo, diag)
+    for got, want, what in [(x, x_o, "X"), (dx, dx_o, "dX"), (abar, abar_o, "A_bar"), (bbar, bbar_o, "B_bar")]:
+        assert_close(got, want, tol(k), what)
+    assert abs(albar - albar_o) <= tol(k) * max(1.0, abs(albar_o))
+    assert np.array_equal(x, difflapack.trsm(a, b, 0.9, side, uplo, trans, diag)), "fused primal == trsm, bitwise"
