@@ -39,34 +39,57 @@ extern "C" {
 #define DL_ERR_ALLOC (-1000)
 
 /* ---------------------------------------------------------------- trsv */
-/* x := op(A)^{-1} x.  Returns i > 0 if A(i,i) == 0 and diag == 'N' (x then is what BLAS
- * produces, inf/nan). */
+/* Common to the trsv/trsm kernels: only the uplo triangle of A (and of dA) is read, without
+ * its diagonal when diag == 'U'; transa 'C' == 'T'; flags in any case. Primal argument errors
+ * return dtrsv's / dtrsm's xerbla position (-i). An exactly zero A(i,i) with diag == 'N' is
+ * not an error: the kernels compute what BLAS computes (inf/nan) and return i (1-based, the
+ * first such i, as LAPACK's dtrtrs), also when there is nothing to solve (m or n == 0). */
+
+/* x := op(A)^{-1} x (BLAS dtrsv; negative incx as BLAS defines it: element i of x lives at
+ * x[(n-1-i)*|incx|]). Returns i > 0 if A(i,i) == 0 and diag == 'N'. */
 int dl_dtrsv(char uplo, char trans, char diag, int n, const double *A, int lda,
              double *x, int incx);
 /* on entry x = b, dx = db (read only if DL_ACTIVE_B; otherwise treated as 0);
- * on exit  x = op(A)^{-1} b,  dx = op(A)^{-1} (db - op(dA) x). */
+ * on exit  x = op(A)^{-1} b,  dx = op(A)^{-1} (db - op(tri(dA)) x)  (dA read if DL_ACTIVE_A).
+ * dx is written whenever dx != NULL (zero when no input is active); it may be NULL only when
+ * no input is active. Errors: -109 bad ldda (A active), -112 dx NULL, -113 incdx == 0. */
 int dl_dtrsv_fwd(unsigned active, char uplo, char trans, char diag, int n,
                  const double *A, int lda, const double *dA, int ldda,
                  double *x, int incx, double *dx, int incdx);
-/* x: the solution (primal output). dx: on entry xbar, on exit bbar = op(A)^{-T} xbar.
- * dA (its triangle only; strict triangle if diag == 'U') += -bbar x^T (trans N) or -x bbar^T. */
+/* x: the solution (primal output). If any input is active, dx: on entry xbar, on exit
+ * bbar = op(A)^{-T} xbar (also when only A is active). If DL_ACTIVE_A, dA (its triangle only;
+ * strict triangle if diag == 'U'; nothing else is read or written) += -bbar x^T (trans N) or
+ * -x bbar^T (trans T/C). With no input active nothing is touched (dA, dx may be NULL).
+ * Errors: -109 bad ldda (A active), -112 dx NULL, -113 incdx == 0. */
 int dl_dtrsv_rev(unsigned active, char uplo, char trans, char diag, int n,
                  const double *A, int lda, double *dA, int ldda,
                  const double *x, int incx, double *dx, int incdx);
 
 /* ---------------------------------------------------------------- trsm */
-/* B := alpha op(A)^{-1} B (side L) or alpha B op(A)^{-1} (side R), B is m x n. */
+/* B := alpha op(A)^{-1} B (side L) or alpha B op(A)^{-1} (side R), B is m x n; A is k x k
+ * with k = m (L) or n (R). BLAS dtrsm (alpha == 0 sets B = 0 without reading it). */
 int dl_dtrsm(char side, char uplo, char transa, char diag, int m, int n, double alpha,
              const double *A, int lda, double *B, int ldb);
-/* on entry B, dB (tangent of B); on exit X and
- * dX = op(A)^{-1} (alpha dB + dalpha B - op(dA) X)   (side L; side R mirrors it). */
+/* on entry B, dB (tangent of B, read only if DL_ACTIVE_B); dalpha read only if
+ * DL_ACTIVE_ALPHA, dA only if DL_ACTIVE_A. On exit B = X (bitwise what dl_dtrsm gives) and
+ *   dB = dX = op(A)^{-1} (alpha dB + dalpha B - op(tri(dA)) X)            (side L)
+ *        dX = (alpha dB + dalpha B - X op(tri(dA))) op(A)^{-1}             (side R).
+ * Any alpha, including 0. dB is written whenever dB != NULL (zero when no input is active);
+ * it may be NULL only when no input is active. Workspace: m*n doubles when A and (B or
+ * alpha) are active. Errors: -113 bad ldda (A active), -116 dB NULL, -117 bad lddb. */
 int dl_dtrsm_fwd(unsigned active, char side, char uplo, char transa, char diag, int m, int n,
                  double alpha, double dalpha, const double *A, int lda, const double *dA, int ldda,
                  double *B, int ldb, double *dB, int lddb);
-/* X: the primal output. B0: the original B if the caller still has it, else NULL (then
- * alphabar uses <Xbar, X>/alpha, which needs alpha != 0).
- * dB: on entry Xbar, on exit Bbar = alpha op(A)^{-T} Xbar (side L).
- * dA += projected adjoint; *dalpha += <op(A)^{-T} Xbar, B0>. */
+/* X: the primal output (ldx checked like dtrsm's ldb: -11). B0: the original B if the caller
+ * still has it, else NULL (then alphabar uses <Xbar, X>/alpha: needs alpha != 0; alpha == 0
+ * with DL_ACTIVE_ALPHA and B0 == NULL returns -115). B0 is read only for DL_ACTIVE_ALPHA.
+ * With G = op(A)^{-T} Xbar (side L) or Xbar op(A)^{-T} (side R), if any input is active:
+ *   dB: on entry Xbar, on exit Bbar = alpha G (also when only A or alpha is active);
+ *   DL_ACTIVE_A:     dA += tri-projection of -G X^T / -X G^T (side L, transa N / T) or
+ *                    -X^T G / -G^T X (side R); entries outside tri(A) never read or written;
+ *   DL_ACTIVE_ALPHA: *dalpha += <G, B0>.
+ * With no input active nothing is touched. Errors: -112 bad ldda (A active), -116 bad ldb0,
+ * -117 dB NULL, -118 bad lddb, -119 dalpha NULL (alpha active). */
 int dl_dtrsm_rev(unsigned active, char side, char uplo, char transa, char diag, int m, int n,
                  double alpha, const double *A, int lda, double *dA, int ldda,
                  const double *X, int ldx, const double *B0, int ldb0,
