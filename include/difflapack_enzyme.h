@@ -1,0 +1,287 @@
+/* difflapack_enzyme.h -- make the Enzyme AD engine differentiate BLAS/LAPACK calls
+ * dtrsv_, dtrsm_, dgetrf_, dgetrs_, dgesv_ (LP64, int*) and dtrsv_64_ ... dgesv_64_ (ILP64,
+ * 64-bit integers, the names Julia calls) with difflapack's tangent/adjoint kernels, in forward
+ * mode (__enzyme_fwddiff, jax.jvp), combined reverse mode (__enzyme_autodiff) and split
+ * reverse mode (jax.grad over an Enzyme-JAX cpp_call), for any subset of active arrays.
+ *
+ * Usage: #include "difflapack_enzyme.h" (include dir: difflapack.get_include()) and link /
+ * load libdifflapack.so (difflapack.enzyme.load() does that for cpp_call). Nothing else
+ * changes: call the routines exactly as before, with or without the trailing Fortran hidden
+ * string-length arguments, declaring them yourself (before or after this header, const or
+ * not, int / long / long long) or not at all. Without Enzyme the calls simply run the primal.
+ *
+ * How: each routine name is a function-like macro that dispatches on the argument count to
+ * difflapack_enzyme_<routine>_<count>. A user's own prototype of the routine thus becomes a
+ * harmless declaration of that name; the extern "C" symbol of that name is defined here (via an
+ * asm label, so any pointer types in the user's prototype match at the LLVM level), and in C++
+ * a function template of that name serves calls when the user declared nothing. The shim
+ * splits the call into kernels whose rules Enzyme accepts in every mode (see enzyme_glue.c):
+ * an inactive setup call, one-argument "set" calls for the read-only double inputs, and a
+ * compute call on the in/out array. Limitations: docs/enzyme-limitations/README.md.
+ */
+#ifndef DIFFLAPACK_ENZYME_H
+#define DIFFLAPACK_ENZYME_H
+
+#if defined(__has_attribute)
+#if __has_attribute(enzyme_nofree)
+#define DLE_NOFREE __attribute__((enzyme_nofree))
+#endif
+#endif
+#ifndef DLE_NOFREE
+#define DLE_NOFREE
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- kernels in libdifflapack.so (enzyme_glue.c). Integers travel as long long so the
+ * LP64 and ILP64 entry points share them. Setup calls validate like BLAS/LAPACK (xerbla,
+ * return -position) and return 0 when the call may proceed. */
+int dle_setup_trsv(char uplo, char trans, char diag, long long n, long long lda, long long incx);
+int dle_setup_trsm(char side, char uplo, char transa, char diag, long long m, long long n,
+                   long long lda, long long ldb);
+int dle_setup_getrf(long long m, long long n, long long lda);
+int dle_setup_getrs(char trans, long long n, long long nrhs, long long lda, const void *ipiv,
+                    int ipiv64, long long ldb);
+int dle_check_gesv(long long n, long long nrhs, long long lda, long long ldb);
+int dle_fetch_getrf(void *ipiv, int ipiv64);
+/* bytes copied into reverse-mode tapes so far (diagnostics) */
+unsigned long long dle_taped_bytes(void);
+
+DLE_NOFREE void dle_set_matrix(const double *A);
+void dle_set_matrix_fwd(double *A, double *dA);
+void *dle_set_matrix_aug(double *A, double *dA);
+void dle_set_matrix_rev(double *A, double *dA, void *tape);
+DLE_NOFREE void dle_set_alpha(const double *alpha);
+void dle_set_alpha_fwd(double *alpha, double *dalpha);
+void *dle_set_alpha_aug(double *alpha, double *dalpha);
+void dle_set_alpha_rev(double *alpha, double *dalpha, void *tape);
+
+DLE_NOFREE void dle_trsv(double *x);
+void dle_trsv_fwd(double *x, double *dx);
+void *dle_trsv_aug(double *x, double *dx);
+void dle_trsv_rev(double *x, double *dx, void *tape);
+DLE_NOFREE void dle_trsm(double *B);
+void dle_trsm_fwd(double *B, double *dB);
+void *dle_trsm_aug(double *B, double *dB);
+void dle_trsm_rev(double *B, double *dB, void *tape);
+DLE_NOFREE void dle_getrf(double *A);
+void dle_getrf_fwd(double *A, double *dA);
+void *dle_getrf_aug(double *A, double *dA);
+void dle_getrf_rev(double *A, double *dA, void *tape);
+DLE_NOFREE void dle_getrs(double *B);
+void dle_getrs_fwd(double *B, double *dB);
+void *dle_getrs_aug(double *B, double *dB);
+void dle_getrs_rev(double *B, double *dB, void *tape);
+
+#ifdef __cplusplus
+}
+#endif
+
+#ifndef DIFFLAPACK_ENZYME_GLUE_ONLY
+
+/* ---- Enzyme registrations: {primal, forward rule} and {primal, augmented, reverse}. The rules
+ * must have bodies in this module (Enzyme crashes on a rule that is a bare declaration), so
+ * each is a static forwarder to the library's implementation. */
+#define DLE_RULES(kernel)                                                                        \
+    static void dle_rule_##kernel##_fwd(double *a, double *da) { dle_##kernel##_fwd(a, da); }    \
+    static void *dle_rule_##kernel##_aug(double *a, double *da) { return dle_##kernel##_aug(a, da); } \
+    static void dle_rule_##kernel##_rev(double *a, double *da, void *tape) {                     \
+        dle_##kernel##_rev(a, da, tape);                                                         \
+    }                                                                                            \
+    DLE_EXTERN_C_BEGIN                                                                           \
+    __attribute__((used)) void *__enzyme_register_derivative_difflapack_##kernel[2] = {          \
+        (void *)dle_##kernel, (void *)dle_rule_##kernel##_fwd};                                  \
+    __attribute__((used)) void *__enzyme_register_gradient_difflapack_##kernel[3] = {            \
+        (void *)dle_##kernel, (void *)dle_rule_##kernel##_aug, (void *)dle_rule_##kernel##_rev}; \
+    DLE_EXTERN_C_END
+#define DLE_INACTIVE(fn)                                                                         \
+    DLE_EXTERN_C_BEGIN __attribute__((used)) void *__enzyme_inactivefn_difflapack_##fn[1] = {(void *)fn}; DLE_EXTERN_C_END
+#ifdef __cplusplus
+#define DLE_EXTERN_C_BEGIN extern "C" {
+#define DLE_EXTERN_C_END }
+#else
+#define DLE_EXTERN_C_BEGIN
+#define DLE_EXTERN_C_END
+#endif
+
+DLE_RULES(set_matrix)
+DLE_RULES(set_alpha)
+DLE_RULES(trsv)
+DLE_RULES(trsm)
+DLE_RULES(getrf)
+DLE_RULES(getrs)
+DLE_INACTIVE(dle_setup_trsv)
+DLE_INACTIVE(dle_setup_trsm)
+DLE_INACTIVE(dle_setup_getrf)
+DLE_INACTIVE(dle_setup_getrs)
+DLE_INACTIVE(dle_check_gesv)
+DLE_INACTIVE(dle_fetch_getrf)
+
+/* ---- the shims, written once over 64-bit integer values. Not noinline, no rule of their own:
+ * Enzyme differentiates through them into the kernels above. */
+static inline void dle_dtrsv_body(char uplo, char trans, char diag, long long n, const double *A,
+                                  long long lda, double *x, long long incx) {
+    if (dle_setup_trsv(uplo, trans, diag, n, lda, incx) != 0) return;
+    dle_set_matrix(A);
+    dle_trsv(x);
+}
+
+static inline void dle_dtrsm_body(char side, char uplo, char transa, char diag, long long m,
+                                  long long n, const double *alpha, const double *A, long long lda,
+                                  double *B, long long ldb) {
+    if (dle_setup_trsm(side, uplo, transa, diag, m, n, lda, ldb) != 0) return;
+    dle_set_alpha(alpha);
+    dle_set_matrix(A);
+    dle_trsm(B);
+}
+
+static inline long long dle_dgetrf_body(long long m, long long n, double *A, long long lda,
+                                        void *ipiv, int ipiv64) {
+    long long info = dle_setup_getrf(m, n, lda);
+    if (info != 0) return info;
+    dle_getrf(A);
+    return dle_fetch_getrf(ipiv, ipiv64);
+}
+
+static inline long long dle_dgetrs_body(char trans, long long n, long long nrhs, const double *LU,
+                                        long long lda, const void *ipiv, int ipiv64, double *B,
+                                        long long ldb) {
+    long long info = dle_setup_getrs(trans, n, nrhs, lda, ipiv, ipiv64, ldb);
+    if (info != 0) return info;
+    dle_set_matrix(LU);
+    dle_getrs(B);
+    return 0;
+}
+
+/* dgesv is dgetrf followed by dgetrs('N'), exactly as LAPACK computes it; Enzyme chains the
+ * two rules (the factors' adjoint flows from the solve's rule into the factorization's). */
+static inline long long dle_dgesv_body(long long n, long long nrhs, double *A, long long lda,
+                                       void *ipiv, int ipiv64, double *B, long long ldb) {
+    long long info = dle_check_gesv(n, nrhs, lda, ldb);
+    if (info != 0) return info;
+    info = dle_dgetrf_body(n, n, A, lda, ipiv, ipiv64);
+    if (info != 0) return info;
+    return dle_dgetrs_body('N', n, nrhs, A, lda, ipiv, ipiv64, B, ldb);
+}
+
+/* ---- entry points: extern "C" symbols difflapack_enzyme_<routine>_<argument count>.
+ * DLE_ENTRY declares the C-level name dle_entry_<...> bound to that symbol; a user prototype
+ * of the symbol's own name (what the routine macro turns their declaration into) is then a
+ * separate declaration of the same LLVM function, whatever pointer types it spells. */
+#ifdef __cplusplus
+#define DLE_LINKAGE extern "C" inline __attribute__((used))
+#else
+#define DLE_LINKAGE __attribute__((used, weak))
+#endif
+#define DLE_ENTRY(name, params)                                                                  \
+    DLE_LINKAGE void dle_entry_##name params __asm__("difflapack_enzyme_" #name);               \
+    DLE_LINKAGE void dle_entry_##name params
+
+#define DLE_CHAR const char *
+#define DLE_LEN __attribute__((unused)) unsigned long /* Fortran hidden string length (flags are 1 character) */
+
+#define DLE_DEFINE_ENTRIES(INT, SFX, IPIV64)                                                     \
+    DLE_ENTRY(dtrsv##SFX##_8, (DLE_CHAR uplo, DLE_CHAR trans, DLE_CHAR diag, const INT *n,       \
+                               const double *A, const INT *lda, double *x, const INT *incx)) {   \
+        dle_dtrsv_body(*uplo, *trans, *diag, *n, A, *lda, x, *incx);                            \
+    }                                                                                            \
+    DLE_ENTRY(dtrsv##SFX##_11, (DLE_CHAR uplo, DLE_CHAR trans, DLE_CHAR diag, const INT *n,      \
+                                const double *A, const INT *lda, double *x, const INT *incx,     \
+                                DLE_LEN l1, DLE_LEN l2, DLE_LEN l3)) {                           \
+        dle_dtrsv_body(*uplo, *trans, *diag, *n, A, *lda, x, *incx);                            \
+    }                                                                                            \
+    DLE_ENTRY(dtrsm##SFX##_11, (DLE_CHAR side, DLE_CHAR uplo, DLE_CHAR transa, DLE_CHAR diag,    \
+                                const INT *m, const INT *n, const double *alpha, const double *A, \
+                                const INT *lda, double *B, const INT *ldb)) {                    \
+        dle_dtrsm_body(*side, *uplo, *transa, *diag, *m, *n, alpha, A, *lda, B, *ldb);          \
+    }                                                                                            \
+    DLE_ENTRY(dtrsm##SFX##_15, (DLE_CHAR side, DLE_CHAR uplo, DLE_CHAR transa, DLE_CHAR diag,    \
+                                const INT *m, const INT *n, const double *alpha, const double *A, \
+                                const INT *lda, double *B, const INT *ldb, DLE_LEN l1,           \
+                                DLE_LEN l2, DLE_LEN l3, DLE_LEN l4)) {                           \
+        dle_dtrsm_body(*side, *uplo, *transa, *diag, *m, *n, alpha, A, *lda, B, *ldb);          \
+    }                                                                                            \
+    DLE_ENTRY(dgetrf##SFX##_6, (const INT *m, const INT *n, double *A, const INT *lda, INT *ipiv, \
+                                INT *info)) {                                                    \
+        *info = (INT)dle_dgetrf_body(*m, *n, A, *lda, ipiv, IPIV64);                            \
+    }                                                                                            \
+    DLE_ENTRY(dgetrs##SFX##_9, (DLE_CHAR trans, const INT *n, const INT *nrhs, const double *A,  \
+                                const INT *lda, const INT *ipiv, double *B, const INT *ldb,      \
+                                INT *info)) {                                                    \
+        *info = (INT)dle_dgetrs_body(*trans, *n, *nrhs, A, *lda, ipiv, IPIV64, B, *ldb);        \
+    }                                                                                            \
+    DLE_ENTRY(dgetrs##SFX##_10, (DLE_CHAR trans, const INT *n, const INT *nrhs, const double *A, \
+                                 const INT *lda, const INT *ipiv, double *B, const INT *ldb,     \
+                                 INT *info, DLE_LEN l1)) {                                       \
+        *info = (INT)dle_dgetrs_body(*trans, *n, *nrhs, A, *lda, ipiv, IPIV64, B, *ldb);        \
+    }                                                                                            \
+    DLE_ENTRY(dgesv##SFX##_8, (const INT *n, const INT *nrhs, double *A, const INT *lda,         \
+                               INT *ipiv, double *B, const INT *ldb, INT *info)) {               \
+        *info = (INT)dle_dgesv_body(*n, *nrhs, A, *lda, ipiv, IPIV64, B, *ldb);                 \
+    }
+
+DLE_DEFINE_ENTRIES(int, , 0)
+DLE_DEFINE_ENTRIES(long long, _64, 1)
+
+/* ---- the names user code calls. In C++, a function template per entry point makes the call
+ * compile when the user declared nothing (a user's own extern "C" prototype of the entry name
+ * is a distinct, non-template overload that reaches the same symbol). In C, an unprototyped
+ * declaration is compatible with any later user prototype. */
+
+#define DLE_NARGS(...) DLE_NARGS_(__VA_ARGS__, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define DLE_NARGS_(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, N, ...) N
+#define DLE_CAT(a, b) DLE_CAT_(a, b)
+#define DLE_CAT_(a, b) a##b
+#define DLE_DISPATCH(name, ...) DLE_CAT(difflapack_enzyme_##name##_, DLE_NARGS(__VA_ARGS__))(__VA_ARGS__)
+
+#ifdef __cplusplus
+/* reinterpret each argument as the entry point's parameter (int / 64-bit integer pointers of
+ * any spelling, const or not, string literals, size_t or int hidden lengths) */
+struct dle_arg {
+    const void *p;
+    unsigned long v;
+    template <class T> dle_arg(T *q) : p((const void *)q), v(0) {}
+    dle_arg(int x) : p(0), v((unsigned long)x) {}
+    dle_arg(unsigned x) : p(0), v(x) {}
+    dle_arg(long x) : p(0), v((unsigned long)x) {}
+    dle_arg(unsigned long x) : p(0), v(x) {}
+    dle_arg(long long x) : p(0), v((unsigned long)x) {}
+    dle_arg(unsigned long long x) : p(0), v((unsigned long)x) {}
+    template <class T> operator T *() const { return (T *)p; }
+    operator unsigned long() const { return v; }
+};
+#define DLE_TEMPLATE(name, count)                                                                \
+    template <class... T> inline void difflapack_enzyme_##name##_##count(T... a) {               \
+        dle_entry_##name##_##count(dle_arg(a)...);                                               \
+    }
+#define DLE_TEMPLATES(SFX)                                                                       \
+    DLE_TEMPLATE(dtrsv##SFX, 8) DLE_TEMPLATE(dtrsv##SFX, 11) DLE_TEMPLATE(dtrsm##SFX, 11)        \
+    DLE_TEMPLATE(dtrsm##SFX, 15) DLE_TEMPLATE(dgetrf##SFX, 6) DLE_TEMPLATE(dgetrs##SFX, 9)       \
+    DLE_TEMPLATE(dgetrs##SFX, 10) DLE_TEMPLATE(dgesv##SFX, 8)
+DLE_TEMPLATES()
+DLE_TEMPLATES(_64)
+#else
+#define DLE_UNPROTOTYPED(SFX)                                                                    \
+    void difflapack_enzyme_dtrsv##SFX##_8(); void difflapack_enzyme_dtrsv##SFX##_11();           \
+    void difflapack_enzyme_dtrsm##SFX##_11(); void difflapack_enzyme_dtrsm##SFX##_15();          \
+    void difflapack_enzyme_dgetrf##SFX##_6(); void difflapack_enzyme_dgetrs##SFX##_9();          \
+    void difflapack_enzyme_dgetrs##SFX##_10(); void difflapack_enzyme_dgesv##SFX##_8();
+DLE_UNPROTOTYPED()
+DLE_UNPROTOTYPED(_64)
+#endif
+
+#define dtrsv_(...) DLE_DISPATCH(dtrsv, __VA_ARGS__)
+#define dtrsm_(...) DLE_DISPATCH(dtrsm, __VA_ARGS__)
+#define dgetrf_(...) DLE_DISPATCH(dgetrf, __VA_ARGS__)
+#define dgetrs_(...) DLE_DISPATCH(dgetrs, __VA_ARGS__)
+#define dgesv_(...) DLE_DISPATCH(dgesv, __VA_ARGS__)
+#define dtrsv_64_(...) DLE_DISPATCH(dtrsv_64, __VA_ARGS__)
+#define dtrsm_64_(...) DLE_DISPATCH(dtrsm_64, __VA_ARGS__)
+#define dgetrf_64_(...) DLE_DISPATCH(dgetrf_64, __VA_ARGS__)
+#define dgetrs_64_(...) DLE_DISPATCH(dgetrs_64, __VA_ARGS__)
+#define dgesv_64_(...) DLE_DISPATCH(dgesv_64, __VA_ARGS__)
+
+#endif /* DIFFLAPACK_ENZYME_GLUE_ONLY */
+#endif /* DIFFLAPACK_ENZYME_H */
