@@ -313,23 +313,45 @@ def seed_section(suffixes=("_", "_64_"), timing=True, out=print) -> tuple[bool, 
 
 
 def markdown_table(table, out=print) -> None:
+    """The seed's summary table, each cell "without difflapack -> with it"."""
     out("")
     out("| Call | Forward | Reverse | Notes |")
     out("|---|---|---|---|")
     for sc, suffix, without, chk in table:
-        if chk is None:
-            fwd = rev = "✗"
-        else:
-            fwd = "✓" if chk.result("forward").ok else "✗"
-            rev = "✓" if chk.result("reverse").ok and chk.result("split").ok else "✗"
-        before = "/".join("✓" if v.startswith("✓") else "✗" for v in (without["forward"], without["reverse"]))
+        before_f, before_r = ("✓" if without[m].startswith("✓") else "✗" for m in ("forward", "reverse"))
+        after_f = after_r = "✗"
+        if chk is not None:
+            after_f = "✓" if chk.result("forward").ok else "✗"
+            after_r = "✓" if chk.result("reverse").ok and chk.result("split").ok else "✗"
         t = (chk.timing or {}) if chk else {}
-        timing = ""
+        notes = [f"`{sc.routine}`"]
+        if before_f == "✗":
+            notes.append("before: " + without["forward"][2:].replace("Enzyme: ", ""))
         if t.get("forward_ratio"):
-            timing = f"; {t['forward_ratio']:.1f}x / {t['reverse_ratio']:.1f}x primal"
-        note = (f"`{sc.routine}`; without difflapack {before}"
-                + (f" ({without['forward'][2:]})" if not without["forward"].startswith("✓") else "") + timing)
-        out(f"| `{sc.call}` | {fwd} | {rev} | {note} |")
+            notes.append(f"cost {t['forward_ratio']:.1f}x (fwd) / {t['reverse_ratio']:.1f}x (rev) the primal")
+        if chk is not None and not chk.ok:
+            bad = [r for r in chk.results if not r.ok][0]
+            notes.append(f"{bad.mode}: {bad.message[:80]}")
+        out(f"| `{sc.call}` | {before_f} → {after_f} | {before_r} → {after_r} | {'; '.join(notes)} |")
+
+
+def timing_section(n: int = 200, suffix: str = "_", out=print) -> None:
+    """Derivative time / primal time at a larger size (no finite-difference checks)."""
+    from .testing import Active, check_rule
+
+    out("")
+    out(f"Derivative cost at n = {n} (d..{suffix} symbols; in-process loops, 1 call = the whole f!):")
+    out(f"  {'call':32s} {'primal':>10s} {'forward':>16s} {'reverse':>16s}")
+    for sc in seed_scenarios(suffix, n=n):
+        chk = check_rule(seed_source(sc.key, suffix), sc.fn, sc.args, sc.activities, modes=(),
+                         return_activity=Active, names=sc.names, timing=True, load_difflapack=True).patterns[0]
+        t = chk.timing or {}
+        if "primal_seconds" not in t:
+            out(f"  {sc.call:32s} ✗ {t.get('error', 'no timing')[:100]}")
+            continue
+        out(f"  {sc.call:32s} {t['primal_seconds'] * 1e6:8.1f}us "
+            f"{t['forward_seconds'] * 1e6:8.1f}us ({t['forward_ratio']:4.1f}x) "
+            f"{t['reverse_seconds'] * 1e6:8.1f}us ({t['reverse_ratio']:4.1f}x)")
 
 
 def main(argv=None) -> int:
@@ -337,6 +359,8 @@ def main(argv=None) -> int:
     parser.add_argument("--no-enzyme", action="store_true", help="only the NumPy part")
     parser.add_argument("--symbols", choices=["_", "_64_", "both"], default="both")
     parser.add_argument("--no-timing", action="store_true", help="skip the derivative/primal timings")
+    parser.add_argument("--timing-n", type=int, default=200,
+                        help="also time every call at this size (0: skip; default 200)")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     ok = numpy_section()
@@ -345,6 +369,8 @@ def main(argv=None) -> int:
         seed_ok, table = seed_section(suffixes, timing=not args.no_timing)
         ok &= seed_ok
         markdown_table(table)
+        if args.timing_n > 0 and not args.no_timing:
+            timing_section(args.timing_n)
     print(f"\n{'all derivatives agree with finite differences' if ok else 'SOME CHECKS FAILED'} "
           f"({time.perf_counter() - t0:.0f} s)")
     sys.stdout.flush()

@@ -728,9 +728,9 @@ def _time(gen, sizes, specs, s, argv, budget, isolate):
     copy = per[0]
     primal, fwd, rev = (max(p - copy, 1.0) for p in per[1:])
     return {
-        "primal_seconds": primal * sec_per_cycle,
-        "forward_seconds": fwd * sec_per_cycle,
-        "reverse_seconds": rev * sec_per_cycle,
-        "forward_ratio": fwd / primal,
-        "reverse_ratio": rev / primal,
+        "primal_seconds": float(primal * sec_per_cycle),
+        "forward_seconds": float(fwd * sec_per_cycle),
+        "reverse_seconds": float(rev * sec_per_cycle),
+        "forward_ratio": float(fwd / primal),
+        "reverse_ratio": float(rev / primal),
     }
