@@ -441,12 +441,19 @@ static int gesv_check(int n, int nrhs, int lda, int ldb) {
     return 0;
 }
 
+/* dgetrf + dgetrs, as reference LAPACK's dgesv: OpenBLAS's dgesv returns before factoring
+ * when nrhs == 0, which would leave A and ipiv unset for the derivative kernels. */
+static int gesv_call(int n, int nrhs, double *A, int lda, int *ipiv, double *B, int ldb) {
+    int info = 0;
+    dgetrf_(&n, &n, A, &lda, ipiv, &info);
+    if (info == 0 && n > 0 && nrhs > 0) getrs_call('N', n, nrhs, A, lda, ipiv, B, ldb);
+    return info;
+}
+
 int dl_dgesv(int n, int nrhs, double *A, int lda, int *ipiv, double *B, int ldb) {
     int rc = gesv_check(n, nrhs, lda, ldb);
     if (rc) return rc;
-    int info = 0;
-    dgesv_(&n, &nrhs, A, &lda, ipiv, B, &ldb, &info);
-    return info;
+    return gesv_call(n, nrhs, A, lda, ipiv, B, ldb);
 }
 
 /* dX = A^{-1} (dB - dA X) (Giles 2008, sec. 2.3.1) with the factors of the primal solve and
@@ -458,8 +465,7 @@ int dl_dgesv_fwd(unsigned active, int n, int nrhs, double *A, int lda, double *d
     const int a_on = (active & DL_ACTIVE_A) != 0, b_on = (active & DL_ACTIVE_B) != 0;
     if (a_on && ldda < dl_max(1, n)) return -107;
     if ((a_on || b_on) && lddb < dl_max(1, n)) return -112;
-    int info = 0;
-    dgesv_(&n, &nrhs, A, &lda, ipiv, B, &ldb, &info);
+    const int info = gesv_call(n, nrhs, A, lda, ipiv, B, ldb);
     if (n == 0 || !(a_on || b_on)) return info;
     if (nrhs > 0) {
         if (info > 0) {
