@@ -556,11 +556,126 @@ def memory_budget_kib(routine: str, n: int) -> float:
 
 
 # ------------------------------------------------------------------ Enzyme (optional)
-def enzyme_cases(routine: str, p: dict) -> dict:
-    """Our rules through the Enzyme layer vs Enzyme differentiating loop code (--enzyme)."""
-    from . import enzyme_bench
+# The same call differentiated by Enzyme (through Enzyme-JAX cpp_call and difflapack.testing):
+# "rules" calls the Fortran routine with difflapack_enzyme.h included, so Enzyme uses our
+# kernels; "loops" is a plain loop implementation that Enzyme differentiates by itself (what
+# it falls back to without rules). n is baked into the source (one build per n).
+_ENZYME_RULES = {
+    "trsv": r"""#include "difflapack_enzyme.h"
+void bench_trsv(double* x, const double* A, int n) {
+  int one = 1;
+  dtrsv_("U", "N", "N", &n, A, &n, x, &one);
+}""",
+    "trsm": r"""#include "difflapack_enzyme.h"
+void bench_trsm(double* B, const double* A, int n) {
+  double one = 1.0;
+  dtrsm_("L", "U", "N", "N", &n, &n, &one, A, &n, B, &n);
+}""",
+    "getrf": r"""#include "difflapack_enzyme.h"
+void bench_getrf(double* A, int n) {
+  int info = 0;
+  int* ipiv = (int*)__builtin_malloc(sizeof(int) * n);
+  dgetrf_(&n, &n, A, &n, ipiv, &info);
+  __builtin_free(ipiv);
+}""",
+    "getrs": r"""#include "difflapack_enzyme.h"
+void bench_getrs(double* b, const double* LU, const int* ipiv, int n) {
+  int one = 1, info = 0;
+  dgetrs_("N", &n, &one, LU, &n, ipiv, b, &n, &info);
+}""",
+    "gesv": r"""#include "difflapack_enzyme.h"
+void bench_gesv(double* x, const double* A, int n) {   /* x := A \ x; A itself is not changed */
+  int one = 1, info = 0;
+  double* W = (double*)__builtin_malloc(sizeof(double) * n * n);
+  int* ipiv = (int*)__builtin_malloc(sizeof(int) * n);
+  for (long k = 0; k < (long)n * n; ++k) W[k] = A[k];
+  dgesv_(&n, &one, W, &n, ipiv, x, &n, &info);
+  __builtin_free(ipiv);
+  __builtin_free(W);
+}""",
+}
+_LOOP_LU = r"""
+static void loop_getrf(double* A, int* ipiv, int n) {
+  for (int k = 0; k < n; ++k) {
+    int p = k; double m = __builtin_fabs(A[k + (long)k * n]);
+    for (int i = k + 1; i < n; ++i) { double v = __builtin_fabs(A[i + (long)k * n]); if (v > m) { m = v; p = i; } }
+    ipiv[k] = p + 1;
+    if (p != k) for (int j = 0; j < n; ++j) { double t = A[k + (long)j * n]; A[k + (long)j * n] = A[p + (long)j * n]; A[p + (long)j * n] = t; }
+    double inv = 1.0 / A[k + (long)k * n];
+    for (int i = k + 1; i < n; ++i) A[i + (long)k * n] *= inv;
+    for (int j = k + 1; j < n; ++j) {
+      double a = A[k + (long)j * n];
+      for (int i = k + 1; i < n; ++i) A[i + (long)j * n] -= A[i + (long)k * n] * a;
+    }
+  }
+}
+static void loop_getrs(const double* LU, const int* ipiv, double* b, int n) {
+  for (int k = 0; k < n; ++k) { int p = ipiv[k] - 1; double t = b[k]; b[k] = b[p]; b[p] = t; }
+  for (int j = 0; j < n; ++j) for (int i = j + 1; i < n; ++i) b[i] -= LU[i + (long)j * n] * b[j];
+  for (int j = n - 1; j >= 0; --j) { b[j] /= LU[j + (long)j * n]; for (int i = 0; i < j; ++i) b[i] -= LU[i + (long)j * n] * b[j]; }
+}
+static void loop_trsm_upper(const double* A, double* B, int n, int nrhs) {
+  for (int c = 0; c < nrhs; ++c) {
+    double* b = B + (long)c * n;
+    for (int j = n - 1; j >= 0; --j) { b[j] /= A[j + (long)j * n]; for (int i = 0; i < j; ++i) b[i] -= A[i + (long)j * n] * b[j]; }
+  }
+}
+"""
+_ENZYME_LOOPS = {
+    "trsv": _LOOP_LU + r"""
+void bench_trsv(double* x, const double* A, int n) { loop_trsm_upper(A, x, n, 1); }""",
+    "trsm": _LOOP_LU + r"""
+void bench_trsm(double* B, const double* A, int n) { loop_trsm_upper(A, B, n, n); }""",
+    "getrf": _LOOP_LU + r"""
+void bench_getrf(double* A, int n) {
+  int* ipiv = (int*)__builtin_malloc(sizeof(int) * n);
+  loop_getrf(A, ipiv, n);
+  __builtin_free(ipiv);
+}""",
+    "getrs": _LOOP_LU + r"""
+void bench_getrs(double* b, const double* LU, const int* ipiv, int n) { loop_getrs(LU, ipiv, b, n); }""",
+    "gesv": _LOOP_LU + r"""
+void bench_gesv(double* x, const double* A, int n) {
+  double* W = (double*)__builtin_malloc(sizeof(double) * n * n);
+  int* ipiv = (int*)__builtin_malloc(sizeof(int) * n);
+  for (long k = 0; k < (long)n * n; ++k) W[k] = A[k];
+  loop_getrf(W, ipiv, n);
+  loop_getrs(W, ipiv, x, n);
+  __builtin_free(ipiv);
+  __builtin_free(W);
+}""",
+}
 
-    return enzyme_bench.cases(routine, p)
+
+def enzyme_times(routine: str, p: dict, variant: str) -> dict:
+    """{"primal", "fwd", "rev_full"} seconds per call of one Enzyme build ("rules" or "loops"),
+    measured in-process by difflapack.testing (cycle counter loops in the generated code),
+    after its derivatives passed the finite-difference checks (forward: __enzyme_fwddiff;
+    reverse: __enzyme_autodiff, the combined primal + pullback)."""
+    from .testing import Const, Duplicated, check_rule
+
+    n = p["n"]
+    source = (_ENZYME_RULES if variant == "rules" else _ENZYME_LOOPS)[routine]
+    D, C = Duplicated, Const
+    if routine in ("trsv", "trsm"):
+        B = p["B"][:, 0].copy() if routine == "trsv" else p["B"].copy(order="F")
+        args, acts, names = [B, p["A"].copy(order="F"), n], [D, D, C], ["B", "A", "n"]
+    elif routine == "getrf":
+        args, acts, names = [p["A"].copy(order="F"), n], [D, C], ["A", "n"]
+    elif routine == "getrs":
+        args = [p["B"][:, 0].copy(), p["LU"].copy(order="F"), p["ipiv"].copy(), n]
+        acts, names = [D, D, C, C], ["b", "LU", "ipiv", "n"]
+    else:
+        args, acts, names = [p["B"][:, 0].copy(), p["A"].copy(order="F"), n], [D, D, C], ["x", "A", "n"]
+    report = check_rule(source, f"bench_{routine}", args, acts, modes=("forward", "reverse"), timing=True,
+                        names=names, timing_budget_cycles=200_000_000)
+    if not report.ok:
+        raise RuntimeError(f"Enzyme {variant}: derivative check failed: {str(report)[:400]}")
+    timing = report.patterns[0].timing or {}
+    if "error" in timing:
+        raise RuntimeError(f"Enzyme {variant}: timing build failed: {timing['error'][:300]}")
+    return {"primal": float(timing["primal_seconds"]), "fwd": float(timing["forward_seconds"]),
+            "rev_full": float(timing["reverse_seconds"])}
 
 
 # ------------------------------------------------------------------ driver
@@ -579,7 +694,8 @@ def _ratios(t: dict) -> dict:
     return out
 
 
-def run(routines, sizes, frameworks, threads=1, min_time=0.2, memory=True, log=print) -> dict:
+def run(routines, sizes, frameworks, threads=1, min_time=0.2, memory=True, log=print,
+        enzyme_max_n=250) -> dict:
     _single_thread_environment(threads)
     from ._core import lib
 
@@ -615,8 +731,6 @@ def run(routines, sizes, frameworks, threads=1, min_time=0.2, memory=True, log=p
                 builders["jax"] = lambda: jax_cases(routine, p)
             if "torch" in frameworks:
                 builders["torch"] = lambda: torch_cases(routine, p)
-            if "enzyme" in frameworks:
-                builders["enzyme"] = lambda: enzyme_cases(routine, p)
             for fw, build in builders.items():
                 try:
                     cases = build()
@@ -633,6 +747,18 @@ def run(routines, sizes, frameworks, threads=1, min_time=0.2, memory=True, log=p
                 row["medians"][fw] = {k: v[1] for k, v in timed.items()}
                 row["ratios"][fw] = _ratios(row["times"][fw])
                 del cases, fns
+            if "enzyme" in frameworks and n <= enzyme_max_n:
+                for variant in ("rules", "loops"):
+                    fw = "enzyme_" + variant
+                    try:
+                        row["times"][fw] = enzyme_times(routine, p, variant)
+                    except Exception as exc:  # e.g. the header is missing from this build
+                        row.setdefault("errors", []).append(f"{fw}: {type(exc).__name__}: {exc}"[:400])
+                        continue
+                    row["ratios"][fw] = _ratios(row["times"][fw])
+                    lapack = row["times"].get("ours", {}).get("primal")
+                    if lapack:  # Enzyme's derivative against the LAPACK call it replaces
+                        row["ratios"][fw]["rev/LAPACK"] = row["times"][fw]["rev_full"] / lapack
             if memory:
                 row["memory_kib"] = measure_memory(routine, n, threads)
                 row["memory_budget_kib"] = memory_budget_kib(routine, n)
@@ -689,7 +815,7 @@ def _progress_line(row) -> str:
     parts = [f"{row['routine']:5s} n={row['n']:5d} primal {1e3 * t.get('primal', float('nan')):9.3f} ms"]
     for k in ("fwd", "pb", "p+pb"):
         parts.append(f"{k} {_fmt(r.get(k))}x")
-    for fw in ("jax", "torch", "enzyme"):
+    for fw in ("jax", "torch", "enzyme_rules", "enzyme_loops"):
         if fw in row["ratios"]:
             rr = row["ratios"][fw]
             parts.append(f"| {fw} fwd {_fmt(rr.get('fwd'))}x pb {_fmt(rr.get('pb'))}x p+pb {_fmt(rr.get('p+pb'))}x")
@@ -700,10 +826,10 @@ def _progress_line(row) -> str:
 
 
 def markdown(results) -> str:
-    fws = [fw for fw in ("jax", "torch", "enzyme") if fw in results["meta"]["frameworks"]]
+    fws = [fw for fw in ("jax", "torch") if fw in results["meta"]["frameworks"]]
     head = ["routine", "n", "LAPACK primal ms", "ours fwd", "ours rev pb", "ours rev p+pb"]
     for fw in fws:
-        name = {"jax": "JAX", "torch": "torch", "enzyme": "Enzyme"}[fw]
+        name = {"jax": "JAX", "torch": "torch"}[fw]
         head += [f"{name} primal ms", f"{name} fwd", f"{name} rev pb", f"{name} rev p+pb"]
     head += ["ours rev extra MiB (budget)", "ours fwd extra MiB", "primal extra MiB"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -723,6 +849,31 @@ def markdown(results) -> str:
             cells.append(m.get("error", "-")[:40] if m else "-")
         cells.append(f"{m['fwd'] / 1024:.2f}" if "fwd" in m else "-")
         cells.append(f"{m['primal'] / 1024:.2f}" if "primal" in m else "-")
+        lines.append("| " + " | ".join(cells) + " |")
+    if "enzyme" in results["meta"]["frameworks"]:
+        lines += ["", enzyme_markdown(results)]
+    return "\n".join(lines)
+
+
+def enzyme_markdown(results) -> str:
+    head = ["routine", "n", "LAPACK primal ms",
+            "Enzyme+ours primal ms", "Enzyme+ours fwd", "Enzyme+ours rev p+pb",
+            "Enzyme loops primal ms", "Enzyme loops fwd", "Enzyme loops rev p+pb",
+            "Enzyme loops rev / LAPACK primal"]
+    lines = ["Through Enzyme (combined modes: fwd = __enzyme_fwddiff, rev = __enzyme_autodiff = "
+             "primal + pullback; ratios to the primal of the same build):", "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in results["rows"]:
+        t, r = row["times"], row["ratios"]
+        if "enzyme_rules" not in t and "enzyme_loops" not in t:
+            continue
+        cells = [row["routine"], str(row["n"]),
+                 _fmt(1e3 * t["ours"]["primal"], 3) if "primal" in t.get("ours", {}) else "-"]
+        for fw in ("enzyme_rules", "enzyme_loops"):
+            tf, rf = t.get(fw, {}), r.get(fw, {})
+            cells += [_fmt(1e3 * tf["primal"], 3) if "primal" in tf else "-", _fmt(rf.get("fwd")),
+                      _fmt(rf.get("p+pb"))]
+        cells.append(_fmt(r.get("enzyme_loops", {}).get("rev/LAPACK"), 1))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -784,17 +935,20 @@ def plot(results, path) -> str | None:
         return None
     routines = [r for r in ROUTINES if any(row["routine"] == r for row in results["rows"])]
     fig, axes = plt.subplots(2, len(routines), figsize=(3.6 * len(routines), 6.4), squeeze=False)
-    styles = {"ours": ("C0", "o"), "jax": ("C1", "s"), "torch": ("C2", "^"), "enzyme": ("C3", "x")}
+    styles = {"ours": ("C0", "o"), "jax": ("C1", "s"), "torch": ("C2", "^"),
+              "enzyme_rules": ("C4", "D"), "enzyme_loops": ("C3", "x")}
     for j, routine in enumerate(routines):
         rows = sorted((row for row in results["rows"] if row["routine"] == routine), key=lambda r: r["n"])
         ns = [row["n"] for row in rows]
         for i, (mode, definition) in enumerate((("fwd", "fwd"), ("rev", REV_DEFINITION[routine]))):
             ax = axes[i][j]
             for fw, (color, marker) in styles.items():
-                ys = [row["ratios"].get(fw, {}).get(definition) for row in rows]
+                # Enzyme's combined reverse mode has no separate pullback: (primal+pullback)
+                key = "p+pb" if fw.startswith("enzyme") and mode == "rev" else definition
+                ys = [row["ratios"].get(fw, {}).get(key) for row in rows]
                 if any(y is not None for y in ys):
                     ax.plot(ns, [np.nan if y is None else y for y in ys], color=color, marker=marker,
-                            label=fw)
+                            label=fw + (" (p+pb)" if key != definition else ""))
             for routine_t, mode_t, def_t, limit in TARGETS:
                 if routine_t == routine and mode_t == mode:
                     ax.axhline(limit, color="k", ls="--", lw=0.8, label=f"target {limit}x")
@@ -871,12 +1025,15 @@ def main(argv=None) -> int:
     ap.add_argument("--routines", type=lambda s: s.split(","), default=list(ROUTINES),
                     help="comma-separated subset of " + ",".join(ROUTINES))
     ap.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
-    ap.add_argument("--min-time", type=float, default=0.2, help="seconds per measurement (default 0.2)")
+    ap.add_argument("--min-time", type=float, default=None,
+                    help="seconds per measurement (default 0.2; 0.1 with --quick)")
     ap.add_argument("--no-jax", action="store_true")
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument("--no-memory", action="store_true", help="skip the memory subprocesses")
     ap.add_argument("--enzyme", action="store_true",
                     help="add Enzyme columns (our rules through the Enzyme layer; Enzyme on loop code)")
+    ap.add_argument("--enzyme-max-n", type=int, default=250,
+                    help="largest n for the Enzyme columns (default 250; loop code is slow)")
     ap.add_argument("--no-plot", action="store_true")
     ap.add_argument("--out", default=os.path.join("bench", "results"), help="output folder")
     args = ap.parse_args(argv)
@@ -891,10 +1048,12 @@ def main(argv=None) -> int:
     if args.enzyme:
         frameworks.append("enzyme")
 
+    if args.min_time is None:
+        args.min_time = 0.1 if args.quick else 0.2
     t0 = time.perf_counter()
     log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
     results = run(args.routines, sizes, frameworks, threads=args.threads, min_time=args.min_time,
-                  memory=not args.no_memory, log=log)
+                  memory=not args.no_memory, log=log, enzyme_max_n=args.enzyme_max_n)
     checks = check_targets(results)
     results["targets"] = checks
     results["meta"]["seconds"] = time.perf_counter() - t0
