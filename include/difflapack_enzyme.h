@@ -38,14 +38,14 @@ extern "C" {
 /* ---- kernels in libdifflapack.so (enzyme_glue.c). Integers travel as long long so the
  * LP64 and ILP64 entry points share them. Setup calls validate like BLAS/LAPACK (xerbla,
  * return -position) and return 0 when the call may proceed. */
-int dle_setup_trsv(char uplo, char trans, char diag, long long n, long long lda, long long incx);
-int dle_setup_trsm(char side, char uplo, char transa, char diag, long long m, long long n,
+DLE_NOFREE int dle_setup_trsv(char uplo, char trans, char diag, long long n, long long lda, long long incx);
+DLE_NOFREE int dle_setup_trsm(char side, char uplo, char transa, char diag, long long m, long long n,
                    long long lda, long long ldb);
-int dle_setup_getrf(long long m, long long n, long long lda);
-int dle_setup_getrs(char trans, long long n, long long nrhs, long long lda, const void *ipiv,
+DLE_NOFREE int dle_setup_getrf(long long m, long long n, long long lda);
+DLE_NOFREE int dle_setup_getrs(char trans, long long n, long long nrhs, long long lda, const void *ipiv,
                     int ipiv64, long long ldb);
-int dle_check_gesv(long long n, long long nrhs, long long lda, long long ldb);
-int dle_fetch_getrf(void *ipiv, int ipiv64);
+DLE_NOFREE int dle_check_gesv(long long n, long long nrhs, long long lda, long long ldb);
+DLE_NOFREE int dle_fetch_getrf(void *ipiv, int ipiv64);
 /* bytes copied into reverse-mode tapes so far (diagnostics) */
 unsigned long long dle_taped_bytes(void);
 
