@@ -45,7 +45,7 @@ def general(m, n, seed=0, pivoting=True):
     a = r.standard_normal((m, n))
     k = min(m, n)
     a[:k, :k] += 2.0 * np.sqrt(max(k, 1)) * np.eye(k)[:, ::-1] if pivoting and k > 1 else 3.0 * np.eye(k)
-    if pivoting and m > 1:
+    if pivoting and m > 1 and n > 0:
         a[0, 0] = 1e-3
     return a
 
