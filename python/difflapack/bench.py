@@ -21,7 +21,7 @@ Definitions (every ratio is printed, whichever the targets use):
 Timing: each callable is calibrated to a batch of calls lasting >= 1 ms, then batches of all
 the callables of one (routine, n) are run in interleaved rounds (so a load change on a shared
 machine hits all of them alike) until each one has run >= ``--min-time`` seconds (default
-0.2) and >= 3 batches; the reported time is the BEST batch (per call); medians go to the
+0.2) and >= 5 batches; the reported time is the BEST batch (per call); medians go to the
 JSON. Our inputs are copied into the preallocated buffers inside the timed call, for the
 primal exactly as for the derivative (the LAPACK routine overwrites them).
 
@@ -130,7 +130,7 @@ def _batch_size(fn, target=1e-3) -> int:
         number *= 2
 
 
-def measure(fns: dict, min_time: float = 0.2, min_batches: int = 3) -> dict:
+def measure(fns: dict, min_time: float = 0.2, min_batches: int = 5) -> dict:
     """{name: (best, median) seconds per call}, batches of all `fns` interleaved."""
     for fn in fns.values():  # warm-up (JIT compilation, lazy initialisation, page faults)
         fn()
