@@ -3,14 +3,17 @@
  * calls), forwarding to Debian's ILP64 OpenBLAS (libopenblas64.so.0, which exports them under
  * the PLAIN names dtrsv_ ... with 64-bit integers).
  *
- * That library is opened with dlopen(RTLD_LOCAL) and its symbols looked up with dlsym, so its
- * plain names never clash with the LP64 dtrsv_ ... of the process. Used to run undifferentiated
+ * That library is opened with dlopen(RTLD_LOCAL | RTLD_DEEPBIND) and its symbols looked up with
+ * dlsym, so its plain names never clash with the LP64 dtrsv_ ... of the process: without
+ * DEEPBIND its INTERNAL calls (dgetrf_ -> dlaswp_, ...) would bind to an LP64 OpenBLAS already
+ * loaded globally (measured: 32-bit pivots written into the 64-bit ipiv). Used to run undifferentiated
  * code that calls the _64_ names (and as the "without difflapack" baseline); under Enzyme,
  * difflapack_enzyme.h interposes these names itself.
  *
  * The hidden Fortran string lengths are accepted (callers may pass them or not: the callee
  * only reads what it is given) and forwarded as 1, the length of every flag.
  */
+#define _GNU_SOURCE /* RTLD_DEEPBIND */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -25,7 +28,7 @@ static pthread_once_t ilp64_once = PTHREAD_ONCE_INIT;
 static void open_ilp64(void) {
     static const char *names[] = {"libopenblas64.so.0", "libopenblas64.so", "libopenblas64_.so.0"};
     for (size_t i = 0; i < sizeof names / sizeof names[0] && !ilp64_lib; ++i)
-        ilp64_lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+        ilp64_lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
 }
 
 /* The ILP64 library's routine `name`, or NULL (after a message) if it cannot be loaded. */

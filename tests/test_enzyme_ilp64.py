@@ -18,6 +18,8 @@ def _ilp64():
     path = os.environ.get("DIFFLAPACK_ILP64_LIBRARY") or get_ilp64_library()
     if not os.path.exists(path):
         pytest.skip(f"ILP64 shim not built ({path})")
+    # the LP64 OpenBLAS loaded globally first (as under Enzyme): the ILP64 one must not bind to it
+    ctypes.CDLL("libopenblas.so.0", mode=ctypes.RTLD_GLOBAL)
     return ctypes.CDLL(path, mode=ctypes.RTLD_LOCAL)
 
 
