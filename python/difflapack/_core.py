@@ -65,8 +65,10 @@ def get_library() -> str:
 
 
 def get_ilp64_library() -> str:
-    """Path of the ILP64 shim exporting dgetrf_64_ ... over Debian's libopenblas64."""
-    return os.path.join(_HERE, "lib", "libdifflapack_ilp64.so")
+    """Path of the ILP64 shim exporting dgetrf_64_ ... over Debian's libopenblas64.
+
+    The environment variable DIFFLAPACK_ILP64_LIBRARY overrides it (development builds)."""
+    return os.environ.get("DIFFLAPACK_ILP64_LIBRARY") or os.path.join(_HERE, "lib", "libdifflapack_ilp64.so")
 
 
 class _Lib:

@@ -52,7 +52,7 @@ def load() -> list[str]:
 
         lib.load(mode=ctypes.RTLD_GLOBAL)
         _loaded.append(get_library())
-        ilp64 = os.environ.get("DIFFLAPACK_ILP64_LIBRARY") or get_ilp64_library()
+        ilp64 = get_ilp64_library()
         if os.path.exists(ilp64):
             ctypes.CDLL(ilp64, mode=ctypes.RTLD_GLOBAL)
             _loaded.append(ilp64)
