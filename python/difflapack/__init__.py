@@ -10,17 +10,11 @@ from ._core import SingularMatrixError, get_include, get_library, get_ilp64_libr
 
 __version__ = "0.1.0"
 
-try:
-    from .triangular import trsv, trsv_jvp, trsv_vjp, trsm, trsm_jvp, trsm_vjp  # noqa: F401
-except ImportError:  # pragma: no cover - during bootstrap only
-    pass
-try:
-    from .lu import (  # noqa: F401
-        getrf, getrf_jvp, getrf_vjp, getrs, getrs_jvp, getrs_vjp,
-        gesv, gesv_jvp, gesv_vjp, solve, solve_jvp, solve_vjp,
-    )
-except ImportError:  # pragma: no cover - during bootstrap only
-    pass
+from .triangular import trsv, trsv_jvp, trsv_vjp, trsm, trsm_jvp, trsm_vjp  # noqa: F401
+from .lu import (  # noqa: F401
+    getrf, getrf_jvp, getrf_vjp, getrs, getrs_jvp, getrs_vjp,
+    gesv, gesv_jvp, gesv_vjp, solve, solve_jvp, solve_vjp,
+)
 
 
 def set_num_threads(n: int) -> None:
