@@ -340,7 +340,8 @@ def timing_section(n: int = 200, suffix: str = "_", out=print) -> None:
     from .testing import Active, check_rule
 
     out("")
-    out(f"Derivative cost at n = {n} (d..{suffix} symbols; in-process loops, 1 call = the whole f!):")
+    out(f"Derivative cost at n = {n} (d..{suffix} symbols, one OpenBLAS thread; best of 7 rounds of in-process "
+        "loops; a call = the whole f!):")
     out(f"  {'call':32s} {'primal':>10s} {'forward':>16s} {'reverse':>16s}")
     for sc in seed_scenarios(suffix, n=n):
         chk = check_rule(seed_source(sc.key, suffix), sc.fn, sc.args, sc.activities, modes=(),
@@ -363,6 +364,9 @@ def main(argv=None) -> int:
                         help="also time every call at this size (0: skip; default 200)")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
+    from . import set_num_threads
+
+    set_num_threads(1)  # stable timings on a shared machine; the calls here are small
     ok = numpy_section()
     if not args.no_enzyme:
         suffixes = ("_", "_64_") if args.symbols == "both" else (args.symbols,)
