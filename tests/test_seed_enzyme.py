@@ -54,3 +54,9 @@ def test_seed_scenario_without_difflapack_enzyme_gives_up(key, suffix):
     routine = ROUTINE[key] + suffix
     assert any(f"No forward mode derivative found for {routine}" in e for e in errors["forward"]), errors
     assert any(f"found for {routine}" in e for e in errors["reverse"]), errors
+
+
+def test_demo_numpy_part_agrees_with_finite_differences():
+    from difflapack.demo import main
+
+    assert main(["--no-enzyme"]) == 0

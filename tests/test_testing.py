@@ -8,7 +8,7 @@ pytest.importorskip("jax")
 pytest.importorskip("enzyme_ad.jax")
 
 from difflapack.testing import (  # noqa: E402
-    ALL_MODES, Active, Const, Duplicated, assert_rule, check_rule, short_error,
+    ALL_MODES, Active, Const, Duplicated, assert_rule, check_rule, enzyme_errors, short_error,
 )
 
 LOOP = r"""
@@ -189,3 +189,20 @@ def test_a_crashing_build_fails_instead_of_killing_the_process():
     exe, failures, message, _ = testing._build(crash, [jax.ShapeDtypeStruct((2,), np.float64)])
     assert exe is None
     assert "crashed (SIGSEGV) while building" in message
+
+
+def test_enzyme_errors_is_empty_when_enzyme_builds_it():
+    x, a, b = _vectors()
+    errors = enzyme_errors(LOOP, "mix", [x, a, b, 4, "N"], [Duplicated, Duplicated, Duplicated, Const, Const],
+                           modes=ALL_MODES, return_activity=Active)
+    assert errors == {m: [] for m in ALL_MODES}
+
+
+def test_timing_reports_every_mode():
+    # the checker's optional cost measurement (values are not asserted: no timed tests)
+    x, a, b = _vectors()
+    report = check_rule(LOOP, "mix", [x, a, b, 4, "N"], [Duplicated, Duplicated, Duplicated, Const, Const],
+                        return_activity=Active, modes=(), timing=True, timing_budget_cycles=1_000_000)
+    timing = report.patterns[0].timing
+    assert set(timing) == {"primal_seconds", "forward_seconds", "reverse_seconds", "forward_ratio", "reverse_ratio"}
+    assert all(np.isfinite(v) and v > 0 for v in timing.values())
