@@ -27,10 +27,28 @@ static const double *op_cols(const double *B, int ldb, char trans, int c0) {
 
 /* Recursion: a triangle of size n is two triangles of size n/2 plus one full (n/2)^2 gemm
  * block, so all but O(n * BASE * k) of the work runs in large square gemm calls. */
+/* k == 1: C[tri] += alpha a b^T is a rank-1 update, memory-bound; one daxpy per column of
+ * the triangle touches each entry once (a gemm call per block would go through OpenBLAS's
+ * small-matrix path, measured ~25% slower at n = 1000). */
+static void ger_tri(char uplo, int strict, int n, double alpha, const double *a, int inca,
+                    const double *b, int incb, double *C, int ldc) {
+    for (int j = 0; j < n; ++j) {
+        const double s = alpha * b[(size_t)j * incb];
+        if (s == 0.0) continue;
+        const int lo = uplo == 'U' ? 0 : j + (strict ? 1 : 0);
+        const int len = uplo == 'U' ? j + (strict ? 0 : 1) : n - lo;
+        if (len > 0) daxpy_(&len, &s, a + (size_t)lo * inca, &inca, C + lo + (size_t)j * ldc, (const int[]){1});
+    }
+}
+
 void dl_gemm_tri(char uplo, int strict, char transa, char transb, int n, int k, double alpha,
                  const double *A, int lda, const double *B, int ldb, double *C, int ldc) {
     if (n <= 0) return;
     if (k <= 0 || alpha == 0.0) return;
+    if (k == 1) { /* op(A) is an n-vector, op(B) a 1 x n row */
+        ger_tri(uplo, strict, n, alpha, A, transa == 'N' ? 1 : lda, B, transb == 'N' ? ldb : 1, C, ldc);
+        return;
+    }
     const double one = 1.0, zero = 0.0;
     if (n <= DL_TRI_BASE) {
         double W[DL_TRI_BASE * DL_TRI_BASE];
@@ -56,6 +74,22 @@ void dl_gemm_tri(char uplo, int strict, char transa, char transb, int n, int k, 
                 op_cols(B, ldb, transb, n1), ldb, C + n1 + (size_t)n1 * ldc, ldc);
 }
 
+/* C := alpha op(A) C (side L) or alpha C op(A) (side R), A a non-unit triangle. A single
+ * vector (n == 1 on the left, m == 1 on the right) goes to trmv: level-3 trmm on one column is
+ * several times slower in OpenBLAS. C op(A) for a row c is (op(A)^T c^T)^T. */
+static void trmm_or_trmv(char side, char uplo, char transa, int m, int n, double alpha,
+                         const double *A, int lda, double *C, int ldc) {
+    if (m <= 0 || n <= 0) return;
+    const int vec_len = side == 'L' ? m : n, vec_inc = side == 'L' ? 1 : ldc;
+    if ((side == 'L' ? n : m) == 1) {
+        const char tr = side == 'L' ? transa : dl_flip_trans(transa);
+        dtrmv_(&uplo, &tr, "N", &vec_len, A, &lda, C, &vec_inc);
+        if (alpha != 1.0) dscal_(&vec_len, &alpha, C, &vec_inc);
+        return;
+    }
+    dtrmm_(&side, &uplo, &transa, "N", &m, &n, &alpha, A, &lda, C, &ldc);
+}
+
 /* The strict uplo triangle S of a k x k matrix A is the NON-strict uplo triangle of the
  * (k-1) x (k-1) block A' = A(0:k-2, 1:k-1) (upper) or A(1:k-1, 0:k-2) (lower), shifted by one
  * row and one column. So op(S) B is one non-unit trmm with A' on B shifted by one row (side L)
@@ -67,7 +101,7 @@ void dl_trmm_tri(char side, char uplo, char transa, int strict, int m, int n, do
     if (transa == 'C') transa = 'T';
     if (!strict) {
         if (C != B) dlacpy_("A", &m, &n, B, &ldb, C, &ldc);
-        dtrmm_(&side, &uplo, &transa, "N", &m, &n, &alpha, A, &lda, C, &ldc);
+        trmm_or_trmv(side, uplo, transa, m, n, alpha, A, lda, C, ldc);
         return;
     }
     const int k = side == 'L' ? m : n;
@@ -86,8 +120,7 @@ void dl_trmm_tri(char side, char uplo, char transa, int strict, int m, int n, do
             memmove(c + dst, B + (size_t)j * ldb + src, sizeof(double) * (size_t)(m - 1));
             c[dst ? 0 : m - 1] = 0.0;
         }
-        const int m1 = m - 1;
-        dtrmm_(&side, &uplo, &transa, "N", &m1, &n, &alpha, Ashift, &lda, C + dst, &ldc);
+        trmm_or_trmv(side, uplo, transa, m - 1, n, alpha, Ashift, lda, C + dst, ldc);
     } else {
         /* column j+dst of C from column j+src of B; the order keeps an in-place shift safe */
         for (int t = 0; t < n - 1; ++t) {
@@ -96,8 +129,7 @@ void dl_trmm_tri(char side, char uplo, char transa, int strict, int m, int n, do
         }
         double *z = C + (size_t)(dst ? 0 : n - 1) * ldc;
         for (int i = 0; i < m; ++i) z[i] = 0.0;
-        const int n1 = n - 1;
-        dtrmm_(&side, &uplo, &transa, "N", &m, &n1, &alpha, Ashift, &lda, C + (size_t)dst * ldc, &ldc);
+        trmm_or_trmv(side, uplo, transa, m, n - 1, alpha, Ashift, lda, C + (size_t)dst * ldc, ldc);
     }
 }
 
