@@ -36,6 +36,8 @@ typedef struct {
     double *dalpha;          /* its shadow (NULL: inactive) */
     const int *ipiv;         /* getrs: the pivots (LP64 view) */
     int info;                /* getrf: LAPACK's info of the last factorization */
+    struct dle_gesv_tape *gesv_link; /* augmented gesv: the factorization's tape, pending for
+                                        its solve (cleared by every setup call but the solve's) */
 } dle_record;
 
 static __thread dle_record rec;
@@ -350,11 +352,98 @@ void dle_getrs_rev(double *B, double *dB, void *tape) {
 }
 
 /* ------------------------------------------------------------------ gesv */
-/* dgesv = dgetrf + dgetrs('N') (as in LAPACK itself); only its own argument checks differ. */
+/* dgesv = dgetrf + dgetrs('N') (as in LAPACK itself), but with its own two kernels so that the
+ * reverse pass is that of A X = B, not of the two steps (see dle_gesv_factor_rev). */
 int dle_check_gesv(long long n, long long nrhs, long long lda, long long ldb) {
     if (n < 0 || !fits(n)) return illegal("DGESV ", 1);
     if (nrhs < 0 || !fits(nrhs)) return illegal("DGESV ", 2);
     if (lda < (n > 1 ? n : 1) || !fits(lda)) return illegal("DGESV ", 4);
     if (ldb < (n > 1 ? n : 1) || !fits(ldb)) return illegal("DGESV ", 7);
     return 0;
+}
+
+/* The factorization's tape, shared with its solve: LU and the pivots are taped once (by the
+ * factorization, when A is active); the solve adds its shadow and X to it. */
+typedef struct dle_gesv_tape {
+    int n, nrhs, lda, ldb;
+    double *dA;              /* A's shadow (NULL: A inactive) */
+    double *dB;              /* B's shadow, set by the linked solve (NULL: no active solve) */
+    double *LU, *X;          /* taped copies, leading dimension n */
+    int *ipiv;
+} dle_gesv_tape;
+
+void dle_gesv_factor(double *A) { dle_getrf(A); }
+
+/* Forward: the getrf fused tangent; A's shadow holds dLU afterwards (the caller may read it)
+ * and is the solve's dLU. */
+void dle_gesv_factor_fwd(double *A, double *dA) { dle_getrf_fwd(A, dA); }
+
+void *dle_gesv_factor_aug(double *A, double *dA) {
+    dle_gesv_tape *t = (dle_gesv_tape *)calloc(1, sizeof *t);
+    t->n = rec.n; t->lda = rec.lda;
+    rec.info = dl_dgetrf(rec.m, rec.n, A, rec.lda, pivot_buf);
+    if (dA != A) {   /* combined reverse passes an inactive argument with shadow == primal */
+        t->dA = dA;
+        t->LU = copy_matrix("A", t->n, t->n, A, rec.lda);
+        t->ipiv = copy_pivots(pivot_buf, t->n);
+        rec.gesv_link = t;
+    }
+    return t;
+}
+
+/* Reverse of A X = B with fixed pivots (Giles 2008, sec. 2.3.1): Bbar = A^{-T} Xbar and
+ * Abar = -Bbar X^T, plus the getrf adjoint (Walter & Lehmann 2018) of the cotangent LUbar of
+ * the factors left in A (dl_dgesv_rev skips it when LUbar == 0, the usual A\b). This replaces
+ * getrs' adjoint (which pushes -Bbar X^T back through the factors as an LU cotangent) followed
+ * by the full getrf adjoint of it: the same result, since the getrf adjoint is linear and maps
+ * the getrs contribution to exactly -Bbar X^T, at the cost of one transposed solve.
+ * Runs right after the solve's reverse, which left Xbar in dB. */
+void dle_gesv_factor_rev(double *A, double *dA, void *tape) {
+    (void)A;
+    dle_gesv_tape *t = (dle_gesv_tape *)tape;
+    int ld = dl_max(1, t->n);
+    if (t->dA && t->dB)
+        dl_dgesv_rev(DL_ACTIVE_A | DL_ACTIVE_B, t->n, t->nrhs, t->LU, ld, t->ipiv, dA, t->lda,
+                     t->X, ld, t->dB, t->ldb);
+    else if (t->dA)
+        dl_dgetrf_rev(DL_ACTIVE_A, t->n, t->n, t->LU, ld, t->ipiv, dA, t->lda);
+    free(t->LU); free(t->X); free(t->ipiv); free(t);
+}
+
+/* Set up the solve of dgesv like dgetrs('N') over the pivots just computed (the LP64 view),
+ * keeping the factorization's pending link. Arguments were checked by dle_check_gesv. */
+int dle_setup_gesv_solve(long long n, long long nrhs, long long lda, long long ldb) {
+    struct dle_gesv_tape *link = rec.gesv_link;
+    reset_record();
+    rec.gesv_link = link;
+    rec.flag[0] = 'N';
+    rec.m = (int)n; rec.n = (int)nrhs; rec.lda = (int)lda; rec.ldb = (int)ldb;
+    rec.ipiv = pivot_buf;
+    return 0;
+}
+
+void dle_gesv_solve(double *B) { dle_getrs(B); }
+
+/* Forward: getrs' fused tangent with dLU from the factorization's forward rule. */
+void dle_gesv_solve_fwd(double *B, double *dB) { dle_getrs_fwd(B, dB); }
+
+/* Linked to an active factorization: tape B's shadow and X in ITS tape, return NULL (the
+ * factorization's reverse does the whole adjoint). A inactive: getrs' augmented pass (LU and
+ * pivots taped here, no X). X inactive (dB == B): solve only, NULL. */
+void *dle_gesv_solve_aug(double *B, double *dB) {
+    dle_gesv_tape *t = rec.gesv_link;
+    rec.gesv_link = NULL;
+    if (!t && dB != B) return dle_getrs_aug(B, dB);
+    dle_getrs(B);
+    if (t && dB != B) {
+        t->nrhs = rec.n; t->ldb = rec.ldb; t->dB = dB;
+        t->X = copy_matrix("A", rec.m, rec.n, B, rec.ldb);
+    }
+    return NULL;
+}
+
+/* NULL tape: nothing to do here (Xbar stays in dB for the factorization's reverse, or X was
+ * inactive); otherwise getrs' adjoint Bbar = A^{-T} Xbar. */
+void dle_gesv_solve_rev(double *B, double *dB, void *tape) {
+    if (tape) dle_getrs_rev(B, dB, tape);
 }

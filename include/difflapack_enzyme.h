@@ -45,6 +45,7 @@ DLE_NOFREE int dle_setup_getrf(long long m, long long n, long long lda);
 DLE_NOFREE int dle_setup_getrs(char trans, long long n, long long nrhs, long long lda, const void *ipiv,
                     int ipiv64, long long ldb);
 DLE_NOFREE int dle_check_gesv(long long n, long long nrhs, long long lda, long long ldb);
+DLE_NOFREE int dle_setup_gesv_solve(long long n, long long nrhs, long long lda, long long ldb);
 DLE_NOFREE int dle_fetch_getrf(void *ipiv, int ipiv64);
 /* bytes copied into reverse-mode tapes so far (diagnostics) */
 unsigned long long dle_taped_bytes(void);
@@ -74,6 +75,17 @@ DLE_NOFREE void dle_getrs(double *B);
 void dle_getrs_fwd(double *B, double *dB);
 void *dle_getrs_aug(double *B, double *dB);
 void dle_getrs_rev(double *B, double *dB, void *tape);
+/* dgesv's own factorization and solve: the primal and forward rules are getrf's and getrs';
+ * the augmented factorization tapes LU and pivots once and links its tape to the solve that
+ * follows, whose reverse is then done by the factorization's as one dl_dgesv_rev. */
+DLE_NOFREE void dle_gesv_factor(double *A);
+void dle_gesv_factor_fwd(double *A, double *dA);
+void *dle_gesv_factor_aug(double *A, double *dA);
+void dle_gesv_factor_rev(double *A, double *dA, void *tape);
+DLE_NOFREE void dle_gesv_solve(double *B);
+void dle_gesv_solve_fwd(double *B, double *dB);
+void *dle_gesv_solve_aug(double *B, double *dB);
+void dle_gesv_solve_rev(double *B, double *dB, void *tape);
 
 #ifdef __cplusplus
 }
@@ -112,11 +124,14 @@ DLE_RULES(trsv)
 DLE_RULES(trsm)
 DLE_RULES(getrf)
 DLE_RULES(getrs)
+DLE_RULES(gesv_factor)
+DLE_RULES(gesv_solve)
 DLE_INACTIVE(dle_setup_trsv)
 DLE_INACTIVE(dle_setup_trsm)
 DLE_INACTIVE(dle_setup_getrf)
 DLE_INACTIVE(dle_setup_getrs)
 DLE_INACTIVE(dle_check_gesv)
+DLE_INACTIVE(dle_setup_gesv_solve)
 DLE_INACTIVE(dle_fetch_getrf)
 
 /* ---- the shims, written once over 64-bit integer values. Not noinline, no rule of their own:
@@ -155,15 +170,23 @@ static inline long long dle_dgetrs_body(char trans, long long n, long long nrhs,
     return 0;
 }
 
-/* dgesv is dgetrf followed by dgetrs('N'), exactly as LAPACK computes it; Enzyme chains the
- * two rules (the factors' adjoint flows from the solve's rule into the factorization's). */
+/* dgesv is dgetrf followed by dgetrs('N'), exactly as LAPACK computes it, but through
+ * gesv's own kernels: their reverse is that of A X = B (one transposed solve and a rank-nrhs
+ * update; the getrf adjoint only for a nonzero cotangent of the factors left in A) instead of
+ * getrs' adjoint chained into the full getrf adjoint, and the tape holds one copy of LU. */
 static inline long long dle_dgesv_body(long long n, long long nrhs, double *A, long long lda,
                                        void *ipiv, int ipiv64, double *B, long long ldb) {
     long long info = dle_check_gesv(n, nrhs, lda, ldb);
     if (info != 0) return info;
-    info = dle_dgetrf_body(n, n, A, lda, ipiv, ipiv64);
+    info = dle_setup_getrf(n, n, lda);
     if (info != 0) return info;
-    return dle_dgetrs_body('N', n, nrhs, A, lda, ipiv, ipiv64, B, ldb);
+    dle_gesv_factor(A);
+    info = dle_fetch_getrf(ipiv, ipiv64);
+    if (info != 0) return info;
+    dle_setup_gesv_solve(n, nrhs, lda, ldb);
+    dle_set_matrix(A);
+    dle_gesv_solve(B);
+    return 0;
 }
 
 /* ---- entry points: extern "C" symbols difflapack_enzyme_<routine>_<argument count>.
