@@ -15,6 +15,10 @@
  *  - Enzyme tapes nothing for custom rules and the caller may overwrite the inputs and the
  *    outputs before the reverse pass: the augmented pass copies exactly what the adjoint
  *    needs (see each *_aug) into its tape. Shadow POINTERS are stable and are kept as such.
+ *  - dgesv's two kernels share one tape: the augmented factorization leaves it in the record
+ *    for the augmented solve that follows (Enzyme runs them in program order), and the
+ *    reverse of the factorization, which Enzyme runs right after the solve's, does the
+ *    adjoint of both (see dle_gesv_factor_rev).
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -407,6 +411,7 @@ void dle_gesv_factor_rev(double *A, double *dA, void *tape) {
                      t->X, ld, t->dB, t->ldb);
     else if (t->dA)
         dl_dgetrf_rev(DL_ACTIVE_A, t->n, t->n, t->LU, ld, t->ipiv, dA, t->lda);
+    if (rec.gesv_link == t) rec.gesv_link = NULL;   /* its solve never ran (info > 0) */
     free(t->LU); free(t->X); free(t->ipiv); free(t);
 }
 

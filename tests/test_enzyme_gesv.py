@@ -175,3 +175,16 @@ def test_gesv_in_place_arguments(active):
         assert np.allclose(got, fd, atol=1e-6 * max(1.0, np.abs(fd).max())), (key, got, fd)
     # the factorization tapes LU + ipiv once (or the solve does, A constant); X only with both
     assert taped == 8 * nn + 4 * n + (8 * nb if active["A"] and active["b"] else 0)
+
+
+@pytest.mark.parametrize("mode", ["rev", "fwd"])
+def test_gesv_singular_returns_before_the_solve(mode):
+    """info > 0: LAPACK leaves B alone; the factorization's tape then has no solve linked."""
+    from _enzyme_util import oracle_loss
+    prog = get_program("gesv", mode, {"A": True, "b": True})
+    case = make_case("gesv", dict(n=3, nrhs=1, lda=3, ldb=3), seed=3)
+    case["arrays"]["A"][:9] = np.array([1.0, 2, 3, 2, 4, 6, 1, 1, 1])   # rank 2
+    res = prog.run(case)
+    assert np.isclose(res["loss"], oracle_loss("gesv", case))   # x = b untouched, lu = factors
+    if mode == "rev":
+        assert np.array_equal(res["b"], case["w"][:CAP])   # Xbar passes through to Bbar
