@@ -50,42 +50,25 @@ DLE_NOFREE int dle_fetch_getrf(void *ipiv, int ipiv64);
 /* bytes copied into reverse-mode tapes so far (diagnostics) */
 unsigned long long dle_taped_bytes(void);
 
-DLE_NOFREE void dle_set_matrix(const double *A);
-void dle_set_matrix_fwd(double *A, double *dA);
-void *dle_set_matrix_aug(double *A, double *dA);
-void dle_set_matrix_rev(double *A, double *dA, void *tape);
-DLE_NOFREE void dle_set_alpha(const double *alpha);
-void dle_set_alpha_fwd(double *alpha, double *dalpha);
-void *dle_set_alpha_aug(double *alpha, double *dalpha);
-void dle_set_alpha_rev(double *alpha, double *dalpha, void *tape);
-
-DLE_NOFREE void dle_trsv(double *x);
-void dle_trsv_fwd(double *x, double *dx);
-void *dle_trsv_aug(double *x, double *dx);
-void dle_trsv_rev(double *x, double *dx, void *tape);
-DLE_NOFREE void dle_trsm(double *B);
-void dle_trsm_fwd(double *B, double *dB);
-void *dle_trsm_aug(double *B, double *dB);
-void dle_trsm_rev(double *B, double *dB, void *tape);
-DLE_NOFREE void dle_getrf(double *A);
-void dle_getrf_fwd(double *A, double *dA);
-void *dle_getrf_aug(double *A, double *dA);
-void dle_getrf_rev(double *A, double *dA, void *tape);
-DLE_NOFREE void dle_getrs(double *B);
-void dle_getrs_fwd(double *B, double *dB);
-void *dle_getrs_aug(double *B, double *dB);
-void dle_getrs_rev(double *B, double *dB, void *tape);
-/* dgesv's own factorization and solve: the primal and forward rules are getrf's and getrs';
- * the augmented factorization tapes LU and pivots once and links its tape to the solve that
- * follows, whose reverse is then done by the factorization's as one dl_dgesv_rev. */
-DLE_NOFREE void dle_gesv_factor(double *A);
-void dle_gesv_factor_fwd(double *A, double *dA);
-void *dle_gesv_factor_aug(double *A, double *dA);
-void dle_gesv_factor_rev(double *A, double *dA, void *tape);
-DLE_NOFREE void dle_gesv_solve(double *B);
-void dle_gesv_solve_fwd(double *B, double *dB);
-void *dle_gesv_solve_aug(double *B, double *dB);
-void dle_gesv_solve_rev(double *B, double *dB, void *tape);
+/* The kernels with Enzyme rules, one table: (name, parameter type of the primal). Each has a
+ * primal dle_<name>(a), a forward rule dle_<name>_fwd(a, da), and an augmented forward and a
+ * reverse rule dle_<name>_aug(a, da) -> tape, dle_<name>_rev(a, da, tape); the rules take
+ * non-const pointers (one signature for all) and never write a read-only input.
+ * set_matrix / set_alpha record a read-only input and its shadow (their rules fire only when
+ * it is active); the others compute on the in/out array. gesv_factor / gesv_solve are
+ * dgesv's own factorization and solve: their primal and forward rules are getrf's and getrs',
+ * but the augmented factorization tapes LU and pivots once and links its tape to the solve
+ * that follows, whose reverse is then done by the factorization's as one dl_dgesv_rev. */
+#define DLE_RULE_KERNELS(X)                                                                      \
+    X(set_matrix, const double *) X(set_alpha, const double *) X(trsv, double *)                \
+    X(trsm, double *) X(getrf, double *) X(getrs, double *) X(gesv_factor, double *)            \
+    X(gesv_solve, double *)
+#define DLE_DECLARE_KERNEL(name, T)                                                              \
+    DLE_NOFREE void dle_##name(T a);                                                             \
+    void dle_##name##_fwd(double *a, double *da);                                                \
+    void *dle_##name##_aug(double *a, double *da);                                               \
+    void dle_##name##_rev(double *a, double *da, void *tape);
+DLE_RULE_KERNELS(DLE_DECLARE_KERNEL)
 
 #ifdef __cplusplus
 }
@@ -96,7 +79,7 @@ void dle_gesv_solve_rev(double *B, double *dB, void *tape);
 /* ---- Enzyme registrations: {primal, forward rule} and {primal, augmented, reverse}. The rules
  * must have bodies in this module (Enzyme crashes on a rule that is a bare declaration), so
  * each is a static forwarder to the library's implementation. */
-#define DLE_RULES(kernel)                                                                        \
+#define DLE_RULES(kernel, T)                                                                      \
     static void dle_rule_##kernel##_fwd(double *a, double *da) { dle_##kernel##_fwd(a, da); }    \
     static void *dle_rule_##kernel##_aug(double *a, double *da) { return dle_##kernel##_aug(a, da); } \
     static void dle_rule_##kernel##_rev(double *a, double *da, void *tape) {                     \
@@ -118,14 +101,7 @@ void dle_gesv_solve_rev(double *B, double *dB, void *tape);
 #define DLE_EXTERN_C_END
 #endif
 
-DLE_RULES(set_matrix)
-DLE_RULES(set_alpha)
-DLE_RULES(trsv)
-DLE_RULES(trsm)
-DLE_RULES(getrf)
-DLE_RULES(getrs)
-DLE_RULES(gesv_factor)
-DLE_RULES(gesv_solve)
+DLE_RULE_KERNELS(DLE_RULES)
 DLE_INACTIVE(dle_setup_trsv)
 DLE_INACTIVE(dle_setup_trsm)
 DLE_INACTIVE(dle_setup_getrf)
@@ -253,6 +229,12 @@ DLE_DEFINE_ENTRIES(long long, _64, 1)
  * is a distinct, non-template overload that reaches the same symbol). In C, an unprototyped
  * declaration is compatible with any later user prototype. */
 
+/* Every entry point, (routine + symbol suffix, argument count): the table the C++ templates and
+ * the C declarations below are generated from (DLE_DEFINE_ENTRIES defines the same set). */
+#define DLE_ENTRY_POINTS(X, SFX)                                                                 \
+    X(dtrsv##SFX, 8) X(dtrsv##SFX, 11) X(dtrsm##SFX, 11) X(dtrsm##SFX, 15) X(dgetrf##SFX, 6)     \
+    X(dgetrs##SFX, 9) X(dgetrs##SFX, 10) X(dgesv##SFX, 8)
+
 #define DLE_NARGS(...) DLE_NARGS_(__VA_ARGS__, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
 #define DLE_NARGS_(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, N, ...) N
 #define DLE_CAT(a, b) DLE_CAT_(a, b)
@@ -279,20 +261,12 @@ struct dle_arg {
     template <class... T> inline void difflapack_enzyme_##name##_##count(T... a) {               \
         dle_entry_##name##_##count(dle_arg(a)...);                                               \
     }
-#define DLE_TEMPLATES(SFX)                                                                       \
-    DLE_TEMPLATE(dtrsv##SFX, 8) DLE_TEMPLATE(dtrsv##SFX, 11) DLE_TEMPLATE(dtrsm##SFX, 11)        \
-    DLE_TEMPLATE(dtrsm##SFX, 15) DLE_TEMPLATE(dgetrf##SFX, 6) DLE_TEMPLATE(dgetrs##SFX, 9)       \
-    DLE_TEMPLATE(dgetrs##SFX, 10) DLE_TEMPLATE(dgesv##SFX, 8)
-DLE_TEMPLATES()
-DLE_TEMPLATES(_64)
+DLE_ENTRY_POINTS(DLE_TEMPLATE, )
+DLE_ENTRY_POINTS(DLE_TEMPLATE, _64)
 #else
-#define DLE_UNPROTOTYPED(SFX)                                                                    \
-    void difflapack_enzyme_dtrsv##SFX##_8(); void difflapack_enzyme_dtrsv##SFX##_11();           \
-    void difflapack_enzyme_dtrsm##SFX##_11(); void difflapack_enzyme_dtrsm##SFX##_15();          \
-    void difflapack_enzyme_dgetrf##SFX##_6(); void difflapack_enzyme_dgetrs##SFX##_9();          \
-    void difflapack_enzyme_dgetrs##SFX##_10(); void difflapack_enzyme_dgesv##SFX##_8();
-DLE_UNPROTOTYPED()
-DLE_UNPROTOTYPED(_64)
+#define DLE_UNPROTOTYPED(name, count) void difflapack_enzyme_##name##_##count();
+DLE_ENTRY_POINTS(DLE_UNPROTOTYPED, )
+DLE_ENTRY_POINTS(DLE_UNPROTOTYPED, _64)
 #endif
 
 #define dtrsv_(...) DLE_DISPATCH(dtrsv, __VA_ARGS__)
