@@ -5,8 +5,7 @@ import json
 import os
 import sys
 
-
-from run import _bench_module  # noqa: E402  (bench/ is on sys.path when run as a script)
+from run import _bench_module  # bench/ is on sys.path when run as a script
 
 
 def main(argv=None) -> int:
