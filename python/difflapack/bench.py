@@ -58,8 +58,8 @@ SHAPES = {
     "trsv": "A n x n upper, non-unit, trans N; x n-vector, incx 1",
     "trsm": "side L, upper, non-unit, trans N, alpha 1 (inactive); A n x n, B n x n",
     "getrf": "A n x n (partial pivoting)",
-    "getrs": "trans N; packed LU n x n, B n x 1 (nrhs = 1)",
-    "gesv": "A n x n, B n x 1 (nrhs = 1); reverse = A\\b: cotangent of x only (LUbar = 0)",
+    "getrs": "trans N; packed LU n x n, B n x nrhs (nrhs = {nrhs})",
+    "gesv": "A n x n, B n x nrhs (nrhs = {nrhs}); reverse = A\\b: cotangent of x only (LUbar = 0)",
 }
 
 # (routine, mode, ratio definition, limit); checked at n = TARGET_N.
@@ -75,6 +75,13 @@ TARGETS = (
 REV_DEFINITION = {"trsv": "pb", "trsm": "pb", "getrf": "pb", "getrs": "pb", "gesv": "p+pb"}
 
 ACTIVE_A, ACTIVE_B = 1, 2
+# Right-hand sides of getrs/gesv (--nrhs). An environment variable, so that the memory
+# subprocesses build the same problems.
+NRHS_ENV = "DIFFLAPACK_BENCH_NRHS"
+
+
+def _nrhs() -> int:
+    return int(os.environ.get(NRHS_ENV, "1"))
 MEMORY_SLACK_KIB = 64  # page-granular RSS accounting: a few pages of Python noise
 
 
@@ -183,7 +190,7 @@ def problem(routine: str, n: int, seed: int = 0) -> dict:
         p["B"] = _f(r.standard_normal((n, ncols)))
     else:
         p["A"] = _general(n, seed)
-        p["B"] = _f(r.standard_normal((n, 1)))
+        p["B"] = _f(r.standard_normal((n, _nrhs() if routine in ("getrs", "gesv") else 1)))
     if routine in ("trsv", "trsm"):
         p["dA"] = _f(np.triu(r.standard_normal((n, n))))
     else:
@@ -339,26 +346,30 @@ def our_cases(routine: str, p: dict, lib, blas) -> dict:
                                      _call(lib.dl_dgetrf_rev, ACTIVE_A, n, n, ptr(A), n, ptr(ipiv),
                                            ptr(dLU), n))
     elif routine == "getrs":
+        k = p["B"].shape[1]
+        iK = _byref_int(k)
         LU, ipiv, dLU = bf.buf(p["LU"]), bf.buf(p["ipiv"], np.int32), bf.buf(p["dLU"])
         b0, db0, xbar0 = bf.buf(p["B"]), bf.buf(p["dB"]), bf.buf(p["Xbar"])
         B, dB = bf.buf(p["B"]), bf.buf(p["dB"])
         X = bf.buf(np.linalg.solve(p["A"], p["B"]))
         dLUr = bf.buf(np.zeros((n, n)))
-        primal = _seq(bf.copier(B, b0), _call(blas.dgetrs_, cN, iN, one, vp(LU), iN, vp(ipiv),
+        primal = _seq(bf.copier(B, b0), _call(blas.dgetrs_, cN, iN, iK, vp(LU), iN, vp(ipiv),
                                               vp(B), iN, pinfo))
         cases["primal"] = primal
         if has("dl_dgetrs_fwd"):
             cases["fwd"] = _seq(bf.copier(B, b0), bf.copier(dB, db0),
-                                _call(lib.dl_dgetrs_fwd, ACTIVE_A | ACTIVE_B, b"N", n, 1, ptr(LU), n,
+                                _call(lib.dl_dgetrs_fwd, ACTIVE_A | ACTIVE_B, b"N", n, k, ptr(LU), n,
                                       ptr(dLU), n, ptr(ipiv), ptr(B), n, ptr(dB), n))
         if has("dl_dgetrs_rev"):
             cases["rev_pb"] = _seq(bf.copier(dB, xbar0),
-                                   _call(lib.dl_dgetrs_rev, ACTIVE_A | ACTIVE_B, b"N", n, 1, ptr(LU),
+                                   _call(lib.dl_dgetrs_rev, ACTIVE_A | ACTIVE_B, b"N", n, k, ptr(LU),
                                          n, ptr(dLUr), n, ptr(ipiv), ptr(X), n, ptr(dB), n))
             cases["rev_full"] = _seq(primal, bf.copier(dB, xbar0),
-                                     _call(lib.dl_dgetrs_rev, ACTIVE_A | ACTIVE_B, b"N", n, 1,
+                                     _call(lib.dl_dgetrs_rev, ACTIVE_A | ACTIVE_B, b"N", n, k,
                                            ptr(LU), n, ptr(dLUr), n, ptr(ipiv), ptr(B), n, ptr(dB), n))
     elif routine == "gesv":
+        k = p["B"].shape[1]
+        iK = _byref_int(k)
         A0, A, dA = bf.buf(p["A"]), bf.buf(p["A"]), bf.buf(p["dA"])
         b0, db0, xbar0 = bf.buf(p["B"]), bf.buf(p["dB"]), bf.buf(p["Xbar"])
         B, dB = bf.buf(p["B"]), bf.buf(p["dB"])
@@ -367,20 +378,20 @@ def our_cases(routine: str, p: dict, lib, blas) -> dict:
         X = bf.buf(np.linalg.solve(p["A"], p["B"]))
         dAr = bf.buf(np.zeros((n, n)))
         primal = _seq(bf.copier(A, A0), bf.copier(B, b0),
-                      _call(blas.dgesv_, iN, one, vp(A), iN, vp(ipiv), vp(B), iN, pinfo))
+                      _call(blas.dgesv_, iN, iK, vp(A), iN, vp(ipiv), vp(B), iN, pinfo))
         cases["primal"] = primal
         if has("dl_dgesv_fwd"):
             # dx only (no DL_WANT_DLU): dA is read, not written, so it needs no copy-in
             cases["fwd"] = _seq(bf.copier(A, A0), bf.copier(B, b0), bf.copier(dB, db0),
-                                _call(lib.dl_dgesv_fwd, ACTIVE_A | ACTIVE_B, n, 1, ptr(A), n,
+                                _call(lib.dl_dgesv_fwd, ACTIVE_A | ACTIVE_B, n, k, ptr(A), n,
                                       ptr(dA), n, ptr(ipiv), ptr(B), n, ptr(dB), n))
         if has("dl_dgesv_rev"):
             # A\b: the caller's shadow of A holds LUbar = 0 on entry (reset each call)
             cases["rev_pb"] = _seq(bf.zeroer(dAr), bf.copier(dB, xbar0),
-                                   _call(lib.dl_dgesv_rev, ACTIVE_A | ACTIVE_B, n, 1, ptr(LU), n,
+                                   _call(lib.dl_dgesv_rev, ACTIVE_A | ACTIVE_B, n, k, ptr(LU), n,
                                          ptr(ipiv_lu), ptr(dAr), n, ptr(X), n, ptr(dB), n))
             cases["rev_full"] = _seq(primal, _seq(bf.zeroer(dAr), bf.copier(dB, xbar0),
-                                     _call(lib.dl_dgesv_rev, ACTIVE_A | ACTIVE_B, n, 1, ptr(A), n,
+                                     _call(lib.dl_dgesv_rev, ACTIVE_A | ACTIVE_B, n, k, ptr(A), n,
                                            ptr(ipiv), ptr(dAr), n, ptr(B), n, ptr(dB), n)))
     else:
         raise ValueError(f"unknown routine {routine!r}")
@@ -422,7 +433,7 @@ def jax_cases(routine: str, p: dict) -> dict:
     jax.config.update("jax_enable_x64", True)
     arr = lambda a: jnp.asarray(np.ascontiguousarray(a))  # noqa: E731
     A, dA, LU, dLU = arr(p["A"]), arr(p["dA"]), arr(p.get("LU", p["A"])), arr(p.get("dLU", p["dA"]))
-    vec = routine in ("trsv", "getrs", "gesv")
+    vec = routine == "trsv" or (routine in ("getrs", "gesv") and p["B"].shape[1] == 1)
     B = arr(p["B"][:, 0] if vec else p["B"])
     dB = arr(p["dB"][:, 0] if vec else p["dB"])
     Xbar = arr(p["Xbar"][:, 0] if vec else p["Xbar"])
@@ -485,7 +496,8 @@ def torch_cases(routine: str, p: dict) -> dict:
             return torch.linalg.lu_solve(lu, piv, b)
         args, tangents, cot = (t(p["LU"]), B), (t(p["dLU"]), dB), Xbar
     elif routine == "gesv":
-        B, dB, Xbar = B[:, 0], dB[:, 0], Xbar[:, 0]
+        if B.shape[1] == 1:
+            B, dB, Xbar = B[:, 0], dB[:, 0], Xbar[:, 0]
 
         def f(a, b):
             return torch.linalg.solve(a, b)
@@ -551,7 +563,8 @@ def measure_memory(routine: str, n: int, threads: int) -> dict:
 
 def memory_budget_kib(routine: str, n: int) -> float:
     """One copy of each input the caller may overwrite (the reverse-pass memory target)."""
-    doubles = {"trsv": n, "trsm": n * n, "getrf": n * n, "getrs": n, "gesv": n * n + n}[routine]
+    k = _nrhs()
+    doubles = {"trsv": n, "trsm": n * n, "getrf": n * n, "getrs": n * k, "gesv": n * n + n * k}[routine]
     return doubles * 8 / 1024
 
 
@@ -990,7 +1003,7 @@ def report(results, checks) -> str:
                "VmHWM - VmRSS); budget = one copy of each input the caller may overwrite; the "
                "primal's figure is the measurement's noise floor.")
     out.append("")
-    out.append("Problems: " + "; ".join(f"{r}: {SHAPES[r]}" for r in ROUTINES
+    out.append("Problems: " + "; ".join(f"{r}: {SHAPES[r].format(nrhs=_nrhs())}" for r in ROUTINES
                                          if any(row["routine"] == r for row in results["rows"])))
     out.append("")
     out.append("## Targets (ratio to the primal at n = 1000, one thread)")
@@ -1034,9 +1047,14 @@ def main(argv=None) -> int:
                     help="add Enzyme columns (our rules through the Enzyme layer; Enzyme on loop code)")
     ap.add_argument("--enzyme-max-n", type=int, default=250,
                     help="largest n for the Enzyme columns (default 250; loop code is slow)")
+    ap.add_argument("--nrhs", type=int, default=1,
+                    help="right-hand sides of getrs and gesv (default 1, the memory-bound case)")
     ap.add_argument("--no-plot", action="store_true")
     ap.add_argument("--out", default=os.path.join("bench", "results"), help="output folder")
     args = ap.parse_args(argv)
+    if args.nrhs < 1:
+        ap.error("--nrhs must be >= 1")
+    os.environ[NRHS_ENV] = str(args.nrhs)
 
     unknown = [r for r in args.routines if r not in ROUTINES]
     if unknown:
