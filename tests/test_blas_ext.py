@@ -49,7 +49,7 @@ def op(m, t):
     return m if t == "N" else m.T
 
 
-@pytest.mark.parametrize("uplo,strict,ta,tb", itertools.product("UL", [0, 1], "NT", "NT"))
+@pytest.mark.parametrize("uplo,strict,ta,tb", list(itertools.product("UL", [0, 1], "NT", "NT")))
 @pytest.mark.parametrize("n,k", [(1, 3), (7, 5), (130, 17), (101, 1)])
 def test_gemm_tri(uplo, strict, ta, tb, n, k):
     r = rng(n + k)
@@ -67,7 +67,7 @@ def test_gemm_tri(uplo, strict, ta, tb, n, k):
     assert np.all(c[n:] == SENTINEL)
 
 
-@pytest.mark.parametrize("side,uplo,trans,strict", itertools.product("LR", "UL", "NTC", [0, 1]))
+@pytest.mark.parametrize("side,uplo,trans,strict", list(itertools.product("LR", "UL", "NTC", [0, 1])))
 @pytest.mark.parametrize("m,n", [(5, 3), (1, 4), (4, 1), (60, 70)])
 def test_trmm_tri_out_of_place_and_in_place(side, uplo, trans, strict, m, n):
     r = rng(m * n)
@@ -108,7 +108,7 @@ def test_trmm_strict_is_exact_for_tiny_triangles():
     assert np.allclose(out2 * 1e13, out1, rtol=1e-13, atol=1e-13)
 
 
-@pytest.mark.parametrize("side,uplo,trans,diag", itertools.product("LR", "UL", "NTC", "NU"))
+@pytest.mark.parametrize("side,uplo,trans,diag", list(itertools.product("LR", "UL", "NTC", "NU")))
 def test_trsm_blocked_matches_dtrsm(side, uplo, trans, diag):
     r = rng(7)
     m, n = (250, 37) if side == "L" else (37, 250)
@@ -133,7 +133,7 @@ def test_trsm_blocked_alpha_zero_does_not_read_b():
     assert np.array_equal(b, np.zeros((200, 3)))
 
 
-@pytest.mark.parametrize("uplo,strict", itertools.product("UL", [0, 1]))
+@pytest.mark.parametrize("uplo,strict", list(itertools.product("UL", [0, 1])))
 def test_project_tri(uplo, strict):
     a = padded(np.ones((5, 5)), 6)
     fn("dl_project_tri")(uplo.encode(), strict, 5, ptr(a), 6)
