@@ -92,16 +92,16 @@ static void lu_tangent_panel(int m, int nb, const double *LU, int lda, double *T
     }
 }
 
-/* T12 := T12 - stril(T11) U12, with the unit-diagonal trmm: stril(T11) = unit(T11) - I.
- * W: workspace for k1 x n2. */
+/* T12 := T12 - stril(T11) U12. The product is formed exactly (dl_trmm_tri on the strict
+ * triangle), not as unit(T11) U12 - U12, which cancels and would lose the relative accuracy of
+ * a small tangent (derivatives must scale linearly with it). W: workspace for k1 x n2. */
 static void subtract_stril_times(int k1, int n2, const double *T11, int ldt, const double *U12,
                                  int lda, double *T12, double *W) {
-    dlacpy_("A", &k1, &n2, U12, &lda, W, &k1);
-    dtrmm_("L", "L", "N", "U", &k1, &n2, &ONE, T11, &ldt, W, &k1);
+    dl_trmm_tri('L', 'L', 'N', 1, k1, n2, 1.0, T11, ldt, U12, lda, W, k1);
     for (int j = 0; j < n2; ++j) {
         double *t = T12 + (size_t)j * ldt;
-        const double *u = U12 + (size_t)j * lda, *w = W + (size_t)j * k1;
-        for (int i = 0; i < k1; ++i) t[i] += u[i] - w[i];
+        const double *w = W + (size_t)j * k1;
+        for (int i = 0; i < k1; ++i) t[i] -= w[i];
     }
 }
 
@@ -332,7 +332,7 @@ static void add_block(int n, int nrhs, double sign, const double *V, double *M, 
  * and products with the packed tangent appear:
  *   trans N: dX = U^{-1} [ L^{-1} (P^T dB - stril(dL) (U X)) - triu(dU) X ]
  *   trans T: dX = P L^{-T} [ U^{-T} (dB - triu(dU)^T L^T X') - stril(dL)^T X' ],  X' = P^T X
- * (stril(dL) Z = unit(dL) Z - Z: unit-diagonal trmm with the packed tangent). */
+ * (stril(dL) Z by dl_trmm_tri on the strict triangle: exact, no unit(dL) Z - Z cancellation). */
 int dl_dgetrs_fwd(unsigned active, char trans, int n, int nrhs, const double *LU, int lda,
                   const double *dLU, int lddlu, const int *ipiv, double *B, int ldb, double *dB,
                   int lddb) {
@@ -358,8 +358,7 @@ int dl_dgetrs_fwd(unsigned active, char trans, int n, int nrhs, const double *LU
         swap_rows_forward(nrhs, dB, lddb, n, ipiv);
         copy_block(n, nrhs, X, ldb, W);
         tri_mult("U", "N", "N", n, nrhs, LU, lda, W, n); /* W = U X */
-        add_block(n, nrhs, 1.0, W, dB, lddb);
-        tri_mult("L", "N", "U", n, nrhs, dLU, lddlu, W, n);
+        dl_trmm_tri('L', 'L', 'N', 1, n, nrhs, 1.0, dLU, lddlu, W, n, W, n);
         add_block(n, nrhs, -1.0, W, dB, lddb); /* dB -= stril(dL) U X */
         tri_solve("L", "N", "U", n, nrhs, LU, lda, dB, lddb);
         copy_block(n, nrhs, X, ldb, W);
@@ -375,8 +374,7 @@ int dl_dgetrs_fwd(unsigned active, char trans, int n, int nrhs, const double *LU
         tri_solve("U", "T", "N", n, nrhs, LU, lda, dB, lddb);
         copy_block(n, nrhs, X, ldb, W);
         swap_rows_forward(nrhs, W, n, n, ipiv);
-        add_block(n, nrhs, 1.0, W, dB, lddb);
-        tri_mult("L", "T", "U", n, nrhs, dLU, lddlu, W, n);
+        dl_trmm_tri('L', 'L', 'T', 1, n, nrhs, 1.0, dLU, lddlu, W, n, W, n);
         add_block(n, nrhs, -1.0, W, dB, lddb); /* dB -= stril(dL)^T X' */
         tri_solve("L", "T", "U", n, nrhs, LU, lda, dB, lddb);
         swap_rows_backward(nrhs, dB, lddb, n, ipiv);

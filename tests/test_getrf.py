@@ -192,6 +192,20 @@ def test_dot_product_large_recursion():
         assert_close(jv, getrf_tangent_oracle(lu, piv, v), tol(kappa), f"getrf {m}x{n} oracle")
 
 
+@pytest.mark.parametrize("m,n", [(70, 70), (150, 77), (77, 150)])
+def test_derivatives_scale_linearly_with_tiny_seeds(m, n):
+    """J(s v) = s J(v) to working precision even for s = 1e-12: no step of the rules may form a
+    small product as the difference of two O(1) quantities (e.g. unit-trmm minus identity)."""
+    a, v, w = problem(m, n, seed=3)
+    s = 1e-12
+    (lu, piv, _), jv = difflapack.getrf_jvp(a, v)
+    _, jv_small = difflapack.getrf_jvp(a, s * v)
+    _, pullback = difflapack.getrf_vjp(a)
+    kappa = lu_kappa(lu, piv)
+    assert_close(jv_small / s, jv, tol(kappa), "tangent of a 1e-12 seed")
+    assert_close(pullback(s * w) / s, pullback(w), tol(kappa), "adjoint of a 1e-12 seed")
+
+
 def test_vjp_square_closed_form():
     """Abar = P L^{-T} [stril(L^T Lbar) + triu(Ubar U^T)] U^{-T} (square; Walter & Lehmann)."""
     a, _, w = problem(12, 12, seed=3)

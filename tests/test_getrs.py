@@ -122,6 +122,18 @@ def test_dot_product(trans, nrhs, act_lu, act_b):
     assert_dot_product(inner(jv, xbar), inner(v, jtw), tol(kappa_of(lu, piv) ** 2), f"getrs {trans}")
 
 
+@pytest.mark.parametrize("trans", ["N", "T"])
+@pytest.mark.parametrize("nrhs", [None, 3])
+def test_tangent_scales_linearly_with_a_tiny_factor_seed(trans, nrhs):
+    """dx(s dlu) = s dx(dlu) for s = 1e-12: stril(dL) (U X) must not be formed as the
+    difference unit(dL) (U X) - U X, which cancels for a small dL."""
+    lu, piv, b, dlu, db, xbar = problem(30, nrhs, seed=11)
+    s = 1e-12
+    _, dx = difflapack.getrs_jvp(lu, piv, b, dlu, None, trans=trans)
+    _, dx_small = difflapack.getrs_jvp(lu, piv, b, s * dlu, None, trans=trans)
+    assert_close(dx_small / s, dx, tol(kappa_of(lu, piv)), "tangent of a 1e-12 seed")
+
+
 def test_vjp_fd_gradient_entrywise():
     """d/d lu(i,j) and d/d b(i) of <w, getrs(lu, piv, b)> against central differences."""
     n = 5
