@@ -133,18 +133,12 @@ void dl_trmm_tri(char side, char uplo, char transa, int strict, int m, int n, do
     }
 }
 
-void dl_trmm_strict(char side, char uplo, char transa, int m, int n, double alpha,
-                    const double *A, int lda, double *B, int ldb, double *W, int ldw) {
-    (void)W; (void)ldw; /* kept for the signature; the exact shifted trmm works in place */
-    dl_trmm_tri(side, uplo, transa, 1, m, n, alpha, A, lda, B, ldb, B, ldb);
-}
-
-#define DL_TRSM_BASE 96
-
 /* Start of the block of op(A) at rows r0.., columns c0.. (op = N or T). */
 static const double *op_block(const double *A, int lda, char trans, int r0, int c0) {
     return trans == 'N' ? A + r0 + (size_t)c0 * lda : A + c0 + (size_t)r0 * lda;
 }
+
+#define DL_TRSM_BASE 96
 
 /* Recursion on the triangle: halve it, solve one half, update the other half of B with ONE
  * gemm (its beta carries alpha), solve the other half. All but O(k * BASE * rhs) flops run in

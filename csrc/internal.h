@@ -63,11 +63,6 @@ void dl_gemm_tri(char uplo, int strict, char transa, char transb, int n, int k, 
  * triangle (one trmm on the shifted (k-1) block; no cancellation). */
 void dl_trmm_tri(char side, char uplo, char transa, int strict, int m, int n, double alpha,
                  const double *A, int lda, const double *B, int ldb, double *C, int ldc);
-/* B := alpha * op(tri(A)) * B (side 'L') or alpha * B * op(tri(A)) (side 'R') where tri(A) is
- * the STRICT uplo triangle of A (zero diagonal), in place (dl_trmm_tri with C == B).
- * W/ldw are no longer used (kept for the signature; pass anything, NULL is fine). */
-void dl_trmm_strict(char side, char uplo, char transa, int m, int n, double alpha,
-                    const double *A, int lda, double *B, int ldb, double *W, int ldw);
 /* B := alpha op(A)^{-1} B (side 'L') or alpha B op(A)^{-1} (side 'R'): dtrsm's contract (flags
  * upper case, B not read when alpha == 0), computed by recursive halving of the triangle so
  * that nearly all flops run in dgemm (faster than OpenBLAS's dtrsm); dtrsm solves the small

@@ -1,5 +1,5 @@
 """The shared BLAS-3 helpers of csrc/blas_ext.c, called through ctypes: dl_gemm_tri,
-dl_trmm_tri, dl_trmm_strict, dl_trsm_blocked, dl_project_tri, dl_all_zero, dl_fill_nan.
+dl_trmm_tri, dl_trsm_blocked, dl_project_tri, dl_all_zero, dl_fill_nan.
 Sizes exceed the recursion base cases (48 for dl_gemm_tri, 96 for dl_trsm_blocked) so the
 recursive paths run. Entries outside the written region carry sentinels that must survive."""
 import ctypes
@@ -15,7 +15,6 @@ V, C, I, D = ctypes.c_void_p, ctypes.c_char, ctypes.c_int, ctypes.c_double
 SIGNATURES = {
     "dl_gemm_tri": [C, I, C, C, I, I, D, V, I, V, I, V, I],
     "dl_trmm_tri": [C, C, C, I, I, I, D, V, I, V, I, V, I],
-    "dl_trmm_strict": [C, C, C, I, I, D, V, I, V, I, V, I],
     "dl_trsm_blocked": [C, C, C, C, I, I, D, V, I, V, I],
     "dl_project_tri": [C, I, I, V, I],
     "dl_fill_nan": [I, I, V, I],
@@ -88,11 +87,6 @@ def test_trmm_tri_out_of_place_and_in_place(side, uplo, trans, strict, m, n):
     f(*args, ptr(b), m + 1, ptr(b), m + 1)  # in place
     assert np.allclose(b[:m], want, rtol=0, atol=1e-12 * max(1, k))
     assert np.all(b[m:] == SENTINEL)
-    if strict:
-        bs = padded(b0, m + 1)
-        fn("dl_trmm_strict")(side.encode(), uplo.encode(), trans.encode(), m, n, 2.0, ptr(a), k + 2,
-                             ptr(bs), m + 1, None, 0)
-        assert np.array_equal(bs, b)
 
 
 def test_trmm_strict_is_exact_for_tiny_triangles():
