@@ -115,15 +115,19 @@ def flag(value, name: str, allowed: str) -> bytes:
     return value.upper().encode("ascii")
 
 
+def _check_real(arr: np.ndarray, name: str) -> None:
+    """Only real numbers: float or integer dtypes (integers are converted to float64)."""
+    if arr.dtype.kind not in "fiu":
+        raise ValueError(f"{name} must be a real floating-point array; got dtype {arr.dtype}")
+
+
 def as_matrix(a, name: str, copy: bool) -> np.ndarray:
-    """float64 Fortran-ordered 2-D array; a fresh copy when `copy` (the C side writes it)."""
+    """float64 Fortran-ordered (hence contiguous) 2-D array; a fresh copy when `copy` (the C
+    side writes it)."""
     arr = np.asarray(a)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array; got shape {arr.shape}")
-    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)) or np.issubdtype(
-        arr.dtype, np.complexfloating
-    ):
-        raise ValueError(f"{name} must be a real floating-point array; got dtype {arr.dtype}")
+    _check_real(arr, name)
     return np.array(arr, dtype=np.float64, order="F", copy=True) if copy else np.asfortranarray(arr, dtype=np.float64)
 
 
@@ -132,8 +136,7 @@ def as_vector(b, name: str) -> np.ndarray:
     arr = np.asarray(b)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array; got shape {arr.shape}")
-    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
-        raise ValueError(f"{name} must be a real floating-point array; got dtype {arr.dtype}")
+    _check_real(arr, name)
     return np.array(arr, dtype=np.float64, copy=True)
 
 
@@ -148,8 +151,9 @@ def ptr(arr) -> int | None:
 
 
 def ld(arr: np.ndarray) -> int:
-    """Leading dimension of a Fortran-ordered 2-D array (>= 1 as BLAS requires)."""
-    return max(1, arr.strides[1] // arr.itemsize if arr.ndim == 2 and arr.shape[1] > 1 else arr.shape[0])
+    """Leading dimension of a Fortran-contiguous 2-D array, as produced by as_matrix (>= 1 as
+    BLAS requires)."""
+    return max(1, arr.shape[0])
 
 
 def raise_for_info(info: int, routine: str, argnames: tuple[str, ...]) -> None:
