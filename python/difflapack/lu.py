@@ -207,16 +207,21 @@ def _solve_inputs(lu, piv, b, check_finite, copy_lu):
     return lu, ipiv, bm, was_1d
 
 
+def _solve_in_place(t: bytes, lu: np.ndarray, ipiv: np.ndarray, x: np.ndarray, routine: str) -> None:
+    """x := op(A)^{-1} x with the packed factors (the primal of getrs and of its rules)."""
+    n, nrhs = x.shape
+    info = lib.dl_dgetrs(t, n, nrhs, ptr(lu), ld(lu), ptr(ipiv), ptr(x), ld(x))
+    _check(info, routine, _GETRS_ARGS)
+    _raise_singular(info, routine)
+
+
 def getrs(lu, piv, b, trans="N", *, check_finite=True):
     """Solve op(A) x = b with A = P L U given by :func:`getrf` (``lu`` square, ``piv``
     0-based) like ``scipy.linalg.lapack.dgetrs``. trans: 'N' (A x = b), 'T' or 'C'
     (A^T x = b). Raises SingularMatrixError if U(i,i) == 0."""
     t = _trans(trans)
     lu, ipiv, x, was_1d = _solve_inputs(lu, piv, b, check_finite, copy_lu=False)
-    n, nrhs = x.shape
-    info = lib.dl_dgetrs(t, n, nrhs, ptr(lu), ld(lu), ptr(ipiv), ptr(x), ld(x))
-    _check(info, "getrs", _GETRS_ARGS)
-    _raise_singular(info, "getrs")
+    _solve_in_place(t, lu, ipiv, x, "getrs")
     return _shape_out(x, was_1d)
 
 
@@ -254,9 +259,7 @@ def getrs_vjp(lu, piv, b, trans="N", *, check_finite=True):
     t = _trans(trans)
     lu, ipiv, x, was_1d = _solve_inputs(lu, piv, b, check_finite, copy_lu=True)
     n, nrhs = x.shape
-    info = lib.dl_dgetrs(t, n, nrhs, ptr(lu), ld(lu), ptr(ipiv), ptr(x), ld(x))
-    _check(info, "getrs_vjp", _GETRS_ARGS)
-    _raise_singular(info, "getrs_vjp")
+    _solve_in_place(t, lu, ipiv, x, "getrs_vjp")
 
     def pullback(x_bar):
         bbar = _rhs_like(x_bar, "x_bar", (n, nrhs), was_1d, check_finite)

@@ -58,6 +58,13 @@ def _same_shape(arr: np.ndarray, name: str, shape: tuple, like: str) -> None:
         raise ValueError(f"{name} must have the shape of {like} {shape}; got {arr.shape}")
 
 
+def _triangle_tangent(da, a: np.ndarray, uplo: bytes, diag: bytes, check_finite: bool) -> np.ndarray:
+    """The tangent of the triangle: shaped like ``a``, only its referenced triangle is read."""
+    da = _triangle(da, "da", uplo, diag, check_finite)
+    _same_shape(da, "da", a.shape, "a")
+    return da
+
+
 def _vector(b, name: str, n: int, check_finite: bool, what: str) -> np.ndarray:
     arr = _core.as_vector(b, name)
     if arr.shape[0] != n:
@@ -127,8 +134,7 @@ def trsv_jvp(a, b, da, db, uplo="U", trans="N", diag="N", *, check_finite=True):
     n = a.shape[0]
     active = 0
     if da is not None:
-        da = _triangle(da, "da", u, d, check_finite)
-        _same_shape(da, "da", a.shape, "a")
+        da = _triangle_tangent(da, a, u, d, check_finite)
         active |= ACTIVE_A
     if db is not None:
         dx = _vector(db, "db", n, check_finite, "the length of b")
@@ -210,8 +216,7 @@ def trsm_jvp(a, b, da, db, dalpha=None, alpha=1.0, side="L", uplo="U", transa="N
     m, n = x.shape
     active = 0
     if da is not None:
-        da = _triangle(da, "da", u, d, check_finite)
-        _same_shape(da, "da", a.shape, "a")
+        da = _triangle_tangent(da, a, u, d, check_finite)
         active |= ACTIVE_A
     if db is not None:
         dx = _matrix(db, "db", check_finite)
