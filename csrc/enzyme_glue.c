@@ -23,6 +23,8 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#define DL_PREC_D /* transitional: the glue is float64-only until its rewrite */
+#include "precision.h"
 #include "internal.h"
 #define DIFFLAPACK_ENZYME_GLUE_ONLY
 #include "difflapack_enzyme.h"
@@ -191,14 +193,14 @@ int dle_setup_trsm(char side, char uplo, char transa, char diag, long long m, lo
 }
 
 void dle_trsm(double *B) {
-    dl_dtrsm(rec.flag[0], rec.flag[1], rec.flag[2], rec.flag[3], rec.m, rec.n, *rec.alpha,
+    dl_dtrsm(rec.flag[0], rec.flag[1], rec.flag[2], rec.flag[3], rec.m, rec.n, rec.alpha,
              rec.A, rec.lda, B, rec.ldb);
 }
 
 void dle_trsm_fwd(double *B, double *dB) {
     unsigned active = DL_ACTIVE_B | (rec.dA ? DL_ACTIVE_A : 0u) | (rec.dalpha ? DL_ACTIVE_ALPHA : 0u);
     dl_dtrsm_fwd(active, rec.flag[0], rec.flag[1], rec.flag[2], rec.flag[3], rec.m, rec.n,
-                 *rec.alpha, rec.dalpha ? *rec.dalpha : 0.0, rec.A, rec.lda, rec.dA, rec.lda,
+                 rec.alpha, rec.dalpha, rec.A, rec.lda, rec.dA, rec.lda,
                  B, rec.ldb, dB, rec.ldb);
 }
 
@@ -221,7 +223,7 @@ void *dle_trsm_aug(double *B, double *dB) {
     t->alpha = *rec.alpha; t->dA = (double *)rec.dA; t->dalpha = rec.dalpha;
     t->A = copy_matrix(&t->uplo, k, k, rec.A, rec.lda);
     if (t->dalpha && t->alpha == 0.0) t->B0 = copy_matrix("A", m, n, B, rec.ldb);
-    dl_dtrsm(t->side, t->uplo, t->transa, t->diag, m, n, t->alpha, rec.A, rec.lda, B, rec.ldb);
+    dl_dtrsm(t->side, t->uplo, t->transa, t->diag, m, n, &t->alpha, rec.A, rec.lda, B, rec.ldb);
     if (t->dA || (t->dalpha && t->alpha != 0.0)) t->X = copy_matrix("A", m, n, B, rec.ldb);
     return t;
 }
@@ -231,7 +233,7 @@ void dle_trsm_rev(double *B, double *dB, void *tape) {
     dle_trsm_tape *t = (dle_trsm_tape *)tape;
     int k = t->side == 'L' ? t->m : t->n;
     unsigned active = DL_ACTIVE_B | (t->dA ? DL_ACTIVE_A : 0u) | (t->dalpha ? DL_ACTIVE_ALPHA : 0u);
-    dl_dtrsm_rev(active, t->side, t->uplo, t->transa, t->diag, t->m, t->n, t->alpha,
+    dl_dtrsm_rev(active, t->side, t->uplo, t->transa, t->diag, t->m, t->n, &t->alpha,
                  t->A, dl_max(1, k), t->dA, t->lda, t->X, dl_max(1, t->m), t->B0, dl_max(1, t->m),
                  dB, t->ldb, t->dalpha);
     free(t->A); free(t->X); free(t->B0); free(t);

@@ -2,9 +2,16 @@
 tolerances scaled by the condition number."""
 from __future__ import annotations
 
+import ctypes
+
 import numpy as np
 
 EPS = np.finfo(np.float64).eps
+
+
+def sc(value, ctype=ctypes.c_double):
+    """A scalar passed by address to a C kernel (kept alive by the returned pointer object)."""
+    return ctypes.pointer(ctype(value))
 
 
 def rng(seed=0):
