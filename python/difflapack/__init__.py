@@ -4,9 +4,12 @@ NumPy API (float64; inputs are never modified; C or Fortran order):
     trsv, trsv_jvp, trsv_vjp, trsm, trsm_jvp, trsm_vjp            (triangular solves)
     getrf, getrf_jvp, getrf_vjp, getrs, getrs_jvp, getrs_vjp,
     gesv, gesv_jvp, gesv_vjp, solve, solve_jvp, solve_vjp          (LU)
-C core: get_include(), get_library(); Enzyme layer: difflapack.enzyme; checker: difflapack.testing.
+C core: get_include(), get_library(); C/C++ builds without Python: get_cmake_dir(),
+get_pkgconfig_dir(); Enzyme layer: difflapack.enzyme; checker: difflapack.testing.
 """
-from ._core import SingularMatrixError, get_include, get_library, get_ilp64_library
+from ._core import (  # noqa: F401
+    SingularMatrixError, get_include, get_library, get_ilp64_library, get_cmake_dir, get_pkgconfig_dir,
+)
 
 __version__ = "0.1.0"
 

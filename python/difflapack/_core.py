@@ -67,6 +67,27 @@ def get_include() -> str:
     return os.path.normpath(os.path.join(_HERE, "..", "..", "include"))
 
 
+def _installed_dir(*parts: str) -> str:
+    """A folder that only an installed difflapack has (CMake writes it at install time)."""
+    path = os.path.join(_HERE, *parts)
+    if not os.path.isdir(path):
+        raise FileNotFoundError(f"{path} does not exist: it comes with an installed difflapack "
+                                "(pip install .), not with a source checkout on PYTHONPATH")
+    return path
+
+
+def get_cmake_dir() -> str:
+    """Folder holding difflapackConfig.cmake, for C/C++ builds without Python:
+    ``cmake -Ddifflapack_DIR=<it>``, then ``find_package(difflapack CONFIG REQUIRED)`` and link
+    ``difflapack::difflapack`` (or ``difflapack::ilp64``)."""
+    return _installed_dir("lib", "cmake", "difflapack")
+
+
+def get_pkgconfig_dir() -> str:
+    """Folder holding difflapack.pc: ``PKG_CONFIG_PATH=<it> pkg-config --cflags --libs difflapack``."""
+    return _installed_dir("lib", "pkgconfig")
+
+
 def get_library() -> str:
     """Path of the compiled core shared library (libdifflapack.so).
 
