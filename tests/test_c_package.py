@@ -103,3 +103,43 @@ def test_pkg_config_consumer(layout, tmp_path):
     run([cc, "-std=c99", "-Wall", "-Werror", source, "-o", exe, *flags, f"-Wl,-rpath,{libdir}"])
     out = run([exe])
     assert out.startswith(difflapack.__version__ + " info=0 x=(1, 1)"), out
+
+
+# Two translation units of one program include the Enzyme header (the registration globals and
+# entry points are weak / inline, so they link), one of them C++; real and complex calls.
+TWO_UNITS_C = r"""
+#include <complex.h>
+#include "difflapack_enzyme.h"
+double solve_real(void);
+int main(void) {
+    double complex a[4] = {2, 1 + 1 * I, 0, 4}, x[2] = {3 + 1 * I, 8};   /* column-major */
+    int n = 2, inc = 1;
+    ztrsv_("L", "N", "N", &n, a, &n, x, &inc);   /* lower: 2 x0 = 3+i, (1+i) x0 + 4 x1 = 8 */
+    double complex x0 = (3 + 1 * I) / 2, x1 = (8 - (1 + 1 * I) * x0) / 4;
+    double e = cabs(x[0] - x0) + cabs(x[1] - x1) + (solve_real() - 1.0 > 1e-14 || solve_real() - 1.0 < -1e-14);
+    return e > 1e-14;
+}
+"""
+TWO_UNITS_CXX = r"""
+#include "difflapack_enzyme.h"
+extern "C" double solve_real() {
+    double a[4] = {2, 1, 1, 3}, b[2] = {3, 4};
+    int n = 2, one = 1, info, ipiv[2];
+    dgesv_(&n, &one, a, &n, ipiv, b, &n, &info);
+    return info == 0 ? b[1] : -1.0;   /* x = (1, 1) */
+}
+"""
+
+
+def test_header_in_two_translation_units(tmp_path):
+    cc, cxx = tool("cc"), tool("c++")
+    pkg_config = tool("pkg-config")
+    env = {**os.environ, "PKG_CONFIG_PATH": difflapack.get_pkgconfig_dir()}
+    flags = run([pkg_config, "--cflags", "--libs", "difflapack"], env).split()
+    libdir = run([pkg_config, "--variable=libdir", "difflapack"], env).strip()
+    (tmp_path / "main.c").write_text(TWO_UNITS_C)
+    (tmp_path / "real.cpp").write_text(TWO_UNITS_CXX)
+    run([cxx, "-c", "-Wall", "-Werror", tmp_path / "real.cpp", "-o", tmp_path / "real.o", *flags])
+    run([cc, "-std=c99", "-Wall", "-Werror", tmp_path / "main.c", tmp_path / "real.o", "-o", tmp_path / "app",
+         *flags, f"-Wl,-rpath,{libdir}", "-lm"])
+    run([tmp_path / "app"])

@@ -11,7 +11,7 @@ from ._core import (  # noqa: F401
     SingularMatrixError, get_include, get_library, get_ilp64_library, get_cmake_dir, get_pkgconfig_dir,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from .triangular import trsv, trsv_jvp, trsv_vjp, trsm, trsm_jvp, trsm_vjp  # noqa: F401
 from .lu import (  # noqa: F401
