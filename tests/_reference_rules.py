@@ -577,7 +577,7 @@ def getri_vjp(lu, piv, x, xbar, info=0, tri_rhs=True):
 
 
 def getri_jvp_dense(lu, piv, dlu):
-    """dX = -X dA X with dA = P (dL U + L dU) (Giles 2008, 2.2.1 with the LU tangent)."""
+    """dX = -X dA X with dA = P (dL U + L dU) (Giles 2008's inverse result, LU tangent)."""
     P, L, U = unpack_lu(lu, piv)
     X = np.linalg.inv(P @ L @ U)
     dA = P @ (np.tril(dlu, -1) @ U + L @ np.triu(dlu))

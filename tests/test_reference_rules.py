@@ -349,6 +349,9 @@ def test_potrf_ignores_imaginary_diagonal_and_other_triangle(uplo, dtype):
         d[np.diag_indices(n)] = 1j * r.standard_normal(n)
     c, _, dc = R.potrf_jvp(a, d, uplo)
     assert not np.any(dc[R.tri_mask(n, uplo)])
+    # and LAPACK itself: the factor of the perturbed buffer is bit-identical
+    c2, _ = R.potrf(a + 0.5 * d, uplo)
+    assert np.array_equal(c2[R.tri_mask(n, uplo)], c[R.tri_mask(n, uplo)])
 
 
 @pytest.mark.parametrize("uplo", "LU")
@@ -382,6 +385,29 @@ def test_potrf_not_positive_definite(uplo, dtype):
     cbar[k, k] = 1
     abar = R.potrf_vjp(c, cbar, uplo, info)
     assert np.all(np.isnan(abar[st])) and np.array_equal(abar[~st], cbar[~st])
+
+
+@pytest.mark.parametrize("uplo", "LU")
+@pytest.mark.parametrize("dtype", DOUBLE)
+def test_potrf_lapack_buffer_on_failure(uplo, dtype):
+    """What the note relies on (OpenBLAS through SciPy, a blocked size): on info = j the leading
+    (j-1) block is chol of the leading block, A(j,j) holds the non-positive Schur pivot, the
+    other triangle is untouched; nothing else is promised."""
+    r = rng("potrf-buf", uplo, dtype)
+    n, j = 120, 77
+    s = hpd(r, n, dtype)
+    s[j - 1, j - 1] = -100
+    a = garbage_other(r, s, uplo)
+    c, info = R.potrf(a, uplo)
+    k = j - 1
+    assert info == j
+    L11 = np.linalg.cholesky(s[:k, :k])
+    got = np.tril(c[:k, :k]) if uplo == "L" else R.H(np.triu(c[:k, :k]))
+    assert_close(got, L11, 1e-12, "leading factor")
+    row = np.linalg.solve(L11, s[:k, k])           # row k of L (columns < k), conjugated
+    assert_close(c[k, k], s[k, k] - np.vdot(row, row), 1e-12, "failed pivot")
+    other = ~R.tri_mask(n, uplo)
+    assert np.array_equal(c[other], a[other])
 
 
 # ====================================================================================== potrs
