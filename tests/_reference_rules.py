@@ -842,7 +842,7 @@ def potrf_vjp(c, cbar, uplo="L", info=0):
 
 
 def potrf_jvp_dense(a, da, uplo="L"):
-    """dL = L Phi(L^{-1} dA L^{-H}), Phi = strict lower + half diagonal (Murray 2016 eq. 8);
+    """dL = L Phi(L^{-1} dA L^{-H}), Phi = strict lower + half diagonal (Murray 2016);
     uplo 'U': dU = dL^H for L = U^H."""
     A, dA = herm_from(a, uplo), herm_from(da, uplo)
     L = np.linalg.cholesky(A)
