@@ -9,7 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-APT_PACKAGES="libopenblas-dev liblapack-dev libopenblas64-dev build-essential python3-venv"
+# liblapacke-dev: the real LAPACKE, for the oracle tests (tests/_lapacke_oracle.py)
+APT_PACKAGES="libopenblas-dev liblapack-dev liblapacke-dev libopenblas64-dev build-essential python3-venv"
 
 ensure_apt() {
   local missing=()
