@@ -9,7 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# cmake, pkgconf, liblapacke-dev: the C consumers of tests/test_c_package.py (examples/c uses LAPACKE)
+# cmake, pkgconf: the C consumers of tests/test_c_package.py; liblapacke-dev: examples/c and the
+# real LAPACKE the oracle tests compare with (tests/_lapacke_oracle.py)
 APT_PACKAGES="libopenblas-dev liblapack-dev libopenblas64-dev liblapacke-dev build-essential cmake pkgconf python3-venv"
 
 ensure_apt() {
