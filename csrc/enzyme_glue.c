@@ -258,6 +258,13 @@ int dle_fetch_getrf(void *ipiv, int ipiv64) {
     return dle_rec.info;
 }
 
+void dle_store_info(void *info, int info64, long long value) {
+    if (info64)
+        *(long long *)info = value;
+    else
+        *(int *)info = (int)value;
+}
+
 /* ------------------------------------------------------------------ type annotations */
 /* Enzyme's type analysis reads these calls and removes them; builds without Enzyme call these
  * no-ops. */

@@ -69,6 +69,11 @@ DLE_NOFREE int dle_setup_getrs(int prec, char trans, long long n, long long nrhs
 DLE_NOFREE int dle_setup_gesv(int prec, long long n, long long nrhs, long long lda, long long ldb);
 DLE_NOFREE int dle_setup_gesv_solve(void);
 DLE_NOFREE int dle_fetch_getrf(void *ipiv, int ipiv64);
+/* *info := value (int or 64-bit). An opaque store: if the caller's info were written by a plain
+ * store of the setup call's result, Enzyme could forward that result to a later use of info in
+ * floating-point code and then ask for an augmented pass of the setup call to recompute it
+ * (measured: "No augmented forward pass found for dle_setup_gesv"). */
+DLE_NOFREE void dle_store_info(void *info, int info64, long long value);
 /* bytes copied into reverse-mode tapes so far (diagnostics) */
 unsigned long long dle_taped_bytes(void);
 /* Type annotations for Enzyme's type analysis (no-ops in libdifflapack for builds without
@@ -125,7 +130,7 @@ DLE_RULE_KERNELS(DLE_RULES)
 
 #define DLE_INACTIVE_KERNELS(X)                                                                  \
     X(dle_setup_trsv) X(dle_setup_trsm) X(dle_setup_getrf) X(dle_setup_getrs) X(dle_setup_gesv)  \
-    X(dle_setup_gesv_solve) X(dle_fetch_getrf)
+    X(dle_setup_gesv_solve) X(dle_fetch_getrf) X(dle_store_info)
 #define DLE_INACTIVE(fn)                                                                         \
     DLE_EXTERN_C_BEGIN                                                                           \
     __attribute__((used, weak)) void *__enzyme_inactivefn_difflapack_##fn[1] = {(void *)fn};      \
@@ -247,21 +252,21 @@ DL_PRECISIONS(DLE_DEFINE_BODIES)
     }                                                                                            \
     DLE_ENTRY(p##getrf##SFX##_6, (const INT *m, const INT *n, void *A, const INT *lda,           \
                                   INT *ipiv, INT *info)) {                                       \
-        *info = (INT)dle_##p##getrf_body(*m, *n, A, *lda, ipiv, IPIV64);                        \
+        dle_store_info(info, IPIV64, dle_##p##getrf_body(*m, *n, A, *lda, ipiv, IPIV64));            \
     }                                                                                            \
     DLE_ENTRY(p##getrs##SFX##_9, (DLE_CHAR trans, const INT *n, const INT *nrhs, const void *A,  \
                                   const INT *lda, const INT *ipiv, void *B, const INT *ldb,      \
                                   INT *info)) {                                                  \
-        *info = (INT)dle_##p##getrs_body(*trans, *n, *nrhs, A, *lda, ipiv, IPIV64, B, *ldb);    \
+        dle_store_info(info, IPIV64, dle_##p##getrs_body(*trans, *n, *nrhs, A, *lda, ipiv, IPIV64, B, *ldb)); \
     }                                                                                            \
     DLE_ENTRY(p##getrs##SFX##_10, (DLE_CHAR trans, const INT *n, const INT *nrhs, const void *A, \
                                    const INT *lda, const INT *ipiv, void *B, const INT *ldb,     \
                                    INT *info, DLE_LEN l1)) {                                     \
-        *info = (INT)dle_##p##getrs_body(*trans, *n, *nrhs, A, *lda, ipiv, IPIV64, B, *ldb);    \
+        dle_store_info(info, IPIV64, dle_##p##getrs_body(*trans, *n, *nrhs, A, *lda, ipiv, IPIV64, B, *ldb)); \
     }                                                                                            \
     DLE_ENTRY(p##gesv##SFX##_8, (const INT *n, const INT *nrhs, void *A, const INT *lda,         \
                                  INT *ipiv, void *B, const INT *ldb, INT *info)) {               \
-        *info = (INT)dle_##p##gesv_body(*n, *nrhs, A, *lda, ipiv, IPIV64, B, *ldb);             \
+        dle_store_info(info, IPIV64, dle_##p##gesv_body(*n, *nrhs, A, *lda, ipiv, IPIV64, B, *ldb)); \
     }
 
 #define DLE_DEFINE_PRECISION_ENTRIES(p, T, R, is_complex)                                        \
