@@ -4,17 +4,22 @@ C++ function that writes its OUTPUT tensor and then reads or modifies it in plac
     loop    out[i] = b[i]; then out[i] *= A[i]  (plain loops)  -> WRONG gradient, no error
     helper  out[i] = b[i]; then a noinline helper scales &out[0] in place
             -> "LLVM ERROR: function failed verification": the process aborts
-    local   the same computation in a local buffer, out written once at the end -> correct
+    local   the same computation in a local buffer, out written once at the end, built with
+            -fno-builtin -> correct
+    local_builtin  `local` without -fno-builtin: clang turns the copy loops into memcpy, and
+            building the reverse pass SEGFAULTS most of the time (inside Enzyme's
+            AdjointGenerator::handleKnownCallDerivatives), with no message
     checked the `loop` source through difflapack.enzyme.cpp_call -> EnzymeBuildError
 
 Why `loop` is wrong: Enzyme-JAX's reverse pass re-runs the function with the stores to the
 output tensor removed (it expects only zeroing stores there) and prints "SI: <store> C:
 <value>" when it removes a non-zero one; the function then reads back values that were never
 stored. difflapack.enzyme treats that line as a failure. The rule for users: use an output
-tensor only as write-once storage at the end; compute in local or heap buffers.
+tensor only as write-once storage at the end; compute in local or heap buffers; and build
+with -fno-builtin (argv=("-fno-builtin",)) so that copy loops stay loops.
 
-Run:  python docs/enzyme-limitations/output_in_place.py {loop|helper|local|checked}
-(the helper variant aborts the process: run it in a subprocess).
+Run:  python docs/enzyme-limitations/output_in_place.py {loop|helper|local|local_builtin|checked}
+(helper and local_builtin kill the process: run them in a subprocess).
 """
 import sys
 
@@ -54,7 +59,9 @@ void f(enzyme::tensor<double, 4>& out, const enzyme::tensor<double, 4>& b) {
   for (int i = 0; i < 4; ++i) out[i] = y[i];   /* the output, written once at the end */
 }""",
 }
+SOURCES["local_builtin"] = SOURCES["local"]
 SOURCES["checked"] = SOURCES["loop"]
+ARGV = {"local": ("-fno-builtin",)}
 
 
 def gradient(variant: str) -> np.ndarray:
@@ -66,7 +73,8 @@ def gradient(variant: str) -> np.ndarray:
     shapes = [jax.core.ShapedArray([N], jnp.float64)]
 
     def loss(b):
-        return jnp.dot(cpp_call(b, out_shapes=shapes, source=SOURCES[variant], fn="f")[0], W)
+        out = cpp_call(b, out_shapes=shapes, source=SOURCES[variant], fn="f", argv=ARGV.get(variant, ()))
+        return jnp.dot(out[0], W)
 
     return np.asarray(jax.jit(jax.grad(loss))(jnp.asarray(B)))
 

@@ -429,15 +429,16 @@ def _checked_build(original, name: str, args: tuple, kwargs: dict):
     what = f"cpp_call fn={fn!r}, building {stage}"
     exc = None
     result = None
-    with _watched_capture(f"cpp_call fn={fn!r} ({stage})") as captured:
-        try:
-            result = original(*args, **kwargs)
-        except Exception as e:  # noqa: BLE001 - every failure becomes an EnzymeBuildError
-            exc = e
-    log = strip_ansi(captured[0])
-    kept = filter_build_log(log)
-    if kept.strip():
-        os.write(2, kept.encode("utf-8", "replace"))
+    with _capture_lock:  # until the log is re-emitted: another build must not capture it
+        with _watched_capture(f"cpp_call fn={fn!r} ({stage})") as captured:
+            try:
+                result = original(*args, **kwargs)
+            except Exception as e:  # noqa: BLE001 - every failure becomes an EnzymeBuildError
+                exc = e
+        log = strip_ansi(captured[0])
+        kept = filter_build_log(log)
+        if kept.strip():
+            _write_all(2, kept.encode("utf-8", "replace"))
     failures = enzyme_failures(log)
     if exc is None and not failures:
         return result
@@ -445,6 +446,12 @@ def _checked_build(original, name: str, args: tuple, kwargs: dict):
     if exc is not None:
         raise err from exc
     raise err
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 #: False: builds of registered sources are not checked either (a forked child that only
