@@ -574,3 +574,16 @@ def test_jax_grad_needs_every_output_and_float_inputs():
         jax.jit(jax.grad(lambda x, k: jnp.sum(call_int(x, k)), argnums=0))(x, k)
     tangent = jax.jit(lambda x, k: jax.jvp(lambda x: call_int(x, k), (x,), (x,))[1])(x, k)
     np.testing.assert_allclose(tangent, 4 * np.asarray(x) ** 2, rtol=1e-14)
+
+
+def test_the_readme_example_runs_and_is_right():
+    with open(os.path.join(HERE, "..", "README.md")) as fh:
+        readme = fh.read()
+    section = readme[readme.index("### From JAX: `difflapack.enzyme.cpp_call`"):]
+    start = section.index("```python\n") + len("```python\n")
+    code = section[start:section.index("\n```", start)]
+    names = {}
+    exec(compile(code, "README.md", "exec"), names)  # noqa: S102 - the README's own example
+    U = np.array([[2.0, 1, 1], [0, 3, 1], [0, 0, 4]])
+    np.testing.assert_allclose(names["g"], np.linalg.solve(U.T, np.ones(3)), rtol=1e-14)
+    np.testing.assert_allclose(names["J"], np.linalg.inv(U), rtol=1e-14)

@@ -217,6 +217,9 @@ class EnzymeBuildError(RuntimeError):
         self.fn = fn
         self.stage = stage
 
+    def __reduce__(self):  # picklable (e.g. across multiprocessing) with its attributes
+        return (type(self), (str(self), self.log, self.failures, self.fn, self.stage))
+
 
 class EnzymeIntegrationError(RuntimeError):
     """enzyme_ad's internals are not those of the supported version: builds cannot be checked."""
@@ -346,7 +349,7 @@ def _watched_capture(label: str):
     out: list[str] = []
     with _capture_lock, tempfile.TemporaryFile() as tmp:
         watcher = None
-        if watch_crashes:
+        if watch_crashes and sys.executable:
             try:
                 watcher = subprocess.Popen(
                     [sys.executable, "-S", "-I", "-c", _WATCHER, str(tmp.fileno()), label,

@@ -20,10 +20,13 @@ data, so Enzyme sees them as constants in every mode (enzyme_const in the combin
 Checks: forward/jvp tangents against a fourth-order central difference of F along a random
 direction v; reverse/split by the dot-product test <J v, w> (J v from the finite difference)
 = <v, J^T w> (J^T w from Enzyme) for a random w (the return value's seed is 1 in "reverse",
-where ``__enzyme_autodiff`` fixes it). Every Enzyme build is lowered under a capture of
-stderr; a build that printed a failure ("No forward mode derivative", "Bad function type",
-"LLVM ERROR", ...) fails its mode and is never run, since such builds can run and return
-wrong numbers or crash.
+where ``__enzyme_autodiff`` fixes it). Every Enzyme build goes through the build check of
+``difflapack.enzyme`` (the one ``difflapack.enzyme.cpp_call`` uses: the build's stderr is
+captured and scanned with ``ENZYME_FAILURE_PATTERNS``, and an exception of the build counts
+too); a build that failed ("No forward mode derivative", "Cannot deduce type of copy", a clang
+error, "LLVM ERROR", ...) fails its mode with those lines and is never run, since such builds
+can run and return wrong numbers or crash. With ``isolate`` (default), a forked child builds
+first, so that a build that crashes Enzyme fails its mode instead of killing the process.
 
 Arguments, by Python type (the C parameter type comes from the function; the generated call
 converts): float64 array -> ``double*`` (column-major, i.e. Fortran order, any shape);
