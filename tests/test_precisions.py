@@ -671,3 +671,90 @@ def test_tangent_and_cotangent_dtypes(dtype):
     # a complex zero is still complex: rejected by dtype, not by value
     with pytest.raises(ValueError, match="db"):
         dl.solve_jvp(g, b, None, np.zeros(n, complex))
+
+
+# ------------------------------------------------------------------ singular input, non-finite input
+@PREC
+def test_singular_and_zero_pivots(dtype):
+    """The info rules in every precision: an exactly zero diagonal / pivot is detected (complex:
+    both parts zero; a purely imaginary or subnormal entry is NOT zero), a zero LAST pivot
+    leaves getrf's derivative finite, a needed one raises."""
+    from test_getrf import exact_lu_matrix
+    unit = np.dtype(dtype).type(1j if is_complex(dtype) else 1)
+    tiny = np.finfo(dtype).smallest_subnormal
+    r = rng(6)
+    a, _ = tri_case(5, "U", "N", dtype)
+    b, bm = randn(r, 5, dtype), randn(r, (5, 2), dtype)
+    a0 = a.copy()
+    a0[2, 2] = 0
+    calls = [lambda A: dl.trsv(A, b), lambda A: dl.trsv_jvp(A, b, A, None), lambda A: dl.trsv_vjp(A, b, trans="C"),
+             lambda A: dl.trsm(A, bm, 0.0), lambda A: dl.trsm(A, bm[:, :0]), lambda A: dl.trsm_jvp(A, bm, None, bm),
+             lambda A: dl.trsm_vjp(A, bm, transa="T")]
+    for call in calls:
+        with pytest.raises(dl.SingularMatrixError) as err:
+            call(a0)
+        assert err.value.info == 3
+    for d in (unit, dtype(tiny)):           # nonzero: not singular (the result may be huge, not an error)
+        a1 = a.copy()
+        a1[2, 2] = d
+        with np.errstate(all="ignore"):
+            assert dl.trsv(a1, b, check_finite=False).dtype == dtype
+    assert np.all(np.isfinite(dl.trsm(a0, bm, diag="U")))           # a unit diagonal is not read
+
+    m = (exact_lu_matrix(5, zero_at=4) * unit).astype(dtype)        # exact in every precision
+    lu, piv, info = dl.getrf(m)
+    assert info == 5 and lu.dtype == dtype
+    da, w = randn(r, (5, 5), dtype), randn(r, (5, 5), dtype)
+    (_, _, info2), dlu = dl.getrf_jvp(m, da)
+    (_, _, info3), pb = dl.getrf_vjp(m)
+    abar = pb(w)
+    assert info2 == info3 == 5 and np.all(np.isfinite(dlu)) and np.all(np.isfinite(abar))
+    dot_check(dlu, w, da, abar, 1e3, dtype, "dot getrf zero last pivot")
+    m2 = (exact_lu_matrix(5, zero_at=2) * unit).astype(dtype)
+    for call in (lambda: dl.getrf_jvp(m2, da), lambda: dl.getrf_vjp(m2), lambda: dl.solve(m2, b),
+                 lambda: dl.solve_jvp(m2, b, da, None), lambda: dl.gesv_vjp(m2, b),
+                 lambda: dl.getrs(dl.getrf(m2)[0], dl.getrf(m2)[1], b, "C")):
+        with pytest.raises(dl.SingularMatrixError) as err:
+            call()
+        assert err.value.info == 3
+    lu2, piv2, x2, info4 = dl.gesv(m2, b)
+    assert info4 == 3 and x2.dtype == dtype
+    np.testing.assert_array_equal(x2, b)   # not computed, like LAPACK
+
+
+@PREC
+def test_check_finite(dtype):
+    """Non-finite input is rejected in every precision (complex: an inf or NaN imaginary part
+    too), except outside the referenced triangle of a triangular a / da."""
+    r = rng(7)
+    a, _ = tri_case(4, "L", "N", dtype)
+    b = randn(r, 4, dtype)
+    bad = [np.nan, np.inf] + ([complex(0, np.inf), complex(1, np.nan)] if is_complex(dtype) else [])
+    for v in bad:
+        bb = b.copy()
+        bb[1] = v
+        with pytest.raises(ValueError, match="b"):
+            dl.trsv(a, bb, "L")
+        with pytest.raises(ValueError, match="b"):
+            dl.solve(general_case(4, 4, dtype)[0], bb)
+        at = a.copy()
+        at[2, 1] = v     # in the lower triangle: read
+        with pytest.raises(ValueError, match="a"):
+            dl.trsm(at, b[:, None], uplo="L")
+        at = a.copy()
+        at[1, 2] = v     # above it: never read, accepted
+        np.testing.assert_array_equal(dl.trsm(at, b[:, None], uplo="L"), dl.trsm(a, b[:, None], uplo="L"))
+        with pytest.raises(ValueError, match="x_bar"):
+            dl.getrs_vjp(*general_case(4, 4, dtype)[1:3], b)[1](bb)
+
+
+@PREC
+@pytest.mark.parametrize("n", [0, 5])
+def test_gesv_lu_cotangent_alone(dtype, n):
+    """gesv's pullback(None, lu_bar) is getrf's pullback of lu_bar (and b_bar = 0)."""
+    r = rng(8)
+    a, _, _, kappa = general_case(n, n, dtype)
+    b, wlu = randn(r, (n, 2), dtype), randn(r, (n, n), dtype)
+    abar, bbar = dl.gesv_vjp(a, b)[1](None, wlu)
+    assert abar.dtype == bbar.dtype == dtype and not bbar.any()
+    check(abar, dl.getrf_vjp(a)[1](wlu), kappa, dtype, "gesv lu_bar only")
