@@ -30,8 +30,8 @@ import pytest
 
 import difflapack as dl
 from _util import (PREC_IDS, PRECISIONS, assert_re_dot, central_difference_double, directions, double_of,
-                   eps_of, general_of, is_complex, randn, referenced_triangle, rel_err, rng, to_double,
-                   triangular_of)
+                   eps_of, general_of, is_complex, randn, referenced_triangle, rel_err, rng, single_threaded_blas,
+                   to_double, triangular_of)
 from test_getrf import row_order, unpack
 
 # Tolerance factor C of C * kappa * eps(precision). Measured worst err / (kappa * eps) over this
@@ -54,6 +54,12 @@ def _report_ratios():
         print("\nworst err / (kappa * eps) per check and precision:")
         for key in sorted(_worst):
             print(f"  {key[0]:28s} {key[1]}  {_worst[key][0]:9.3g}  ({_worst[key][1]})")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_blas_thread():
+    with single_threaded_blas():
+        yield
 
 
 def seed_of(*params):
@@ -758,3 +764,66 @@ def test_gesv_lu_cotangent_alone(dtype, n):
     abar, bbar = dl.gesv_vjp(a, b)[1](None, wlu)
     assert abar.dtype == bbar.dtype == dtype and not bbar.any()
     check(abar, dl.getrf_vjp(a)[1](wlu), kappa, dtype, "gesv lu_bar only")
+
+
+# ------------------------------------------------------------------ linearity in the seed, large sizes
+@PREC
+def test_linear_in_the_seed_blocked_paths(dtype):
+    """J(2v) == 2 J(v) and J^H(2w) == 2 J^H(w) bitwise, and J(1e-12 v) == 1e-12 J(v) to
+    C kappa eps, at sizes that take the blocked paths (trsm recursion > 96, gemm_tri > 48, LU
+    panels of 8), for every trsm flag: no step may form a small product as the difference of
+    O(1) quantities (e.g. unit-trmm minus identity for a unit diagonal), nor branch on the seed.
+    (Small sizes, layouts and dtypes: test_precisions_hypothesis.py.)"""
+    r = rng(seed_of("linear", np.dtype(dtype).name))
+    s = 1e-12
+    tiny = lambda v: (s * np.asarray(v, dtype=double_of(dtype))).astype(dtype)  # noqa: E731
+
+    def linear(jv, jv2, jv_tiny, kappa, what, scale=0.0):
+        np.testing.assert_array_equal(jv2, 2 * jv, err_msg=f"{what}: J(2v) != 2 J(v)")
+        check(np.asarray(jv_tiny, dtype=complex) / s, jv, kappa, dtype, f"tiny-seed {what}", scale=scale)
+
+    for side, uplo, trans, diag in TRSM_FLAGS:
+        _, a, b, alpha, m, n, kappa = trsm_problem(dtype, side, uplo, diag, 130, 3, int(r.integers(1 << 30)))
+        da, w = randn(r, a.shape, dtype), randn(r, b.shape, dtype)
+        what = f"trsm {side}{uplo}{trans}{diag}"
+        jv = lambda d: dl.trsm_jvp(a, b, d, None, None, alpha, side, uplo, trans, diag)[1]  # noqa: E731
+        linear(jv(da), jv(2 * da), jv(tiny(da)), kappa, what)
+        pb = dl.trsm_vjp(a, b, alpha, side, uplo, trans, diag)[1]
+        out, out2, out_t = pb(w), pb(2 * w), pb(tiny(w))
+        for i, part in enumerate(("a_bar", "b_bar")):
+            linear(out[i], out2[i], out_t[i], kappa, f"{what} {part}")
+        # alpha_bar = <B, G> is a sum: its rounding is relative to ||B|| ||G||
+        g = np.sqrt(np.sum(np.abs(out[1]) ** 2)) / abs(alpha)
+        linear(out[2], out2[2], out_t[2], kappa, f"{what} alpha_bar", scale=np.sqrt(np.sum(np.abs(b) ** 2)) * g)
+        if side == "L":
+            jv = lambda d: dl.trsv_jvp(a, b[:, 0], d, None, uplo, trans, diag)[1]  # noqa: E731
+            linear(jv(da), jv(2 * da), jv(tiny(da)), kappa, "trsv " + what[5:])
+            pb = dl.trsv_vjp(a, b[:, 0], uplo, trans, diag)[1]
+            out, out2, out_t = pb(w[:, 0]), pb(2 * w[:, 0]), pb(tiny(w[:, 0]))
+            for i in range(2):
+                linear(out[i], out2[i], out_t[i], kappa, "trsv vjp " + what[5:])
+    for m, n in [(130, 130), (131, 57), (57, 131)]:
+        a, _, _, kappa = general_case(m, n, dtype)
+        da = randn(r, (m, n), dtype)
+        jv = lambda d: dl.getrf_jvp(a, d)[1]  # noqa: E731
+        linear(jv(da), jv(2 * da), jv(tiny(da)), kappa, f"getrf {m}x{n}")
+        pb = dl.getrf_vjp(a)[1]
+        linear(pb(da), pb(2 * da), pb(tiny(da)), kappa, f"getrf vjp {m}x{n}")
+    a, lu, piv, kappa = general_case(130, 130, dtype)
+    for trans, shape in itertools.product("NTC", [(130,), (130, 4)]):
+        b, dlu, w = randn(r, shape, dtype), randn(r, (130, 130), dtype), randn(r, shape, dtype)
+        jv = lambda d: dl.getrs_jvp(lu, piv, b, d, None, trans)[1]  # noqa: E731
+        linear(jv(dlu), jv(2 * dlu), jv(tiny(dlu)), kappa, f"getrs {trans} {shape}")
+        pb = dl.getrs_vjp(lu, piv, b, trans)[1]
+        out, out2, out_t = pb(w), pb(2 * w), pb(tiny(w))
+        for i in range(2):
+            linear(out[i], out2[i], out_t[i], kappa, f"getrs vjp {trans} {shape}")
+        if trans == "N":
+            jv = lambda d: dl.gesv_jvp(a, b, d, None)[1]  # noqa: E731
+            (dlu1, dx1), (dlu2, dx2), (dlut, dxt) = jv(dlu), jv(2 * dlu), jv(tiny(dlu))
+            linear(dlu1, dlu2, dlut, kappa, f"gesv dlu {shape}")
+            linear(dx1, dx2, dxt, kappa, f"gesv dx {shape}")
+            pb = dl.gesv_vjp(a, b)[1]
+            out, out2, out_t = pb(w, dlu), pb(2 * w, 2 * dlu), pb(tiny(w), tiny(dlu))
+            for i in range(2):
+                linear(out[i], out2[i], out_t[i], kappa, f"gesv vjp {shape}")

@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import difflapack as dl  # noqa: E402
-from _util import assert_re_dot, eps_of, rel_err  # noqa: E402
+from _util import assert_re_dot, eps_of, rel_err, single_threaded_blas  # noqa: E402
 from test_getrf import unpack  # noqa: E402
 
 C = 30.0
@@ -36,6 +36,12 @@ INPUT_DTYPES = [np.bool_, np.int8, np.int32, np.int64, np.float16, np.float32, n
                 np.complex128, np.dtype(">f4"), np.dtype(">f8"), np.dtype(">c16")]   # big-endian too
 LAYOUTS = ["C", "F", "neg", "strided", "strided_neg"]
 SIZES = [0, 1, 2, 3, 5, 8, 13]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_blas_thread():
+    with single_threaded_blas():
+        yield
 
 
 def expected_precision(*dtypes):
