@@ -207,8 +207,8 @@ def scalars(dtype, cplx_value, real_value):
 
 
 def jax_trsm(side, uplo, transa, diag):
-    """op(A) X = alpha B (side L) or X op(A) = alpha B (side R) with JAX's solve_triangular,
-    which reads only the triangle (and not a unit diagonal) like BLAS."""
+    """op(A) X = alpha B (side L) or X op(A) = alpha B (side R) with JAX's solve_triangular
+    (given the clean referenced triangle; our side gets garbage outside it)."""
     lower, unit = uplo == "L", diag == "U"
     t = {"N": 0, "T": 1, "C": 2}[transa]
 
