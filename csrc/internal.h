@@ -40,6 +40,11 @@ void IFN(trmm_tri)(char side, char uplo, char transa, int strict, int m, int n, 
  * diagonal blocks. */
 void IFN(trsm_blocked)(char side, char uplo, char transa, char diag, int m, int n, T alpha,
                        const T *A, int lda, T *B, int ldb);
+/* B := op(A)^{-1} B for an n x nrhs block (?trsm's flags, side L, alpha 1). One right-hand
+ * side goes to ?trsv: OpenBLAS's trsm/trmm with one column cost ~2.5x its trsv/trmv, which
+ * would dominate the derivatives of the solves (level-2 operations themselves). */
+void IFN(tri_solve)(char uplo, char trans, char diag, int n, int nrhs, const T *A, int lda, T *B,
+                    int ldb);
 /* Fill an m x n matrix with NaN (derivative undefined). */
 void IFN(fill_nan)(int m, int n, T *A, int lda);
 /* Zero the part of the n x n matrix A outside the (strict) uplo triangle. */
