@@ -67,8 +67,7 @@ static void triangle_rows(char uplo, int n, int j, int *lo, int *hi) {
     *hi = uplo == 'U' ? j : n - 1;
 }
 
-/* 1 if the stored triangle of the n x n matrix A is zero outside its leading k x k block. */
-static int triangle_zero_outside(char uplo, int n, int k, const T *A, int lda) {
+int IFN(triangle_zero_outside)(char uplo, int n, int k, const T *A, int lda) {
     for (int j = 0; j < n; ++j) {
         int lo, hi;
         triangle_rows(uplo, n, j, &lo, &hi);
@@ -262,7 +261,7 @@ static void chol_adjoint(char uplo, int n, const T *C, int ldc, T *D, int ldd) {
  * unless dA's stored triangle is zero. */
 static void potrf_tangent(char uplo, int n, int info, const T *C, int ldc, T *D, int ldd, T *W) {
     const int lead = info > 0 ? info - 1 : n;
-    const int defined = info == 0 || triangle_zero_outside(uplo, n, 0, D, ldd);
+    const int defined = info == 0 || IFN(triangle_zero_outside)(uplo, n, 0, D, ldd);
     chol_tangent(uplo, lead, C, ldc, D, ldd, W);
     if (!defined) triangle_fill_nan_outside(uplo, n, lead, D, ldd);
 }
@@ -273,7 +272,7 @@ static void potrf_tangent(char uplo, int n, int info, const T *C, int ldc, T *D,
 static int potrf_adjoint(char uplo, int n, const T *C, int ldc, T *D, int ldd) {
     const int info = first_nonpositive_pivot(n, C, ldc);
     const int lead = info ? info - 1 : n;
-    if (info && !triangle_zero_outside(uplo, n, lead, D, ldd)) {
+    if (info && !IFN(triangle_zero_outside)(uplo, n, lead, D, ldd)) {
         triangle_fill_nan_outside(uplo, n, 0, D, ldd);
         return info;
     }
@@ -477,7 +476,7 @@ int FN(posv_fwd)(unsigned active, char uplo, int n, int nrhs, T *A, int lda, T *
     const int info = posv_call(uplo, n, nrhs, A, lda, B, ldb);
     if ((a_on || b_on) && solve) {
         if (info > 0) {
-            const int zero = (!a_on || triangle_zero_outside(uplo, n, 0, dA, ldda)) &&
+            const int zero = (!a_on || IFN(triangle_zero_outside)(uplo, n, 0, dA, ldda)) &&
                              (!b_on || IFN(all_zero)(n, nrhs, dB, lddb));
             if (zero)
                 BLAS(laset)("A", &n, &nrhs, &ZERO, &ZERO, dB, &lddb);
@@ -524,7 +523,7 @@ int FN(posv_rev)(unsigned active, char uplo, int n, int nrhs, const T *C, int ld
         return a_on ? potrf_adjoint(uplo, n, C, lda, dA, ldda) : info;
     }
     if (a_on && nrhs > 0 && !X) return -6;
-    if (a_on && !triangle_zero_outside(uplo, n, 0, dA, ldda)) chol_adjoint(uplo, n, C, lda, dA, ldda);
+    if (a_on && !IFN(triangle_zero_outside)(uplo, n, 0, dA, ldda)) chol_adjoint(uplo, n, C, lda, dA, ldda);
     if (nrhs == 0) return 0;
     chol_solve(uplo, n, nrhs, C, lda, dB, lddb);
     if (!a_on) return 0;
