@@ -700,6 +700,8 @@ def _put_cholesky_case(routine, p, r, A):
     complex data with a complex diagonal, which potrs reads as stored)."""
     cplx = ROUTINES[routine]["complex"]
     n, uplo = p["n"], p["uplo"]
+    if n == 0:
+        return
     view = _complex_view(A, cplx)
     full = _cm(view, n, n, p["lda"])
     S = _hpd(r, n, cplx)
