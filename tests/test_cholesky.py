@@ -513,3 +513,16 @@ def test_kernel_argument_errors():
         dl.posv(A, np.ones(4))
     with pytest.raises(ValueError, match="complex"):
         dl.potrf_jvp(A, 1j * A)
+
+
+def test_benchmark_rows_run():
+    """The potrf / posv benchmark callables (python -m difflapack bench) run our kernels, the
+    LAPACK primal, JAX and (if installed) PyTorch on the same problem without errors."""
+    from difflapack import bench
+    from difflapack._core import lib
+    lib.load()
+    for routine in ("potrf", "posv"):
+        p = bench.problem(routine, 40)
+        assert bench._check_our_kernels(routine, p, lib, bench._openblas()) == []
+        for fn in bench.jax_cases(routine, p).values():
+            fn()
