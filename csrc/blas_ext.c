@@ -152,6 +152,15 @@ void IFN(trmm_tri)(char side, char uplo, char transa, int strict, int m, int n, 
     }
 }
 
+void IFN(tri_solve)(char uplo, char trans, char diag, int n, int nrhs, const T *A, int lda, T *B,
+                    int ldb) {
+    if (n <= 0 || nrhs <= 0) return;
+    if (nrhs == 1)
+        BLAS(trsv)(&uplo, &trans, &diag, &n, A, &lda, B, &INC1);
+    else
+        BLAS(trsm)("L", &uplo, &trans, &diag, &n, &nrhs, &ONE, A, &lda, B, &ldb);
+}
+
 /* Start of the block of op(A) at rows r0.., columns c0.. (op = N, or T / C). */
 static const T *op_block(const T *A, int lda, char trans, int r0, int c0) {
     return trans == 'N' ? A + r0 + (size_t)c0 * lda : A + c0 + (size_t)r0 * lda;

@@ -33,6 +33,9 @@
     void p##syr2k_(const char *uplo, const char *trans, const int *n, const int *k,              \
                    const T *alpha, const T *a, const int *lda, const T *b, const int *ldb,        \
                    const T *beta, T *c, const int *ldc);                                          \
+    void p##symm_(const char *side, const char *uplo, const int *m, const int *n,              \
+                  const T *alpha, const T *a, const int *lda, const T *b, const int *ldb,         \
+                  const T *beta, T *c, const int *ldc);                                           \
     void p##axpy_(const int *n, const T *alpha, const T *x, const int *incx, T *y,               \
                   const int *incy);                                                               \
     void p##scal_(const int *n, const T *alpha, T *x, const int *incx);                          \
@@ -68,7 +71,10 @@
                   const int *ldc);                                                                \
     void p##her2k_(const char *uplo, const char *trans, const int *n, const int *k,              \
                    const T *alpha, const T *a, const int *lda, const T *b, const int *ldb,        \
-                   const R *beta, T *c, const int *ldc);
+                   const R *beta, T *c, const int *ldc);                                          \
+    void p##hemm_(const char *side, const char *uplo, const int *m, const int *n,              \
+                  const T *alpha, const T *a, const int *lda, const T *b, const int *ldb,         \
+                  const T *beta, T *c, const int *ldc);
 
 DL_BLAS_PROTOTYPES(s, float, float)
 DL_BLAS_PROTOTYPES(d, double, double)

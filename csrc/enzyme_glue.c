@@ -246,6 +246,63 @@ int dle_setup_gesv_solve(void) {
     return 0;
 }
 
+/* ?potrf's checks (uplo 1, n 2, lda 4). */
+int dle_setup_potrf(int prec, char uplo, long long n, long long lda) {
+    reset_record(prec, DLE_OP_POTRF);
+    char u = dl_flag(uplo, "UL");
+    if (!u) return illegal(prec, "POTRF", 1);
+    if (n < 0 || !fits(n)) return illegal(prec, "POTRF", 2);
+    if (lda < (n > 1 ? n : 1) || !fits(lda)) return illegal(prec, "POTRF", 4);
+    dle_rec.flag[0] = u;
+    dle_rec.n = (int)n; dle_rec.lda = (int)lda;
+    return 0;
+}
+
+/* ?potrs' and ?posv's checks (uplo 1, n 2, nrhs 3, lda 5, ldb 7); the record as ?potrs reads it
+ * (n, nrhs in m, n). */
+static int setup_cholesky_solve(int prec, int op, const char *routine, char uplo, long long n, long long nrhs,
+                                long long lda, long long ldb) {
+    reset_record(prec, op);
+    char u = dl_flag(uplo, "UL");
+    if (!u) return illegal(prec, routine, 1);
+    if (n < 0 || !fits(n)) return illegal(prec, routine, 2);
+    if (nrhs < 0 || !fits(nrhs)) return illegal(prec, routine, 3);
+    if (lda < (n > 1 ? n : 1) || !fits(lda)) return illegal(prec, routine, 5);
+    if (ldb < (n > 1 ? n : 1) || !fits(ldb)) return illegal(prec, routine, 7);
+    dle_rec.flag[0] = u;
+    dle_rec.m = (int)n; dle_rec.n = (int)nrhs; dle_rec.lda = (int)lda; dle_rec.ldb = (int)ldb;
+    return 0;
+}
+
+int dle_setup_potrs(int prec, char uplo, long long n, long long nrhs, long long lda, long long ldb) {
+    return setup_cholesky_solve(prec, DLE_OP_POTRS, "POTRS", uplo, n, nrhs, lda, ldb);
+}
+
+/* ?posv = ?potrf + ?potrs (as in LAPACK itself), linked like ?gesv. The factorization's record
+ * is ?potrf's (n in n); the solve's nrhs and ldb wait in the *_pending fields. */
+int dle_setup_posv(int prec, char uplo, long long n, long long nrhs, long long lda, long long ldb) {
+    int rc = setup_cholesky_solve(prec, DLE_OP_POSV_FACTOR, "POSV", uplo, n, nrhs, lda, ldb);
+    dle_rec.nrhs_pending = dle_rec.n; dle_rec.ldb_pending = dle_rec.ldb;
+    dle_rec.n = dle_rec.m;
+    return rc;
+}
+
+/* The solve of ?posv: ?potrs with the factor just computed, keeping the factorization's info
+ * and pending link. Arguments were checked by dle_setup_posv. */
+int dle_setup_posv_solve(void) {
+    const dle_record factor = dle_rec;
+    reset_record(factor.prec, DLE_OP_POSV_SOLVE);
+    dle_rec.gesv_link = factor.gesv_link;
+    dle_rec.info = factor.info;
+    dle_rec.flag[0] = factor.flag[0];
+    dle_rec.m = factor.n; dle_rec.n = factor.nrhs_pending;
+    dle_rec.lda = factor.lda; dle_rec.ldb = factor.ldb_pending;
+    return 0;
+}
+
+/* LAPACK's info of the last factorization (?potrf, ?posv). */
+int dle_fetch_info(void) { return dle_rec.info; }
+
 /* Copy the pivots of the last factorization to the caller (int or 64-bit) and return info. */
 int dle_fetch_getrf(void *ipiv, int ipiv64) {
     int k = dl_min(dle_rec.m, dle_rec.n);

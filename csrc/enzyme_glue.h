@@ -14,6 +14,11 @@ enum dle_op {
     DLE_OP_GETRS,
     DLE_OP_GESV_FACTOR, /* ?gesv's factorization: ?getrf whose tape is linked to its solve */
     DLE_OP_GESV_SOLVE,  /* ?gesv's solve: ?getrs('N') with the factors just computed */
+    DLE_OP_POTRF,
+    DLE_OP_POTRS,
+    DLE_OP_POSV_FACTOR, /* ?posv's factorization: ?potrf whose tape is linked to its solve */
+    DLE_OP_POSV_SOLVE,  /* ?posv's solve: ?potrs with the factor just computed (runs, as a no-op
+                           for the primal, also when the factor is not positive definite) */
     DLE_OP_COUNT
 };
 
@@ -25,9 +30,11 @@ typedef struct {
     int op;                  /* enum dle_op */
     int prec;                /* 's', 'd', 'c', 'z' */
     char flag[4];            /* BLAS letters, upper case, in the primal routine's order */
-    int m, n;                /* trsv: n; trsm: m, n; getrf: m, n; getrs: n, nrhs (in m, n) */
+    int m, n;                /* trsv: n; trsm: m, n; getrf: m, n; getrs, potrs: n, nrhs (in m, n);
+                                potrf: n */
     int lda, ldb;            /* ldb is incx for trsv */
-    int nrhs_pending, ldb_pending; /* gesv: the solve's nrhs and ldb, kept by the factorization */
+    int nrhs_pending, ldb_pending; /* gesv, posv: the solve's nrhs and ldb, kept by the
+                                      factorization */
     const void *A;           /* the read-only matrix (set_matrix) */
     void *dA;                /* forward mode: its tangent (NULL: inactive) */
     int A_active;            /* augmented pass: whether the matrix may carry a cotangent */
@@ -35,9 +42,10 @@ typedef struct {
     void *dalpha;            /* forward mode: its tangent (NULL: inactive) */
     int alpha_active;        /* augmented pass */
     const int *ipiv;         /* getrs: the pivots (LP64 view) */
-    int info;                /* getrf: LAPACK's info of the last factorization */
-    struct dle_gesv_link *gesv_link; /* augmented gesv: the factorization's tape, pending for its
-                                        solve (cleared by every setup call but the solve's) */
+    int info;                /* getrf, potrf: LAPACK's info of the last factorization */
+    struct dle_gesv_link *gesv_link; /* augmented gesv / posv: the factorization's tape, pending
+                                        for its solve (cleared by every setup call but the
+                                        solve's) */
 } dle_record;
 
 extern __thread dle_record dle_rec;
@@ -61,13 +69,15 @@ void dle_count_taped(size_t bytes);
 void *dle_tape_alloc(size_t bytes);
 int *dle_copy_pivots(const int *ipiv, int k);
 
-/* ?gesv's factorization tape, shared with its solve: LU and the pivots are taped once (by the
- * factorization, when A is active); the augmented solve adds X, and the reverse of the solve
- * (which runs first) leaves the shadow of B it received, so the factorization's reverse does
- * the adjoint of A X = B in one go. */
+/* ?gesv's (and ?posv's) factorization tape, shared with its solve: LU and the pivots (posv:
+ * the Cholesky factor's triangle, no pivots) are taped once (by the factorization, when A is
+ * active); the augmented solve adds X, and the reverse of the solve (which runs first) leaves
+ * the shadow of B it received, so the factorization's reverse does the adjoint of A X = B in
+ * one go. */
 typedef struct dle_gesv_link {
     dle_tape_head head;
     int n, nrhs, lda, ldb;
+    char uplo;               /* posv: the factor's triangle */
     void *LU, *X;            /* taped copies, leading dimension n */
     int *ipiv;
     int solved;              /* the augmented solve ran (info == 0 and B active) */

@@ -273,6 +273,160 @@ static void gesv_solve_rev(void *B, void *dB, void *tape) {
     free(t);
 }
 
+/* ------------------------------------------------------------------ potrf */
+/* The adjoint needs the factor (its triangle); potrf's info is read back from it. */
+typedef struct {
+    dle_tape_head head;
+    char uplo;
+    int n, lda;
+    T *C;
+} potrf_tape;
+
+static void potrf_primal(void *A) { dle_rec.info = FN(potrf)(dle_rec.flag[0], dle_rec.n, A, dle_rec.lda); }
+
+static void potrf_fwd(void *A, void *dA) {
+    dle_rec.info = FN(potrf_fwd)(DL_ACTIVE_A, dle_rec.flag[0], dle_rec.n, A, dle_rec.lda, dA, dle_rec.lda);
+}
+
+static void *potrf_aug(void *A, void *dA) {
+    (void)dA;
+    potrf_tape *t = (potrf_tape *)new_tape(sizeof *t, DLE_OP_POTRF);
+    t->uplo = dle_rec.flag[0]; t->n = dle_rec.n; t->lda = dle_rec.lda;
+    potrf_primal(A);
+    t->C = tape_matrix(&t->uplo, t->n, t->n, A, t->lda);
+    return t;
+}
+
+static void potrf_rev(void *A, void *dA, void *tape) {
+    (void)A;
+    potrf_tape *t = (potrf_tape *)tape;
+    FN(potrf_rev)(DL_ACTIVE_A, t->uplo, t->n, t->C, dl_max(1, t->n), dA, t->lda);
+    free(t->C); free(t);
+}
+
+/* ------------------------------------------------------------------ potrs */
+/* The adjoint needs the factor's triangle; the solution X only when the factor is active. */
+typedef struct {
+    dle_tape_head head;
+    char uplo;
+    int n, nrhs, lda, ldb, A_active;
+    T *C, *X;
+} potrs_tape;
+
+static void potrs_primal(void *B) {
+    FN(potrs)(dle_rec.flag[0], dle_rec.m, dle_rec.n, dle_rec.A, dle_rec.lda, B, dle_rec.ldb);
+}
+
+static void potrs_fwd(void *B, void *dB) {
+    const unsigned active = DL_ACTIVE_B | (dle_rec.dA ? DL_ACTIVE_A : 0u);
+    FN(potrs_fwd)(active, dle_rec.flag[0], dle_rec.m, dle_rec.n, dle_rec.A, dle_rec.lda, dle_rec.dA,
+                  dle_rec.lda, B, dle_rec.ldb, dB, dle_rec.ldb);
+}
+
+static void *potrs_aug(void *B, void *dB) {
+    (void)dB;
+    potrs_tape *t = (potrs_tape *)new_tape(sizeof *t, DLE_OP_POTRS);
+    t->uplo = dle_rec.flag[0]; t->n = dle_rec.m; t->nrhs = dle_rec.n; t->lda = dle_rec.lda;
+    t->ldb = dle_rec.ldb; t->A_active = dle_rec.A_active;
+    t->C = tape_matrix(&t->uplo, t->n, t->n, dle_rec.A, dle_rec.lda);
+    potrs_primal(B);
+    if (t->A_active) t->X = tape_matrix("A", t->n, t->nrhs, B, t->ldb);
+    return t;
+}
+
+static void potrs_rev(void *B, void *dB, void *tape) {
+    (void)B;
+    potrs_tape *t = (potrs_tape *)tape;
+    void *dC = dle_take_bound_matrix(); /* taken (cleared) whatever the tape says */
+    if (!t->A_active) dC = NULL;
+    const int ld = dl_max(1, t->n);
+    FN(potrs_rev)(DL_ACTIVE_B | matrix_activity(dC != NULL), t->uplo, t->n, t->nrhs, t->C, ld, dC, t->lda,
+                  t->X, ld, dB, t->ldb);
+    free(t->C); free(t->X); free(t);
+}
+
+/* ------------------------------------------------------------------ posv */
+/* The factorization: potrf's primal and forward rule; its augmented pass tapes the factor in
+ * the link its solve completes. */
+static void *posv_factor_aug(void *A, void *dA) {
+    (void)dA;
+    dle_gesv_link *link = (dle_gesv_link *)new_tape(sizeof *link, DLE_OP_POSV_FACTOR);
+    link->uplo = dle_rec.flag[0]; link->n = dle_rec.n; link->lda = dle_rec.lda;
+    potrf_primal(A);
+    link->LU = tape_matrix(&link->uplo, link->n, link->n, A, link->lda);
+    dle_rec.gesv_link = link;
+    return link;
+}
+
+/* Reverse of A X = B for the Hermitian A of the stored triangle (Giles 2008): Bbar = A^{-1}
+ * Xbar and the stored part of -Bbar X^H, plus the potrf adjoint (Murray 2016) of the factor's
+ * cotangent left in A, skipped when it is zero (?posv_rev): the same result as potrs' adjoint
+ * chained into potrf's, at the cost of one solve and a her2k. Runs right after the solve's
+ * reverse, which left B's shadow in the link. Not positive definite: ?posv_rev's rule. */
+static void posv_factor_rev(void *A, void *dA, void *tape) {
+    (void)A;
+    dle_gesv_link *link = (dle_gesv_link *)tape;
+    const int ld = dl_max(1, link->n);
+    if (link->dB)
+        FN(posv_rev)(DL_ACTIVE_A | DL_ACTIVE_B, link->uplo, link->n, link->nrhs, link->LU, ld, dA, link->lda,
+                     link->X, ld, link->dB, link->ldb);
+    else
+        FN(potrf_rev)(DL_ACTIVE_A, link->uplo, link->n, link->LU, ld, dA, link->lda);
+    if (dle_rec.gesv_link == link) dle_rec.gesv_link = NULL; /* its solve ran as a primal (B inactive) */
+    free(link->LU); free(link->X); free(link);
+}
+
+/* The solve: potrs when the factor is positive definite; otherwise LAPACK leaves B alone and
+ * the solution does not exist: B's tangent becomes NaN unless the tangents of B and of the
+ * factor are zero, and (reverse) a nonzero Xbar gives NaN (dl_?posv_fwd/_rev's rule). */
+typedef struct {
+    dle_tape_head head;
+    dle_gesv_link *link; /* NULL: A inactive, the factor not positive definite */
+    int n, nrhs, ldb;
+} posv_solve_tape;
+
+static void posv_solve_primal(void *B) {
+    if (dle_rec.info == 0) potrs_primal(B);
+}
+
+static void posv_solve_fwd(void *B, void *dB) {
+    if (dle_rec.info == 0) {
+        potrs_fwd(B, dB);
+        return;
+    }
+    const int n = dle_rec.m, nrhs = dle_rec.n, ldb = dle_rec.ldb;
+    const T *dC = dle_rec.dA; /* the factor's tangent (NULL: inactive) */
+    const int zero = (!dC || IFN(triangle_zero_outside)(dle_rec.flag[0], n, 0, dC, dle_rec.lda)) &&
+                     IFN(all_zero)(n, nrhs, dB, ldb);
+    if (!zero) IFN(fill_nan)(n, nrhs, dB, ldb);
+}
+
+static void *posv_solve_aug(void *B, void *dB) {
+    dle_gesv_link *link = dle_rec.gesv_link;
+    dle_rec.gesv_link = NULL;
+    if (!link && dle_rec.info == 0) return potrs_aug(B, dB); /* A inactive: a plain potrs */
+    posv_solve_tape *t = (posv_solve_tape *)new_tape(sizeof *t, DLE_OP_POSV_SOLVE);
+    t->link = link; t->n = dle_rec.m; t->nrhs = dle_rec.n; t->ldb = dle_rec.ldb;
+    if (!link) return t;
+    link->nrhs = dle_rec.n; link->ldb = dle_rec.ldb;
+    if (dle_rec.info == 0) {
+        potrs_primal(B);
+        link->X = tape_matrix("A", link->n, link->nrhs, B, link->ldb);
+    }
+    return t;
+}
+
+static void posv_solve_rev(void *B, void *dB, void *tape) {
+    (void)B;
+    posv_solve_tape *t = (posv_solve_tape *)tape;
+    (void)dle_take_bound_matrix(); /* the factorization's reverse accounts for A */
+    if (t->link)
+        t->link->dB = dB;
+    else if (!IFN(all_zero)(t->n, t->nrhs, dB, t->ldb))
+        IFN(fill_nan)(t->n, t->nrhs, dB, t->ldb);
+    free(t);
+}
+
 const dle_handler HANDLERS[DLE_OP_COUNT] = {
     [DLE_OP_TRSV] = {trsv_primal, trsv_fwd, trsv_aug, trsv_rev},
     [DLE_OP_TRSM] = {trsm_primal, trsm_fwd, trsm_aug, trsm_rev},
@@ -280,4 +434,8 @@ const dle_handler HANDLERS[DLE_OP_COUNT] = {
     [DLE_OP_GETRS] = {getrs_primal, getrs_fwd, getrs_aug, getrs_rev},
     [DLE_OP_GESV_FACTOR] = {getrf_primal, getrf_fwd, gesv_factor_aug, gesv_factor_rev},
     [DLE_OP_GESV_SOLVE] = {getrs_primal, getrs_fwd, gesv_solve_aug, gesv_solve_rev},
+    [DLE_OP_POTRF] = {potrf_primal, potrf_fwd, potrf_aug, potrf_rev},
+    [DLE_OP_POTRS] = {potrs_primal, potrs_fwd, potrs_aug, potrs_rev},
+    [DLE_OP_POSV_FACTOR] = {potrf_primal, potrf_fwd, posv_factor_aug, posv_factor_rev},
+    [DLE_OP_POSV_SOLVE] = {posv_solve_primal, posv_solve_fwd, posv_solve_aug, posv_solve_rev},
 };

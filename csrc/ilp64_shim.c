@@ -1,5 +1,6 @@
 /* ilp64_shim.c -- libdifflapack_ilp64.so: the 64-bit-integer Fortran entry points ?trsv_64_,
- * ?trsm_64_, ?getrf_64_, ?getrs_64_, ?gesv_64_ for ? = s, d, c, z (the names Julia's
+ * ?trsm_64_, ?getrf_64_, ?getrs_64_, ?gesv_64_, ?potrf_64_, ?potrs_64_, ?posv_64_ for ? = s, d,
+ * c, z (the names Julia's
  * libblastrampoline calls), forwarding to Debian's ILP64 OpenBLAS (libopenblas64.so.0, which
  * exports them under the PLAIN names dtrsv_ ... with 64-bit integers).
  *
@@ -56,6 +57,9 @@ typedef void (*trsm_fn)(flag_t, flag_t, flag_t, flag_t, int_t, int_t, const void
 typedef void (*getrf_fn)(int_t, int_t, void *, int_t, blasint64 *, blasint64 *);
 typedef void (*getrs_fn)(flag_t, int_t, int_t, const void *, int_t, int_t, void *, int_t, blasint64 *, size_t);
 typedef void (*gesv_fn)(int_t, int_t, void *, int_t, blasint64 *, void *, int_t, blasint64 *);
+typedef void (*potrf_fn)(flag_t, int_t, void *, int_t, blasint64 *, size_t);
+typedef void (*potrs_fn)(flag_t, int_t, int_t, const void *, int_t, void *, int_t, blasint64 *, size_t);
+typedef void (*posv_fn)(flag_t, int_t, int_t, void *, int_t, void *, int_t, blasint64 *, size_t);
 
 /* LAPACK routines report a missing library through info (never used by LAPACK itself). */
 #define NO_LIBRARY_INFO (-1000)
@@ -86,6 +90,23 @@ typedef void (*gesv_fn)(int_t, int_t, void *, int_t, blasint64 *, void *, int_t,
                      blasint64 *info) {                                                          \
         RESOLVE(f, gesv_fn, #p "gesv_");                                                         \
         if (f) f(n, nrhs, A, lda, ipiv, B, ldb, info);                                           \
+        else *info = NO_LIBRARY_INFO;                                                            \
+    }                                                                                            \
+    void p##potrf_64_(flag_t uplo, int_t n, void *A, int_t lda, blasint64 *info) {               \
+        RESOLVE(f, potrf_fn, #p "potrf_");                                                       \
+        if (f) f(uplo, n, A, lda, info, 1);                                                      \
+        else *info = NO_LIBRARY_INFO;                                                            \
+    }                                                                                            \
+    void p##potrs_64_(flag_t uplo, int_t n, int_t nrhs, const void *A, int_t lda, void *B,       \
+                      int_t ldb, blasint64 *info) {                                              \
+        RESOLVE(f, potrs_fn, #p "potrs_");                                                       \
+        if (f) f(uplo, n, nrhs, A, lda, B, ldb, info, 1);                                        \
+        else *info = NO_LIBRARY_INFO;                                                            \
+    }                                                                                            \
+    void p##posv_64_(flag_t uplo, int_t n, int_t nrhs, void *A, int_t lda, void *B, int_t ldb,   \
+                     blasint64 *info) {                                                          \
+        RESOLVE(f, posv_fn, #p "posv_");                                                         \
+        if (f) f(uplo, n, nrhs, A, lda, B, ldb, info, 1);                                        \
         else *info = NO_LIBRARY_INFO;                                                            \
     }
 

@@ -40,6 +40,11 @@ void IFN(trmm_tri)(char side, char uplo, char transa, int strict, int m, int n, 
  * diagonal blocks. */
 void IFN(trsm_blocked)(char side, char uplo, char transa, char diag, int m, int n, T alpha,
                        const T *A, int lda, T *B, int ldb);
+/* B := op(A)^{-1} B for an n x nrhs block (?trsm's flags, side L, alpha 1). One right-hand
+ * side goes to ?trsv: OpenBLAS's trsm/trmm with one column cost ~2.5x its trsv/trmv, which
+ * would dominate the derivatives of the solves (level-2 operations themselves). */
+void IFN(tri_solve)(char uplo, char trans, char diag, int n, int nrhs, const T *A, int lda, T *B,
+                    int ldb);
 /* Fill an m x n matrix with NaN (derivative undefined). */
 void IFN(fill_nan)(int m, int n, T *A, int lda);
 /* Zero the part of the n x n matrix A outside the (strict) uplo triangle. */
@@ -52,6 +57,9 @@ void IFN(conj_matrix)(int m, int n, T *A, int lda);
 void IFN(copy_conj)(int m, int n, const T *A, int lda, T *W);
 /* sum_ij conj(P(i,j)) Q(i,j) of two m x n matrices (the complex inner product <P, Q>). */
 T IFN(inner)(int m, int n, const T *P, int ldp, const T *Q, int ldq);
+/* 1 if the stored (uplo) triangle of the n x n matrix A is zero outside its leading k x k
+ * block (k = 0: the whole triangle); cholesky.c. */
+int IFN(triangle_zero_outside)(char uplo, int n, int k, const T *A, int lda);
 /* x / d where d may be an exactly zero pivot: NaN when x != 0 (undefined), 0 when x == 0 (an
  * exactly zero (co)tangent contributes exactly zero). */
 static inline T dl_pivot_divide(T x, T d) {

@@ -311,16 +311,8 @@ int FN(getrs)(char trans, int n, int nrhs, const T *LU, int lda, const int *ipiv
     return first_zero_diagonal(n, LU, lda);
 }
 
-/* B := op(Tr)^{-1} B and B := op(Tr) B for the n x nrhs blocks of the solves. One right-hand
- * side goes to the level-2 routine: OpenBLAS's trsm/trmm with one column cost ~2.5x its
- * trsv/trmv, which would dominate getrs's derivative (a level-2 operation itself). */
-static void tri_solve(char uplo, char trans, char diag, int n, int nrhs, const T *Tr, int ldt,
-                      T *B, int ldb) {
-    if (nrhs == 1)
-        BLAS(trsv)(&uplo, &trans, &diag, &n, Tr, &ldt, B, &INC1);
-    else
-        BLAS(trsm)("L", &uplo, &trans, &diag, &n, &nrhs, &ONE, Tr, &ldt, B, &ldb);
-}
+/* B := op(Tr) B for the n x nrhs blocks of the solves; one right-hand side goes to trmv (see
+ * IFN(tri_solve)). */
 static void tri_mult(char uplo, char trans, char diag, int n, int nrhs, const T *Tr, int ldt,
                      T *B, int ldb) {
     if (nrhs == 1)
@@ -379,23 +371,23 @@ int FN(getrs_fwd)(unsigned active, char trans, int n, int nrhs, const T *LU, int
         tri_mult('U', 'N', 'N', n, nrhs, LU, lda, W, n); /* W = U X */
         IFN(trmm_tri)('L', 'L', 'N', 1, n, nrhs, 1, dLU, lddlu, W, n, W, n);
         subtract_block(n, nrhs, W, dB, lddb); /* dB -= stril(dL) U X */
-        tri_solve('L', 'N', 'U', n, nrhs, LU, lda, dB, lddb);
+        IFN(tri_solve)('L', 'N', 'U', n, nrhs, LU, lda, dB, lddb);
         copy_block(n, nrhs, X, ldb, W, 0);
         tri_mult('U', 'N', 'N', n, nrhs, dLU, lddlu, W, n);
         subtract_block(n, nrhs, W, dB, lddb); /* dB -= triu(dU) X */
-        tri_solve('U', 'N', 'N', n, nrhs, LU, lda, dB, lddb);
+        IFN(tri_solve)('U', 'N', 'N', n, nrhs, LU, lda, dB, lddb);
     } else {
         copy_block(n, nrhs, X, ldb, W, 0);
         swap_rows_forward(nrhs, W, n, n, ipiv); /* X' */
         tri_mult('L', trans, 'U', n, nrhs, LU, lda, W, n);
         tri_mult('U', trans, 'N', n, nrhs, dLU, lddlu, W, n);
         subtract_block(n, nrhs, W, dB, lddb); /* dB -= op(triu(dU)) op(L) X' */
-        tri_solve('U', trans, 'N', n, nrhs, LU, lda, dB, lddb);
+        IFN(tri_solve)('U', trans, 'N', n, nrhs, LU, lda, dB, lddb);
         copy_block(n, nrhs, X, ldb, W, 0);
         swap_rows_forward(nrhs, W, n, n, ipiv);
         IFN(trmm_tri)('L', 'L', trans, 1, n, nrhs, 1, dLU, lddlu, W, n, W, n);
         subtract_block(n, nrhs, W, dB, lddb); /* dB -= op(stril(dL)) X' */
-        tri_solve('L', trans, 'U', n, nrhs, LU, lda, dB, lddb);
+        IFN(tri_solve)('L', trans, 'U', n, nrhs, LU, lda, dB, lddb);
         swap_rows_backward(nrhs, dB, lddb, n, ipiv);
     }
     dl_free(W);
@@ -442,9 +434,9 @@ int FN(getrs_rev)(unsigned active, char trans, int n, int nrhs, const T *LU, int
     if (!W) return DL_ERR_ALLOC;
     if (trans == 'N') {
         const char adj = dl_adjoint_op('N');
-        tri_solve('U', adj, 'N', n, nrhs, LU, lda, dB, lddb); /* Y1 */
+        IFN(tri_solve)('U', adj, 'N', n, nrhs, LU, lda, dB, lddb); /* Y1 */
         IFN(gemm_tri)('U', 0, 'N', 'C', n, nrhs, -1, dB, lddb, X, ldx, dLU, lddlu);
-        tri_solve('L', adj, 'U', n, nrhs, LU, lda, dB, lddb); /* Y2 */
+        IFN(tri_solve)('L', adj, 'U', n, nrhs, LU, lda, dB, lddb); /* Y2 */
         copy_block(n, nrhs, X, ldx, W, 0);
         tri_mult('U', 'N', 'N', n, nrhs, LU, lda, W, n); /* U X */
         IFN(gemm_tri)('L', 1, 'N', 'C', n, nrhs, -1, dB, lddb, W, n, dLU, lddlu);
@@ -458,9 +450,9 @@ int FN(getrs_rev)(unsigned active, char trans, int n, int nrhs, const T *LU, int
             IFN(conj_matrix)(n, nrhs, dB, lddb);
         }
         swap_rows_forward(nrhs, dB, lddb, n, ipiv);
-        tri_solve('L', 'N', 'U', n, nrhs, LU, lda, dB, lddb); /* Y1 */
+        IFN(tri_solve)('L', 'N', 'U', n, nrhs, LU, lda, dB, lddb); /* Y1 */
         IFN(gemm_tri)('L', 1, 'N', 'C', n, nrhs, -1, W, n, dB, lddb, dLU, lddlu);
-        tri_solve('U', 'N', 'N', n, nrhs, LU, lda, dB, lddb); /* Bbar (conjugated for T) */
+        IFN(tri_solve)('U', 'N', 'N', n, nrhs, LU, lda, dB, lddb); /* Bbar (conjugated for T) */
         tri_mult('L', 'C', 'U', n, nrhs, LU, lda, W, n); /* L^H X' */
         IFN(gemm_tri)('U', 0, 'N', 'C', n, nrhs, -1, W, n, dB, lddb, dLU, lddlu);
         if (conj_data) IFN(conj_matrix)(n, nrhs, dB, lddb);

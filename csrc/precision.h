@@ -87,17 +87,21 @@ static inline char dl_adjoint_op(char trans) {
 static inline int dl_adjoint_needs_conj(char trans) { return DL_IS_COMPLEX && trans == 'T'; }
 
 /* BLAS names whose real and complex forms differ. GERU: A += alpha x y^T; GERC: A += alpha x
- * y^H; HERK / HER2K: the Hermitian (real: symmetric) rank-k updates, real alpha/beta. */
+ * y^H; HERK / HER2K: the Hermitian (real: symmetric) rank-k updates, real beta (HERK: real
+ * alpha); HEMM: the product with a Hermitian (real: symmetric) matrix given by one triangle.
+ * Never the complex SYRK/SYR2K/SYMM: those are complex-symmetric, not Hermitian. */
 #if DL_IS_COMPLEX
 #define GERU BLAS(geru)
 #define GERC BLAS(gerc)
 #define HERK BLAS(herk)
 #define HER2K BLAS(her2k)
+#define HEMM BLAS(hemm)
 #else
 #define GERU BLAS(ger)
 #define GERC BLAS(ger)
 #define HERK BLAS(syrk)
 #define HER2K BLAS(syr2k)
+#define HEMM BLAS(symm)
 #endif
 
 #endif /* DIFFLAPACK_PRECISION_H */

@@ -1,6 +1,6 @@
 /* difflapack.h -- tangent (forward) and adjoint (reverse) kernels for BLAS/LAPACK linear
- * solvers: trsv, trsm, getrf, getrs, gesv, in the four BLAS precisions s, d, c, z
- * (column-major, LP64 ints).
+ * solvers: trsv, trsm, getrf, getrs, gesv, potrf, potrs, posv, in the four BLAS precisions
+ * s, d, c, z (column-major, LP64 ints).
  *
  * Names: dl_<p><routine> (the primal), dl_<p><routine>_fwd, dl_<p><routine>_rev with p one of
  * s d c z, e.g. dl_zgetrf_rev. The prototypes are generated from ONE table, DL_KERNELS below
@@ -64,10 +64,10 @@ extern "C" {
 #define DIFFLAPACK_VERSION "0.2.0"
 
 /* activity bits */
-#define DL_ACTIVE_A      1u   /* the matrix (triangle / general A / packed LU)       */
+#define DL_ACTIVE_A      1u   /* the matrix (triangle / general A / packed LU / C)   */
 #define DL_ACTIVE_B      2u   /* the right-hand side / vector                         */
 #define DL_ACTIVE_ALPHA  4u   /* trsm's alpha                                         */
-#define DL_WANT_DLU      8u   /* gesv_fwd: also produce the tangent of the packed LU  */
+#define DL_WANT_DLU      8u   /* gesv_fwd / posv_fwd: also the tangent of the factor  */
 
 #define DL_ERR_ALLOC (-1000)
 
@@ -102,7 +102,20 @@ extern "C" {
     X(p, gesv_fwd, (unsigned active, int n, int nrhs, T *A, int lda, T *dA, int ldda, int *ipiv, \
                     T *B, int ldb, T *dB, int lddb))                                             \
     X(p, gesv_rev, (unsigned active, int n, int nrhs, const T *LU, int lda, const int *ipiv,     \
-                    T *dA, int ldda, const T *X, int ldx, T *dB, int lddb))
+                    T *dA, int ldda, const T *X, int ldx, T *dB, int lddb))                      \
+    X(p, potrf, (char uplo, int n, T *A, int lda))                                               \
+    X(p, potrf_fwd, (unsigned active, char uplo, int n, T *A, int lda, T *dA, int ldda))         \
+    X(p, potrf_rev, (unsigned active, char uplo, int n, const T *C, int lda, T *dC, int lddc))   \
+    X(p, potrs, (char uplo, int n, int nrhs, const T *C, int ldc, T *B, int ldb))                \
+    X(p, potrs_fwd, (unsigned active, char uplo, int n, int nrhs, const T *C, int ldc,           \
+                     const T *dC, int lddc, T *B, int ldb, T *dB, int lddb))                     \
+    X(p, potrs_rev, (unsigned active, char uplo, int n, int nrhs, const T *C, int ldc, T *dC,    \
+                     int lddc, const T *X, int ldx, T *dB, int lddb))                            \
+    X(p, posv, (char uplo, int n, int nrhs, T *A, int lda, T *B, int ldb))                       \
+    X(p, posv_fwd, (unsigned active, char uplo, int n, int nrhs, T *A, int lda, T *dA, int ldda, \
+                    T *B, int ldb, T *dB, int lddb))                                             \
+    X(p, posv_rev, (unsigned active, char uplo, int n, int nrhs, const T *C, int lda, T *dA,     \
+                    int ldda, const T *X, int ldx, T *dB, int lddb))
 
 #define DL_DECLARE_KERNEL(p, name, params) int dl_##p##name params;
 #define DL_DECLARE_PRECISION(p, T, R, is_complex) DL_KERNELS(DL_DECLARE_KERNEL, p, T, R)
@@ -194,6 +207,62 @@ DL_PRECISIONS(DL_DECLARE_PRECISION)
  *   With a zero U(i,i) (info > 0, B was left unchanged) Bbar = Xbar and Abar is the getrf
  *   adjoint of LUbar alone. -5 ipiv outside 1..n, -7 bad ldx, -108 bad ldda / dA NULL,
  *   -111 dB NULL, -112 bad lddb.
+ *
+ * ---------------------------------------------------------------- potrf, potrs, posv
+ * Cholesky notation: uplo 'L': A = L L^H, 'U': A = U^H U, the factor C in the uplo (stored)
+ * triangle with a real positive diagonal. ?potrf reads only the stored triangle S of its buffer
+ * and factors Herm(S) (other triangle S^H, diagonal Re S_ii: Im of the diagonal is not read);
+ * the other triangle of the buffer is left as it was. Derivatives are w.r.t. the STORED
+ * triangle: tangents dA = Herm(dS); the cotangent of S is stril(G + G^H) + diag(Re G_ii) ('U':
+ * striu) for the full Hermitian cotangent G (so its diagonal is real); the kernels never read
+ * or write the other triangle of a tangent/cotangent buffer (identity pass-through: it stays
+ * what the caller had, as the primal's does). Not positive definite (info = j > 0): LAPACK
+ * leaves chol of the leading (j-1) block exactly and partial work after it; the leading
+ * block's derivatives are exact, the rest of the stored triangle is NaN, except that an exactly
+ * zero tangent/cotangent contributes exactly zero.
+ *
+ * dl_?potrf: A := C (?potrf). Returns LAPACK's info (> 0: not positive definite).
+ * dl_?potrf_fwd: on exit A = C and, if DL_ACTIVE_A, dA (stored triangle) = dC =
+ *   C Phi(C^{-1} Herm(dS) C^{-H}) ('L'; Phi: strict lower + half the diagonal; Murray 2016),
+ *   by a recursive BLAS-3 differentiation of the recursive Cholesky, 2/3 n^3 flops. info = j
+ *   > 0: dC exact on the leading (j-1) block, NaN on the rest of the stored triangle (zero if
+ *   dS's stored triangle is zero). Returns LAPACK's info; -106 dA NULL, -107 bad ldda.
+ * dl_?potrf_rev: C: potrf's output. dC (stored triangle): on entry Cbar, on exit Sbar
+ *   (overwritten, not accumulated; real diagonal; Im(Cbar_ii) is not read). 2/3 n^3 flops, no
+ *   workspace. If C's diagonal has a non-positive entry at j (potrf's info, read back from C):
+ *   when Cbar vanishes on the stored triangle outside the leading (j-1) block, the leading
+ *   block's adjoint and exact zeros elsewhere; otherwise NaN on the whole stored triangle.
+ *   Returns that info (0 for a complete factor); -106 dC NULL, -107 bad lddc.
+ *
+ * dl_?potrs: B (n x nrhs) := A^{-1} B with A from the factor C (?potrs). C's triangle is read
+ *   as a general triangle: for complex data its diagonal as stored (complex), so potrs' factor
+ *   derivatives are not projected onto a real diagonal. Returns i > 0 if C(i,i) == 0 (B then
+ *   holds what ?potrs computed, inf/nan).
+ * dl_?potrs_fwd: DL_ACTIVE_A: dC is the tangent of the factor's triangle; DL_ACTIVE_B: dB holds
+ *   the tangent of B on entry (otherwise not read, taken as 0). On exit B = X (bitwise ?potrs)
+ *   and, when either is active, dB = dX = A^{-1}(dB - dA X), dA = dL L^H + L dL^H ('U': dU^H U
+ *   + U^H dU). -107 dC NULL, -108 bad lddc (A active), -111 dB NULL, -112 bad lddb.
+ * dl_?potrs_rev: X: the solution. dB: in Xbar, out Bbar = A^{-1} Xbar (when A or B is active).
+ *   DL_ACTIVE_A: dC (stored triangle, complex diagonal) += -tril(Bbar Y^H + X Z^H) with Z =
+ *   L^{-1} Xbar, Y = L^H X ('U': -triu(Z X^H + Y Bbar^H), Z = U^{-H} Xbar, Y = U X). -6 X NULL
+ *   (A active), -7 bad ldx; -107, -108, -111, -112 as potrs_fwd. A zero Xbar contributes
+ *   exactly zero, also through a zero diagonal entry.
+ *
+ * dl_?posv: A := C, B := X = A^{-1} B (?potrf + ?potrs; nrhs = 0 still factors). Returns
+ *   LAPACK's info (> 0: not positive definite: B is left unchanged, as LAPACK leaves it).
+ * dl_?posv_fwd: on exit A = C, B = X and (A or B active) dB = dX = A^{-1}(dB - Herm(dS) X), dB
+ *   read only if DL_ACTIVE_B, dA only if DL_ACTIVE_A; with DL_ACTIVE_A and DL_WANT_DLU also
+ *   dA := dC (as dl_?potrf_fwd), otherwise dA is left unchanged. info > 0: dX = NaN (zero if
+ *   dS's stored triangle and dB are zero), dC as potrf_fwd. -107 dA NULL, -108 bad ldda,
+ *   -111 dB NULL, -112 bad lddb.
+ * dl_?posv_rev: C, X: primal outputs. dB: in Xbar, out Bbar = A^{-1} Xbar (when A or B is
+ *   active). DL_ACTIVE_A: dA (stored triangle): in Cbar (the factor's cotangent; a zero
+ *   stored triangle is detected and the potrf adjoint skipped), out Sbar = the stored part of
+ *   -Bbar X^H (one her2k) + the potrf adjoint of Cbar: the cost of A X = B, one solve and a
+ *   rank-2 nrhs update. Not positive definite (C's diagonal, as potrf_rev): Xbar != 0 gives NaN
+ *   in Bbar and in the stored triangle of dA; Xbar == 0 gives Bbar = 0 and potrf_rev's rule for
+ *   Cbar. Returns that info; -6 X NULL (A active, C positive definite), -7 bad ldx, -107 dA
+ *   NULL, -108 bad ldda, -111 dB NULL, -112 bad lddb.
  */
 
 /* ---------------------------------------------------------------- misc */

@@ -1,8 +1,8 @@
 /* difflapack_enzyme.h -- make the Enzyme AD engine differentiate BLAS/LAPACK calls with
  * difflapack's tangent/adjoint kernels:
  *
- *   ?trsv_ ?trsm_ ?getrf_ ?getrs_ ?gesv_           ? = s, d, c, z  (LP64: int*)
- *   ?trsv_64_ ... ?gesv_64_                                        (ILP64: 64-bit ints, Julia)
+ *   ?trsv_ ?trsm_ ?getrf_ ?getrs_ ?gesv_ ?potrf_ ?potrs_ ?posv_    ? = s, d, c, z  (LP64: int*)
+ *   ?trsv_64_ ... ?posv_64_                                        (ILP64: 64-bit ints, Julia)
  *
  * in forward mode (__enzyme_fwddiff, jax.jvp), combined reverse mode (__enzyme_autodiff) and
  * split reverse mode (jax.grad over an Enzyme-JAX cpp_call), for any subset of active arrays.
@@ -74,6 +74,13 @@ DLE_NOFREE int dle_fetch_getrf(void *ipiv, int ipiv64);
  * floating-point code and then ask for an augmented pass of the setup call to recompute it
  * (measured: "No augmented forward pass found for dle_setup_gesv"). */
 DLE_NOFREE void dle_store_info(void *info, int info64, long long value);
+DLE_NOFREE int dle_setup_potrf(int prec, char uplo, long long n, long long lda);
+DLE_NOFREE int dle_setup_potrs(int prec, char uplo, long long n, long long nrhs, long long lda,
+                               long long ldb);
+DLE_NOFREE int dle_setup_posv(int prec, char uplo, long long n, long long nrhs, long long lda,
+                              long long ldb);
+DLE_NOFREE int dle_setup_posv_solve(void);
+DLE_NOFREE int dle_fetch_info(void);
 /* bytes copied into reverse-mode tapes so far (diagnostics) */
 unsigned long long dle_taped_bytes(void);
 /* Type annotations for Enzyme's type analysis (no-ops in libdifflapack for builds without
@@ -130,7 +137,8 @@ DLE_RULE_KERNELS(DLE_RULES)
 
 #define DLE_INACTIVE_KERNELS(X)                                                                  \
     X(dle_setup_trsv) X(dle_setup_trsm) X(dle_setup_getrf) X(dle_setup_getrs) X(dle_setup_gesv)  \
-    X(dle_setup_gesv_solve) X(dle_fetch_getrf) X(dle_store_info)
+    X(dle_setup_gesv_solve) X(dle_fetch_getrf) X(dle_setup_potrf) X(dle_setup_potrs)          \
+    X(dle_setup_posv) X(dle_setup_posv_solve) X(dle_fetch_info) X(dle_store_info)
 #define DLE_INACTIVE(fn)                                                                         \
     DLE_EXTERN_C_BEGIN                                                                           \
     __attribute__((used, weak)) void *__enzyme_inactivefn_difflapack_##fn[1] = {(void *)fn};      \
@@ -208,6 +216,43 @@ DLE_INACTIVE_KERNELS(DLE_INACTIVE)
         dle_set_matrix(A);                                                                       \
         dle_compute(B);                                                                          \
         return 0;                                                                                \
+    }                                                                                            \
+    static inline long long dle_##p##potrf_body(char uplo, long long n, void *A, long long lda) { \
+        DLE_ANNOTATE_##R(A);                                                                     \
+        long long info = dle_setup_potrf(#p[0], uplo, n, lda);                                   \
+        if (info != 0) return info;                                                              \
+        dle_compute(A);                                                                          \
+        return dle_fetch_info();                                                                 \
+    }                                                                                            \
+    static inline long long dle_##p##potrs_body(char uplo, long long n, long long nrhs,          \
+                                                const void *C, long long lda, void *B,           \
+                                                long long ldb) {                                 \
+        DLE_ANNOTATE_##R(C);                                                                     \
+        DLE_ANNOTATE_##R(B);                                                                     \
+        long long info = dle_setup_potrs(#p[0], uplo, n, nrhs, lda, ldb);                        \
+        if (info != 0) return info;                                                              \
+        dle_set_matrix(C);                                                                       \
+        dle_compute(B);                                                                          \
+        dle_bind_matrix(C);                                                                      \
+        return 0;                                                                                \
+    }                                                                                            \
+    /* ?posv is ?potrf then ?potrs, linked like ?gesv: its reverse is that of A X = B (one      \
+     * solve and a rank-2 nrhs update; the potrf adjoint only for a nonzero cotangent of the    \
+     * factor left in A). The solve's compute call runs also when A is not positive definite   \
+     * (then it leaves B alone, as LAPACK does): its rules give B's derivative the not-PD rule \
+     * of dl_?posv_fwd/_rev. No bind call, as in gesv. */                                      \
+    static inline long long dle_##p##posv_body(char uplo, long long n, long long nrhs, void *A,  \
+                                               long long lda, void *B, long long ldb) {          \
+        DLE_ANNOTATE_##R(A);                                                                     \
+        DLE_ANNOTATE_##R(B);                                                                     \
+        long long info = dle_setup_posv(#p[0], uplo, n, nrhs, lda, ldb);                         \
+        if (info != 0) return info;                                                              \
+        dle_compute(A);                                                                          \
+        info = dle_fetch_info();                                                                 \
+        dle_setup_posv_solve();                                                                  \
+        dle_set_matrix(A);                                                                       \
+        dle_compute(B);                                                                          \
+        return info;                                                                             \
     }
 DL_PRECISIONS(DLE_DEFINE_BODIES)
 
@@ -267,6 +312,32 @@ DL_PRECISIONS(DLE_DEFINE_BODIES)
     DLE_ENTRY(p##gesv##SFX##_8, (const INT *n, const INT *nrhs, void *A, const INT *lda,         \
                                  INT *ipiv, void *B, const INT *ldb, INT *info)) {               \
         dle_store_info(info, IPIV64, dle_##p##gesv_body(*n, *nrhs, A, *lda, ipiv, IPIV64, B, *ldb)); \
+    }                                                                                            \
+    DLE_ENTRY(p##potrf##SFX##_5, (DLE_CHAR uplo, const INT *n, void *A, const INT *lda,          \
+                                  INT *info)) {                                                  \
+        dle_store_info(info, IPIV64, dle_##p##potrf_body(*uplo, *n, A, *lda));                                   \
+    }                                                                                            \
+    DLE_ENTRY(p##potrf##SFX##_6, (DLE_CHAR uplo, const INT *n, void *A, const INT *lda,          \
+                                  INT *info, DLE_LEN l1)) {                                      \
+        dle_store_info(info, IPIV64, dle_##p##potrf_body(*uplo, *n, A, *lda));                                   \
+    }                                                                                            \
+    DLE_ENTRY(p##potrs##SFX##_8, (DLE_CHAR uplo, const INT *n, const INT *nrhs, const void *A,   \
+                                  const INT *lda, void *B, const INT *ldb, INT *info)) {         \
+        dle_store_info(info, IPIV64, dle_##p##potrs_body(*uplo, *n, *nrhs, A, *lda, B, *ldb));                   \
+    }                                                                                            \
+    DLE_ENTRY(p##potrs##SFX##_9, (DLE_CHAR uplo, const INT *n, const INT *nrhs, const void *A,   \
+                                  const INT *lda, void *B, const INT *ldb, INT *info,            \
+                                  DLE_LEN l1)) {                                                 \
+        dle_store_info(info, IPIV64, dle_##p##potrs_body(*uplo, *n, *nrhs, A, *lda, B, *ldb));                   \
+    }                                                                                            \
+    DLE_ENTRY(p##posv##SFX##_8, (DLE_CHAR uplo, const INT *n, const INT *nrhs, void *A,          \
+                                 const INT *lda, void *B, const INT *ldb, INT *info)) {          \
+        dle_store_info(info, IPIV64, dle_##p##posv_body(*uplo, *n, *nrhs, A, *lda, B, *ldb));                    \
+    }                                                                                            \
+    DLE_ENTRY(p##posv##SFX##_9, (DLE_CHAR uplo, const INT *n, const INT *nrhs, void *A,          \
+                                 const INT *lda, void *B, const INT *ldb, INT *info,             \
+                                 DLE_LEN l1)) {                                                  \
+        dle_store_info(info, IPIV64, dle_##p##posv_body(*uplo, *n, *nrhs, A, *lda, B, *ldb));                    \
     }
 
 #define DLE_DEFINE_PRECISION_ENTRIES(p, T, R, is_complex)                                        \
@@ -283,7 +354,9 @@ DL_PRECISIONS(DLE_DEFINE_PRECISION_ENTRIES)
  * same set; tests/test_enzyme_header.py checks that the routine macros below match it). */
 #define DLE_ENTRY_POINTS(X, p, SFX)                                                              \
     X(p, trsv, SFX, 8) X(p, trsv, SFX, 11) X(p, trsm, SFX, 11) X(p, trsm, SFX, 15)               \
-    X(p, getrf, SFX, 6) X(p, getrs, SFX, 9) X(p, getrs, SFX, 10) X(p, gesv, SFX, 8)
+    X(p, getrf, SFX, 6) X(p, getrs, SFX, 9) X(p, getrs, SFX, 10) X(p, gesv, SFX, 8)              \
+    X(p, potrf, SFX, 5) X(p, potrf, SFX, 6) X(p, potrs, SFX, 8) X(p, potrs, SFX, 9)              \
+    X(p, posv, SFX, 8) X(p, posv, SFX, 9)
 
 #define DLE_NARGS(...) DLE_NARGS_(__VA_ARGS__, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
 #define DLE_NARGS_(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, N, ...) N
@@ -343,6 +416,18 @@ DL_PRECISIONS(DLE_PRECISION_DECLARATIONS)
 #define dgesv_(...) DLE_DISPATCH(dgesv, __VA_ARGS__)
 #define cgesv_(...) DLE_DISPATCH(cgesv, __VA_ARGS__)
 #define zgesv_(...) DLE_DISPATCH(zgesv, __VA_ARGS__)
+#define spotrf_(...) DLE_DISPATCH(spotrf, __VA_ARGS__)
+#define dpotrf_(...) DLE_DISPATCH(dpotrf, __VA_ARGS__)
+#define cpotrf_(...) DLE_DISPATCH(cpotrf, __VA_ARGS__)
+#define zpotrf_(...) DLE_DISPATCH(zpotrf, __VA_ARGS__)
+#define spotrs_(...) DLE_DISPATCH(spotrs, __VA_ARGS__)
+#define dpotrs_(...) DLE_DISPATCH(dpotrs, __VA_ARGS__)
+#define cpotrs_(...) DLE_DISPATCH(cpotrs, __VA_ARGS__)
+#define zpotrs_(...) DLE_DISPATCH(zpotrs, __VA_ARGS__)
+#define sposv_(...) DLE_DISPATCH(sposv, __VA_ARGS__)
+#define dposv_(...) DLE_DISPATCH(dposv, __VA_ARGS__)
+#define cposv_(...) DLE_DISPATCH(cposv, __VA_ARGS__)
+#define zposv_(...) DLE_DISPATCH(zposv, __VA_ARGS__)
 #define strsv_64_(...) DLE_DISPATCH(strsv_64, __VA_ARGS__)
 #define dtrsv_64_(...) DLE_DISPATCH(dtrsv_64, __VA_ARGS__)
 #define ctrsv_64_(...) DLE_DISPATCH(ctrsv_64, __VA_ARGS__)
@@ -363,6 +448,18 @@ DL_PRECISIONS(DLE_PRECISION_DECLARATIONS)
 #define dgesv_64_(...) DLE_DISPATCH(dgesv_64, __VA_ARGS__)
 #define cgesv_64_(...) DLE_DISPATCH(cgesv_64, __VA_ARGS__)
 #define zgesv_64_(...) DLE_DISPATCH(zgesv_64, __VA_ARGS__)
+#define spotrf_64_(...) DLE_DISPATCH(spotrf_64, __VA_ARGS__)
+#define dpotrf_64_(...) DLE_DISPATCH(dpotrf_64, __VA_ARGS__)
+#define cpotrf_64_(...) DLE_DISPATCH(cpotrf_64, __VA_ARGS__)
+#define zpotrf_64_(...) DLE_DISPATCH(zpotrf_64, __VA_ARGS__)
+#define spotrs_64_(...) DLE_DISPATCH(spotrs_64, __VA_ARGS__)
+#define dpotrs_64_(...) DLE_DISPATCH(dpotrs_64, __VA_ARGS__)
+#define cpotrs_64_(...) DLE_DISPATCH(cpotrs_64, __VA_ARGS__)
+#define zpotrs_64_(...) DLE_DISPATCH(zpotrs_64, __VA_ARGS__)
+#define sposv_64_(...) DLE_DISPATCH(sposv_64, __VA_ARGS__)
+#define dposv_64_(...) DLE_DISPATCH(dposv_64, __VA_ARGS__)
+#define cposv_64_(...) DLE_DISPATCH(cposv_64, __VA_ARGS__)
+#define zposv_64_(...) DLE_DISPATCH(zposv_64, __VA_ARGS__)
 
 #endif /* DIFFLAPACK_ENZYME_GLUE_ONLY */
 #endif /* DIFFLAPACK_ENZYME_H */

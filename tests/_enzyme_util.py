@@ -1,6 +1,9 @@
-"""Harness of the Enzyme tests: C++ sources that call dtrsv_/dtrsm_/dgetrf_/dgetrs_/dgesv_
-(or their _64_ names) through difflapack_enzyme.h, differentiated by Enzyme in four ways, and a
-NumPy/SciPy oracle of the same BLAS/LAPACK semantics for central differences.
+"""Harness of the Enzyme tests: C++ sources that call dtrsv_/dtrsm_/dgetrf_/dgetrs_/dgesv_,
+d/zpotrf_, d/zpotrs_, d/zposv_ (or their _64_ names) through difflapack_enzyme.h, differentiated
+by Enzyme in four ways, and a NumPy/SciPy oracle of the same BLAS/LAPACK semantics for central
+differences. Complex routines (the z rows) read the double buffers as interleaved (re, im)
+pairs, leading dimensions in complex elements: the derivative with respect to each double is
+then exactly what Enzyme's shadow of the buffer holds.
 
 Every array travels in a fixed-size buffer of CAP doubles and every flag/size in a parameter
 vector, so each distinct source is compiled ONCE (one jax.jit per source) and then reused for
@@ -123,6 +126,81 @@ def gesv_oracle(p, A, b, alpha=None):
     return {"x": x, "lu": a}
 
 
+def _complex_view(buf, cplx):
+    """The buffer as the routine sees it: doubles, or (re, im) pairs (a view: writes go
+    through)."""
+    return buf.view(np.complex128) if cplx else buf
+
+
+def _herm(M, uplo):
+    """The Hermitian matrix LAPACK's potrf reads from the uplo triangle of M."""
+    S = np.tril(M, -1) if uplo == "L" else np.triu(M, 1)
+    return S + S.conj().T + np.diag(np.real(np.diagonal(M)))
+
+
+def _cholesky(Av, uplo, n, lda):
+    """(n x n block of the buffer with the factor on its uplo triangle, info)."""
+    M = _cm(Av, n, n, lda)
+    if n == 0:
+        return M, 0
+    potrf = lapack.get_lapack_funcs("potrf", (M,))
+    c, info = potrf(M, lower=int(uplo == "L"), clean=0)
+    return c, int(info)
+
+
+def _cholesky_solve(c, B, uplo):
+    if c.shape[0] == 0 or B.shape[1] == 0:
+        return B
+    X, info = lapack.get_lapack_funcs("potrs", (c, B))(c, B, lower=int(uplo == "L"))
+    return X
+
+
+def potrf_oracle(p, A, b=None, alpha=None, cplx=False):
+    uplo, n, lda = p["uplo"], p["n"], p["lda"]
+    x = A.copy()
+    _put(_complex_view(x, cplx), _cholesky(_complex_view(A, cplx), uplo, n, lda)[0], lda)
+    return {"x": x}
+
+
+def potrs_oracle(p, A, b, alpha=None, cplx=False):
+    uplo, n, nrhs, lda, ldb = p["uplo"], p["n"], p["nrhs"], p["lda"], p["ldb"]
+    C = _cm(_complex_view(A, cplx), n, n, lda)
+    X = _cholesky_solve(C, _cm(_complex_view(b, cplx), n, nrhs, ldb), uplo)
+    x = b.copy()
+    _put(_complex_view(x, cplx), X, ldb)
+    return {"x": x}
+
+
+def posv_oracle(p, A, b, alpha=None, cplx=False):
+    """(X in b, factor in A); not positive definite: B unchanged, as LAPACK leaves it."""
+    uplo, n, nrhs, lda, ldb = p["uplo"], p["n"], p["nrhs"], p["lda"], p["ldb"]
+    c, info = _cholesky(_complex_view(A, cplx), uplo, n, lda)
+    x, a = b.copy(), A.copy()
+    if info == 0:
+        _put(_complex_view(x, cplx), _cholesky_solve(c, _cm(_complex_view(b, cplx), n, nrhs, ldb), uplo), ldb)
+    _put(_complex_view(a, cplx), c, lda)
+    return {"x": x, "lu": a}
+
+
+def _cholesky_routines():
+    """potrf/potrs/posv (dpotrf_ ...) and their complex rows zpotrf/zpotrs/zposv."""
+    rows = {}
+    for p, cplx in (("", False), ("z", True)):
+        c = "z" if cplx else "d"
+        rows[p + "potrf"] = dict(arrays=("A",), alpha=False, outputs=("x",), complex=cplx,
+                                 oracle=functools.partial(potrf_oracle, cplx=cplx), params=("uplo", "n", "lda"),
+                                 call=c + "potrfSFX(&f0, &n, x, &lda, &info HID1);")
+        rows[p + "potrs"] = dict(arrays=("A", "b"), alpha=False, outputs=("x",), complex=cplx,
+                                 oracle=functools.partial(potrs_oracle, cplx=cplx),
+                                 params=("uplo", "n", "nrhs", "lda", "ldb"),
+                                 call=c + "potrsSFX(&f0, &n, &nrhs, A, &lda, x, &ldb, &info HID1);")
+        rows[p + "posv"] = dict(arrays=("A", "b"), alpha=False, outputs=("x", "lu"), complex=cplx,
+                                oracle=functools.partial(posv_oracle, cplx=cplx),
+                                params=("uplo", "n", "nrhs", "lda", "ldb"),
+                                call=c + "posvSFX(&f0, &n, &nrhs, lu, &lda, x, &ldb, &info HID1);")
+    return rows
+
+
 ROUTINES = {
     "trsv": dict(arrays=("A", "b"), alpha=False, outputs=("x",), oracle=trsv_oracle,
                  params=("uplo", "trans", "diag", "n", "lda", "inc"),
@@ -139,7 +217,13 @@ ROUTINES = {
     "gesv": dict(arrays=("A", "b"), alpha=False, outputs=("x", "lu"), oracle=gesv_oracle,
                  params=("n", "nrhs", "lda", "ldb"),
                  call="dgesvSFX(&n, &nrhs, lu, &lda, ipiv, x, &ldb, &info);"),
+    **_cholesky_routines(),
 }
+
+
+def _has_b(routine):
+    """Whether the routine has a right-hand side (getrf and potrf factor A only)."""
+    return "b" in ROUTINES[routine]["arrays"]
 
 FLAG_PARAMS = ("uplo", "trans", "diag", "side", "transa")
 INT_PARAMS = ("n", "m", "lda", "ldb", "inc", "nrhs")
@@ -189,15 +273,18 @@ def user_declaration(routine, style, ilp64, hidden):
     INT = "long long" if ilp64 == "longlong" else ("long" if ilp64 else "int")
     c = "const " if style != "nonconst" else ""
     L = ", unsigned long" if hidden else ""
-    name = {"trsv": "dtrsv", "trsm": "dtrsm", "getrf": "dgetrf", "getrs": "dgetrs", "gesv": "dgesv"}[routine]
-    name += "_64_" if ilp64 else "_"
+    base = routine[1:] if routine.startswith("z") else routine
+    name = ("z" if routine.startswith("z") else "d") + base + ("_64_" if ilp64 else "_")
     proto = {
         "trsv": f"void {name}({c}char*, {c}char*, {c}char*, {c}{INT}*, {c}double*, {c}{INT}*, double*, {c}{INT}*{L * 3});",
         "trsm": f"void {name}({c}char*, {c}char*, {c}char*, {c}char*, {c}{INT}*, {c}{INT}*, {c}double*, {c}double*, {c}{INT}*, double*, {c}{INT}*{L * 4});",
         "getrf": f"void {name}({c}{INT}*, {c}{INT}*, double*, {c}{INT}*, {INT}*, {INT}*);",
         "getrs": f"void {name}({c}char*, {c}{INT}*, {c}{INT}*, {c}double*, {c}{INT}*, {c}{INT}*, double*, {c}{INT}*, {INT}*{L});",
         "gesv": f"void {name}({c}{INT}*, {c}{INT}*, double*, {c}{INT}*, {INT}*, double*, {c}{INT}*, {INT}*);",
-    }[routine]
+        "potrf": f"void {name}({c}char*, {c}{INT}*, double*, {c}{INT}*, {INT}*{L});",
+        "potrs": f"void {name}({c}char*, {c}{INT}*, {c}{INT}*, {c}double*, {c}{INT}*, double*, {c}{INT}*, {INT}*{L});",
+        "posv": f"void {name}({c}char*, {c}{INT}*, {c}{INT}*, double*, {c}{INT}*, double*, {c}{INT}*, {INT}*{L});",
+    }[base]
     return 'extern "C" ' + proto + "\n"
 
 
@@ -244,7 +331,7 @@ def build_source(routine, mode, active, *, decl="none", ilp64=False, hidden=Fals
     call = _call(routine, ilp64, hidden)
     has_lu = "lu" in R["outputs"]
     # the body shared by every mode: x (and lu) start as copies of b (A), the call, the loss
-    if routine == "getrf":
+    if not _has_b(routine):
         init = "for (int i = 0; i < CAP; i++) x[i] = A[i];"
     else:
         init = "for (int i = 0; i < CAP; i++) x[i] = b[i];"
@@ -256,7 +343,7 @@ def build_source(routine, mode, active, *, decl="none", ilp64=False, hidden=Fals
     scribble = ""
     if overwrite:   # the caller overwrites every input and output after the call
         scribble = "for (int i = 0; i < CAP; i++) { x[i] = -7.0; A[i] = 100.0 + i; }"
-        if routine != "getrf":
+        if _has_b(routine):
             scribble += " for (int i = 0; i < CAP; i++) b[i] = 3.0;"
         if has_lu:
             scribble += " for (int i = 0; i < CAP; i++) lu[i] = 5.0;"
@@ -269,7 +356,7 @@ def build_source(routine, mode, active, *, decl="none", ilp64=False, hidden=Fals
         xdecl = "double x[CAP];" if local_x else ""
         xarg = "" if local_x else "double* x, "
         ludecl = "double lu[CAP];" if has_lu else ""
-        bdecl = "" if routine == "getrf" else "double* b, "
+        bdecl = "double* b, " if _has_b(routine) else ""
         aldecl = "double alpha, " if R["alpha"] else ""
         src.append(f"""
 static double user({xarg}double* A, {bdecl}{aldecl}const double* w) {{
@@ -285,7 +372,7 @@ static double user({xarg}double* A, {bdecl}{aldecl}const double* w) {{
 """)
         nw = 2 * CAP if has_lu else CAP
         args_in = ["const enzyme::tensor<double, CAP>& Ain"]
-        if routine != "getrf":
+        if _has_b(routine):
             args_in.append("const enzyme::tensor<double, CAP>& bin")
         if R["alpha"]:
             args_in.append("const enzyme::tensor<double, 1>& alin")
@@ -293,7 +380,7 @@ static double user({xarg}double* A, {bdecl}{aldecl}const double* w) {{
         # seeds (fwd): dA, db, dalpha inputs
         if mode == "fwd":
             args_in.insert(-2, "const enzyme::tensor<double, CAP>& dAin")
-            if routine != "getrf":
+            if _has_b(routine):
                 args_in.insert(-2, "const enzyme::tensor<double, CAP>& dbin")
             if R["alpha"]:
                 args_in.insert(-2, "const enzyme::tensor<double, 1>& dalin")
@@ -303,11 +390,11 @@ static double user({xarg}double* A, {bdecl}{aldecl}const double* w) {{
                 "  double A[CAP], gA[CAP], b[CAP], gb[CAP], x[CAP], gx[CAP], w[2 * CAP];",
                 "  for (int i = 0; i < CAP; i++) { A[i] = Ain[i]; gA[i] = 0; x[i] = 0; gx[i] = 0; b[i] = 0; gb[i] = 0; }",
                 f"  for (int i = 0; i < {nw}; i++) w[i] = win[i];"]
-        if routine != "getrf":
+        if _has_b(routine):
             body.append("  for (int i = 0; i < CAP; i++) b[i] = bin[i];")
         if R["alpha"]:
             body.append("  double alpha = alin[0], galpha = 0;")
-        plain = ([] if local_x else ["xc"]) + ["Ac"] + ([] if routine == "getrf" else ["bc"]) + \
+        plain = ([] if local_x else ["xc"]) + ["Ac"] + (["bc"] if _has_b(routine) else []) + \
             (["alpha"] if R["alpha"] else []) + ["w"]
         body.append("  { double Ac[CAP], bc[CAP], xc[CAP]; for (int i = 0; i < CAP; i++) { Ac[i] = A[i]; bc[i] = b[i]; xc[i] = 0; }")
         body.append("    out[0] = user(" + ", ".join(plain) + "); (void)bc; (void)xc; }")
@@ -331,7 +418,7 @@ static double user({xarg}double* A, {bdecl}{aldecl}const double* w) {{
                 body.append(f"  out[{nout - 1}] = galpha;")
         else:
             body.append("  double dA[CAP], db[CAP]; for (int i = 0; i < CAP; i++) { dA[i] = dAin[i]; db[i] = 0; }")
-            if routine != "getrf":
+            if _has_b(routine):
                 body.append("  for (int i = 0; i < CAP; i++) db[i] = dbin[i];")
             if R["alpha"]:
                 body.append("  double dalpha = dalin[0];")
@@ -356,7 +443,7 @@ static double user({xarg}double* A, {bdecl}{aldecl}const double* w) {{
             loads.append("double alpha; " + ("alpha = alin[0];" if active["alpha"] else
                                               "const_copy(&alpha, &alin[0], 1);"))
         decls = "double " + ", ".join(f"{n}[CAP]" for n in R["arrays"]) + ", x[CAP];"
-        if routine == "getrf":
+        if not _has_b(routine):
             decls = "double A[CAP], x[CAP];"
         if has_lu:
             decls += " double lu[CAP];"
@@ -395,14 +482,14 @@ class Program:
         R, a = self.R, case["arrays"]
         if self.mode in ("rev", "fwd"):
             xs = [a["A"]]
-            if self.routine != "getrf":
+            if _has_b(self.routine):
                 xs.append(a["b"])
             if R["alpha"]:
                 xs.append(np.array([case["alpha"]]))
             if self.mode == "fwd":
                 d = case["dirs"]
                 xs.append(d["A"] if self.active["A"] else np.zeros(CAP))
-                if self.routine != "getrf":
+                if _has_b(self.routine):
                     xs.append(d["b"] if self.active["b"] else np.zeros(CAP))
                 if R["alpha"]:
                     xs.append(np.array([d["alpha"] if self.active["alpha"] else 0.0]))
@@ -590,13 +677,57 @@ def make_case(routine, p, seed=0, alpha=1.3):
         lu, piv, info = lapack.dgetrf(M)
         _put(arrays["A"], lu, p["lda"])
         p["ipiv"] = tuple(int(v) + 1 for v in piv)
+    elif "cholesky" in _family(routine):
+        _put_cholesky_case(routine, p, r, arrays["A"])
     nout = CAP * len(ROUTINES[routine]["outputs"])
     return {"p": p, "arrays": arrays, "alpha": alpha, "w": r.standard_normal(nout),
             "dirs": {"A": r.standard_normal(CAP), "b": r.standard_normal(CAP), "alpha": 0.7}}
 
 
+def _family(routine):
+    base = routine[1:] if routine.startswith("z") else routine
+    return "cholesky" if base in ("potrf", "potrs", "posv") else base
+
+
+def _hpd(r, n, cplx):
+    M = r.standard_normal((n, n)) + (1j * r.standard_normal((n, n)) if cplx else 0)
+    return M @ M.conj().T / max(n, 1) + np.eye(n)
+
+
+def _put_cholesky_case(routine, p, r, A):
+    """A Hermitian positive definite matrix on the stored triangle (potrf, posv; Im of the
+    diagonal and the other triangle stay garbage LAPACK ignores) or its factor (potrs; for
+    complex data with a complex diagonal, which potrs reads as stored)."""
+    cplx = ROUTINES[routine]["complex"]
+    n, uplo = p["n"], p["uplo"]
+    if n == 0:
+        return
+    view = _complex_view(A, cplx)
+    full = _cm(view, n, n, p["lda"])
+    S = _hpd(r, n, cplx)
+    if routine.endswith("potrs"):
+        S = np.linalg.cholesky(S) if uplo == "L" else np.linalg.cholesky(S).conj().T
+        if cplx:
+            S = S @ np.diag(np.exp(0.4j * r.standard_normal(n))) if uplo == "U" else \
+                np.diag(np.exp(0.4j * r.standard_normal(n))) @ S
+    mask = np.triu(np.ones((n, n), bool)) if uplo == "U" else np.tril(np.ones((n, n), bool))
+    keep_imag = np.imag(np.diagonal(full)) if cplx else 0
+    full[mask] = S[mask]
+    if cplx and not routine.endswith("potrs"):
+        full[np.diag_indices(n)] += 1j * keep_imag     # garbage potrf ignores
+    _put(view, full, p["lda"])
+
+
 def kappa(routine, case):
     p, A = case["p"], case["arrays"]["A"]
+    if _family(routine) == "cholesky":
+        n, cplx = p["n"], ROUTINES[routine]["complex"]
+        M = _cm(_complex_view(A, cplx), n, n, p["lda"])
+        if n == 0:
+            return 1.0
+        if routine.endswith("potrs"):
+            return max(np.linalg.cond(np.tril(M) if p["uplo"] == "L" else np.triu(M)) ** 2, 1.0)
+        return max(np.linalg.cond(_herm(M, p["uplo"])), 1.0)
     if routine in ("trsv", "trsm"):
         k = p["n"] if routine == "trsv" else (p["m"] if p["side"] == "L" else p["n"])
         return max(np.linalg.cond(_tri(_cm(A, k, k, p["lda"]), p["uplo"], p["diag"])) if k else 1.0, 1.0)

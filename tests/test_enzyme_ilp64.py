@@ -54,6 +54,35 @@ def test_ilp64_getrf_getrs_gesv_match_scipy():
     assert info.value == -1
 
 
+@pytest.mark.parametrize("p,dtype", [("d", np.float64), ("z", np.complex128)])
+@pytest.mark.parametrize("uplo", [b"L", b"U"])
+def test_ilp64_potrf_potrs_posv_match_numpy(p, dtype, uplo):
+    lib = _ilp64()
+    r = np.random.default_rng(2)
+    n, nrhs = 5, 2
+    M = r.standard_normal((n, n)) + (1j * r.standard_normal((n, n)) if p == "z" else 0)
+    A = (M @ M.conj().T + n * np.eye(n)).astype(dtype)
+    B = r.standard_normal((n, nrhs)).astype(dtype)
+    L = np.linalg.cholesky(A)
+    c = np.asfortranarray(A.copy())
+    info = I64(7)
+    getattr(lib, p + "potrf_64_")(uplo, _i(n), _p(c), _i(n), ctypes.byref(info))
+    tri = np.tril(c) if uplo == b"L" else np.triu(c)
+    assert info.value == 0 and np.allclose(tri, L if uplo == b"L" else L.conj().T)
+    X = np.asfortranarray(B.copy())
+    getattr(lib, p + "potrs_64_")(uplo, _i(n), _i(nrhs), _p(c), _i(n), _p(X), _i(n), ctypes.byref(info))
+    assert info.value == 0 and np.allclose(X, np.linalg.solve(A, B))
+    A2, X2 = np.asfortranarray(A.copy()), np.asfortranarray(B.copy())
+    getattr(lib, p + "posv_64_")(uplo, _i(n), _i(nrhs), _p(A2), _i(n), _p(X2), _i(n), ctypes.byref(info))
+    assert info.value == 0 and np.allclose(X2, np.linalg.solve(A, B))
+    getattr(lib, p + "potrf_64_")(b"X", _i(n), _p(c), _i(n), ctypes.byref(info))
+    assert info.value == -1
+    A3 = np.asfortranarray(A.copy())
+    A3[2, 2] = -100
+    getattr(lib, p + "posv_64_")(uplo, _i(n), _i(nrhs), _p(A3), _i(n), _p(X2), _i(n), ctypes.byref(info))
+    assert info.value == 3
+
+
 def test_ilp64_trsv_trsm():
     lib = _ilp64()
     r = np.random.default_rng(1)

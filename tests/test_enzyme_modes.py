@@ -1,5 +1,6 @@
 """Every routine x every Enzyme mode x every activity pattern, over several flag/shape cases
-(transposes, lower/upper, unit diagonal, rectangular getrf, nrhs > 1, lda > rows, incx 2 / -1),
+(transposes, lower/upper, unit diagonal, rectangular getrf, nrhs > 1, lda > rows, incx 2 / -1;
+the Cholesky routines in double and complex double),
 against central differences of a NumPy/SciPy oracle. Each source is compiled once per
 (routine, mode, activity) and reused for all cases."""
 import pytest
@@ -24,6 +25,13 @@ CASES = {
               dict(trans="N", n=1, nrhs=1, lda=1, ldb=1)],
     "gesv": [dict(n=4, nrhs=2, lda=5, ldb=6), dict(n=5, nrhs=1, lda=5, ldb=5), dict(n=3, nrhs=3, lda=3, ldb=4)],
 }
+# Cholesky, real (dpotrf_ ...) and complex (zpotrf_ ...: interleaved doubles, ld in complex units)
+_CHOLESKY_SOLVE = [dict(uplo="L", n=4, nrhs=2, lda=5, ldb=6), dict(uplo="U", n=3, nrhs=1, lda=4, ldb=3),
+                   dict(uplo="U", n=1, nrhs=3, lda=1, ldb=2)]
+for _p in ("", "z"):
+    CASES[_p + "potrf"] = [dict(uplo="L", n=4, lda=5), dict(uplo="U", n=3, lda=3), dict(uplo="L", n=1, lda=1),
+                           dict(uplo="U", n=0, lda=1)]
+    CASES[_p + "potrs"] = CASES[_p + "posv"] = _CHOLESKY_SOLVE
 MODES = ("rev", "fwd", "grad", "jvp")
 PARAMS = [pytest.param(r, m, a, id=f"{r}-{m}-{pattern_id(a)}")
           for r in CASES for m in MODES for a in activity_patterns(r)]

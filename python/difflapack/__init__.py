@@ -5,11 +5,14 @@ modified; C or Fortran order):
     trsv, trsv_jvp, trsv_vjp, trsm, trsm_jvp, trsm_vjp            (triangular solves)
     getrf, getrf_jvp, getrf_vjp, getrs, getrs_jvp, getrs_vjp,
     gesv, gesv_jvp, gesv_vjp, solve, solve_jvp, solve_vjp          (LU)
+    potrf, potrf_jvp, potrf_vjp, potrs, potrs_jvp, potrs_vjp,
+    posv, posv_jvp, posv_vjp                                       (Cholesky)
 C core: get_include(), get_library(); C/C++ builds without Python: get_cmake_dir(),
 get_pkgconfig_dir(); Enzyme layer: difflapack.enzyme; checker: difflapack.testing.
 """
 from ._core import (  # noqa: F401
-    SingularMatrixError, get_include, get_library, get_ilp64_library, get_cmake_dir, get_pkgconfig_dir,
+    NotPositiveDefiniteError, SingularMatrixError, get_include, get_library, get_ilp64_library, get_cmake_dir,
+    get_pkgconfig_dir,
 )
 
 __version__ = "0.2.0"
@@ -18,6 +21,9 @@ from .triangular import trsv, trsv_jvp, trsv_vjp, trsm, trsm_jvp, trsm_vjp  # no
 from .lu import (  # noqa: F401
     getrf, getrf_jvp, getrf_vjp, getrs, getrs_jvp, getrs_vjp,
     gesv, gesv_jvp, gesv_vjp, solve, solve_jvp, solve_vjp,
+)
+from .cholesky import (  # noqa: F401
+    potrf, potrf_jvp, potrf_vjp, potrs, potrs_jvp, potrs_vjp, posv, posv_jvp, posv_vjp,
 )
 
 

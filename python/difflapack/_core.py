@@ -133,6 +133,15 @@ class SingularMatrixError(np.linalg.LinAlgError):
         self.info = info
 
 
+class NotPositiveDefiniteError(np.linalg.LinAlgError):
+    """The matrix is not positive definite (LAPACK ?potrf ``info > 0``): its leading minor of
+    order ``.info`` (1-based) is not positive."""
+
+    def __init__(self, message: str, info: int):
+        super().__init__(message)
+        self.info = info
+
+
 # ------------------------------------------------------------------ precisions
 class Precision:
     """The BLAS precision of a computation: prefix s/d/c/z, NumPy dtype, real dtype."""

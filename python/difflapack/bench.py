@@ -1,10 +1,10 @@
 """``python -m difflapack bench``: speed and memory of difflapack's derivative kernels.
 
-For trsv, trsm, getrf, getrs and gesv, forward and reverse, at n in {100, 250, 500, 1000}
+For trsv, trsm, getrf, getrs, gesv, potrf and posv, forward and reverse, at n in {100, 250, 500, 1000}
 (2000 with ``--large``), single-threaded BLAS unless ``--threads`` says otherwise, it measures
 
 * the primal call: the plain Fortran BLAS/LAPACK routine of the system OpenBLAS
-  (``dtrsv_`` ... ``dgesv_``), the same library and thread count our kernels use;
+  (``dtrsv_`` ... ``dgesv_``, ``dpotrf_``, ``dposv_``), the same library and thread count our kernels use;
 * our kernels (``dl_d*_fwd`` / ``dl_d*_rev``) called through ctypes on preallocated Fortran
   buffers, as ratios to that primal;
 * the same derivative in JAX (``jax.jvp`` / ``jax.vjp`` of ``lu_factor``, ``lu_solve``,
@@ -47,7 +47,7 @@ import time
 
 import numpy as np
 
-ROUTINES = ("trsv", "trsm", "getrf", "getrs", "gesv")
+ROUTINES = ("trsv", "trsm", "getrf", "getrs", "gesv", "potrf", "posv")
 DEFAULT_SIZES = (100, 250, 500, 1000)
 QUICK_SIZES = (100, 250)
 LARGE_SIZE = 2000
@@ -60,6 +60,9 @@ SHAPES = {
     "getrf": "A n x n (partial pivoting)",
     "getrs": "trans N; packed LU n x n, B n x nrhs (nrhs = {nrhs})",
     "gesv": "A n x n, B n x nrhs (nrhs = {nrhs}); reverse = A\\b: cotangent of x only (LUbar = 0)",
+    "potrf": "A n x n symmetric positive definite, uplo L",
+    "posv": "A n x n symmetric positive definite (uplo L), B n x nrhs (nrhs = {nrhs}); reverse = A\\b: "
+            "cotangent of x only (Cbar = 0)",
 }
 
 # (routine, mode, ratio definition, limit); checked at n = TARGET_N.
@@ -67,15 +70,19 @@ TARGETS = (
     ("getrf", "rev", "pb", 3.5),
     ("getrf", "fwd", "fwd", 3.5),
     ("gesv", "rev", "p+pb", 1.15),
+    ("potrf", "fwd", "fwd", 3.5),
+    ("potrf", "rev", "p+pb", 3.5),
+    ("posv", "rev", "p+pb", 1.2),
     ("getrs", "rev", "pb", 2.5),
     ("trsm", "rev", "pb", 2.5),
     ("trsm", "fwd", "fwd", 2.5),
 )
 # The ratio each routine's reverse is judged (and plotted) by.
-REV_DEFINITION = {"trsv": "pb", "trsm": "pb", "getrf": "pb", "getrs": "pb", "gesv": "p+pb"}
+REV_DEFINITION = {"trsv": "pb", "trsm": "pb", "getrf": "pb", "getrs": "pb", "gesv": "p+pb", "potrf": "p+pb",
+                  "posv": "p+pb"}
 
 ACTIVE_A, ACTIVE_B = 1, 2
-# Right-hand sides of getrs/gesv (--nrhs). An environment variable, so that the memory
+# Right-hand sides of getrs/gesv/posv (--nrhs). An environment variable, so that the memory
 # subprocesses build the same problems.
 NRHS_ENV = "DIFFLAPACK_BENCH_NRHS"
 
@@ -104,7 +111,7 @@ def _single_thread_environment(threads: int) -> None:
 def _openblas() -> ctypes.CDLL:
     """The system OpenBLAS the difflapack core links (the same loaded object)."""
     blas = ctypes.CDLL("libopenblas.so.0", mode=ctypes.RTLD_GLOBAL)
-    for name in ("dtrsv_", "dtrsm_", "dgetrf_", "dgetrs_", "dgesv_"):
+    for name in ("dtrsv_", "dtrsm_", "dgetrf_", "dgetrs_", "dgesv_", "dpotrf_", "dposv_"):
         getattr(blas, name).restype = None  # Fortran subroutines
     return blas
 
@@ -176,6 +183,12 @@ def _upper(n, seed):
     return np.asfortranarray(t)
 
 
+def _spd(n, seed):
+    """Symmetric positive definite, kappa ~ 10."""
+    m = _rng(seed).standard_normal((n, n))
+    return np.asfortranarray(m @ m.T / n + np.eye(n))
+
+
 def _f(a):
     return np.asfortranarray(np.array(a, dtype=np.float64, copy=True))
 
@@ -189,8 +202,8 @@ def problem(routine: str, n: int, seed: int = 0) -> dict:
         ncols = 1 if routine == "trsv" else n
         p["B"] = _f(r.standard_normal((n, ncols)))
     else:
-        p["A"] = _general(n, seed)
-        p["B"] = _f(r.standard_normal((n, _nrhs() if routine in ("getrs", "gesv") else 1)))
+        p["A"] = _spd(n, seed) if routine in ("potrf", "posv") else _general(n, seed)
+        p["B"] = _f(r.standard_normal((n, _nrhs() if routine in ("getrs", "gesv", "posv") else 1)))
     if routine in ("trsv", "trsm"):
         p["dA"] = _f(np.triu(r.standard_normal((n, n))))
     else:
@@ -198,6 +211,8 @@ def problem(routine: str, n: int, seed: int = 0) -> dict:
     p["dB"] = _f(r.standard_normal(p["B"].shape))
     p["Xbar"] = _f(r.standard_normal(p["B"].shape))
     p["LUbar"] = _f(r.standard_normal((n, n)))
+    if routine in ("potrf", "posv"):
+        p["C"] = _f(np.linalg.cholesky(p["A"]))  # the factor, lower (the other triangle 0)
     if routine in ("getrs", "gesv", "getrf"):
         import scipy.linalg
 
@@ -393,6 +408,42 @@ def our_cases(routine: str, p: dict, lib, blas) -> dict:
             cases["rev_full"] = _seq(primal, _seq(bf.zeroer(dAr), bf.copier(dB, xbar0),
                                      _call(lib.dl_dgesv_rev, ACTIVE_A | ACTIVE_B, n, k, ptr(A), n,
                                            ptr(ipiv), ptr(dAr), n, ptr(B), n, ptr(dB), n)))
+    elif routine == "potrf":
+        A0, A, dA0, dA = bf.buf(p["A"]), bf.buf(p["A"]), bf.buf(p["dA"]), bf.buf(p["dA"])
+        C, cbar0, dC = bf.buf(p["C"]), bf.buf(p["LUbar"]), bf.buf(p["LUbar"])
+        primal = _seq(bf.copier(A, A0), _call(blas.dpotrf_, cL, iN, vp(A), iN, pinfo))
+        cases["primal"] = primal
+        if has("dl_dpotrf_fwd"):
+            cases["fwd"] = _seq(bf.copier(A, A0), bf.copier(dA, dA0),
+                                _call(lib.dl_dpotrf_fwd, ACTIVE_A, b"L", n, ptr(A), n, ptr(dA), n))
+        if has("dl_dpotrf_rev"):
+            cases["rev_pb"] = _seq(bf.copier(dC, cbar0),
+                                   _call(lib.dl_dpotrf_rev, ACTIVE_A, b"L", n, ptr(C), n, ptr(dC), n))
+            cases["rev_full"] = _seq(primal, bf.copier(dC, cbar0),
+                                     _call(lib.dl_dpotrf_rev, ACTIVE_A, b"L", n, ptr(A), n, ptr(dC), n))
+    elif routine == "posv":
+        k = p["B"].shape[1]
+        iK = _byref_int(k)
+        A0, A, dA, C = bf.buf(p["A"]), bf.buf(p["A"]), bf.buf(p["dA"]), bf.buf(p["C"])
+        b0, db0, xbar0 = bf.buf(p["B"]), bf.buf(p["dB"]), bf.buf(p["Xbar"])
+        B, dB = bf.buf(p["B"]), bf.buf(p["dB"])
+        X = bf.buf(np.linalg.solve(p["A"], p["B"]))
+        dAr = bf.buf(np.zeros((n, n)))
+        primal = _seq(bf.copier(A, A0), bf.copier(B, b0), _call(blas.dposv_, cL, iN, iK, vp(A), iN, vp(B), iN, pinfo))
+        cases["primal"] = primal
+        if has("dl_dposv_fwd"):
+            # dx only (no DL_WANT_DLU): dA is read, not written, so it needs no copy-in
+            cases["fwd"] = _seq(bf.copier(A, A0), bf.copier(B, b0), bf.copier(dB, db0),
+                                _call(lib.dl_dposv_fwd, ACTIVE_A | ACTIVE_B, b"L", n, k, ptr(A), n, ptr(dA), n,
+                                      ptr(B), n, ptr(dB), n))
+        if has("dl_dposv_rev"):
+            # A\b: the caller's shadow of A holds Cbar = 0 on entry (reset each call)
+            cases["rev_pb"] = _seq(bf.zeroer(dAr), bf.copier(dB, xbar0),
+                                   _call(lib.dl_dposv_rev, ACTIVE_A | ACTIVE_B, b"L", n, k, ptr(C), n, ptr(dAr), n,
+                                         ptr(X), n, ptr(dB), n))
+            cases["rev_full"] = _seq(primal, _seq(bf.zeroer(dAr), bf.copier(dB, xbar0),
+                                     _call(lib.dl_dposv_rev, ACTIVE_A | ACTIVE_B, b"L", n, k, ptr(A), n,
+                                           ptr(dAr), n, ptr(B), n, ptr(dB), n)))
     else:
         raise ValueError(f"unknown routine {routine!r}")
     cases["_keep"] = bf  # the buffers must outlive the callables
@@ -433,7 +484,7 @@ def jax_cases(routine: str, p: dict) -> dict:
     jax.config.update("jax_enable_x64", True)
     arr = lambda a: jnp.asarray(np.ascontiguousarray(a))  # noqa: E731
     A, dA, LU, dLU = arr(p["A"]), arr(p["dA"]), arr(p.get("LU", p["A"])), arr(p.get("dLU", p["dA"]))
-    vec = routine == "trsv" or (routine in ("getrs", "gesv") and p["B"].shape[1] == 1)
+    vec = routine == "trsv" or (routine in ("getrs", "gesv", "posv") and p["B"].shape[1] == 1)
     B = arr(p["B"][:, 0] if vec else p["B"])
     dB = arr(p["dB"][:, 0] if vec else p["dB"])
     Xbar = arr(p["Xbar"][:, 0] if vec else p["Xbar"])
@@ -455,6 +506,14 @@ def jax_cases(routine: str, p: dict) -> dict:
     elif routine == "gesv":
         def f(a, b):
             return jnp.linalg.solve(a, b)
+        args, tangents, cot = (A, B), (dA, dB), Xbar
+    elif routine == "potrf":
+        def f(a):
+            return jnp.linalg.cholesky(a)
+        args, tangents, cot = (A,), (dA,), arr(np.tril(p["LUbar"]))
+    elif routine == "posv":
+        def f(a, b):
+            return jsl.cho_solve((jnp.linalg.cholesky(a), True), b)
         args, tangents, cot = (A, B), (dA, dB), Xbar
     else:
         raise ValueError(routine)
@@ -501,6 +560,14 @@ def torch_cases(routine: str, p: dict) -> dict:
 
         def f(a, b):
             return torch.linalg.solve(a, b)
+        args, tangents, cot = (A, B), (dA, dB), Xbar
+    elif routine == "potrf":
+        def f(a):
+            return torch.linalg.cholesky(a)
+        args, tangents, cot = (A,), (dA,), t(np.tril(p["LUbar"]))
+    elif routine == "posv":
+        def f(a, b):
+            return torch.cholesky_solve(b, torch.linalg.cholesky(a))
         args, tangents, cot = (A, B), (dA, dB), Xbar
     else:
         raise ValueError(routine)
@@ -564,7 +631,8 @@ def measure_memory(routine: str, n: int, threads: int) -> dict:
 def memory_budget_kib(routine: str, n: int) -> float:
     """One copy of each input the caller may overwrite (the reverse-pass memory target)."""
     k = _nrhs()
-    doubles = {"trsv": n, "trsm": n * n, "getrf": n * n, "getrs": n * k, "gesv": n * n + n * k}[routine]
+    doubles = {"trsv": n, "trsm": n * n, "getrf": n * n, "getrs": n * k, "gesv": n * n + n * k, "potrf": n * n,
+               "posv": n * n + n * k}[routine]
     return doubles * 8 / 1024
 
 
@@ -606,6 +674,19 @@ void bench_gesv(double* x, const double* A, int n) {   /* x := A \ x; A itself i
   __builtin_free(ipiv);
   __builtin_free(W);
 }""",
+    "potrf": r"""#include "difflapack_enzyme.h"
+void bench_potrf(double* A, int n) {
+  int info = 0;
+  dpotrf_("L", &n, A, &n, &info);
+}""",
+    "posv": r"""#include "difflapack_enzyme.h"
+void bench_posv(double* x, const double* A, int n) {   /* x := A \ x; A itself is not changed */
+  int one = 1, info = 0;
+  double* W = (double*)__builtin_malloc(sizeof(double) * n * n);
+  for (long k = 0; k < (long)n * n; ++k) W[k] = A[k];
+  dposv_("L", &n, &one, W, &n, x, &n, &info);
+  __builtin_free(W);
+}""",
 }
 _LOOP_LU = r"""
 static void loop_getrf(double* A, int* ipiv, int n) {
@@ -626,6 +707,23 @@ static void loop_getrs(const double* LU, const int* ipiv, double* b, int n) {
   for (int k = 0; k < n; ++k) { int p = ipiv[k] - 1; double t = b[k]; b[k] = b[p]; b[p] = t; }
   for (int j = 0; j < n; ++j) for (int i = j + 1; i < n; ++i) b[i] -= LU[i + (long)j * n] * b[j];
   for (int j = n - 1; j >= 0; --j) { b[j] /= LU[j + (long)j * n]; for (int i = 0; i < j; ++i) b[i] -= LU[i + (long)j * n] * b[j]; }
+}
+static void loop_potrf(double* A, int n) {   /* lower Cholesky, in place (left-looking) */
+  for (int j = 0; j < n; ++j) {
+    double d = A[j + (long)j * n];
+    for (int k = 0; k < j; ++k) d -= A[j + (long)k * n] * A[j + (long)k * n];
+    d = __builtin_sqrt(d);
+    A[j + (long)j * n] = d;
+    for (int i = j + 1; i < n; ++i) {
+      double s = A[i + (long)j * n];
+      for (int k = 0; k < j; ++k) s -= A[i + (long)k * n] * A[j + (long)k * n];
+      A[i + (long)j * n] = s / d;
+    }
+  }
+}
+static void loop_potrs(const double* L, double* b, int n) {
+  for (int j = 0; j < n; ++j) { b[j] /= L[j + (long)j * n]; for (int i = j + 1; i < n; ++i) b[i] -= L[i + (long)j * n] * b[j]; }
+  for (int j = n - 1; j >= 0; --j) { for (int i = j + 1; i < n; ++i) b[j] -= L[i + (long)j * n] * b[i]; b[j] /= L[j + (long)j * n]; }
 }
 static void loop_trsm_upper(const double* A, double* B, int n, int nrhs) {
   for (int c = 0; c < nrhs; ++c) {
@@ -657,6 +755,16 @@ void bench_gesv(double* x, const double* A, int n) {
   __builtin_free(ipiv);
   __builtin_free(W);
 }""",
+    "potrf": _LOOP_LU + r"""
+void bench_potrf(double* A, int n) { loop_potrf(A, n); }""",
+    "posv": _LOOP_LU + r"""
+void bench_posv(double* x, const double* A, int n) {
+  double* W = (double*)__builtin_malloc(sizeof(double) * n * n);
+  for (long k = 0; k < (long)n * n; ++k) W[k] = A[k];
+  loop_potrf(W, n);
+  loop_potrs(W, x, n);
+  __builtin_free(W);
+}""",
 }
 
 
@@ -673,7 +781,7 @@ def enzyme_times(routine: str, p: dict, variant: str) -> dict:
     if routine in ("trsv", "trsm"):
         B = p["B"][:, 0].copy() if routine == "trsv" else p["B"].copy(order="F")
         args, acts, names = [B, p["A"].copy(order="F"), n], [D, D, C], ["B", "A", "n"]
-    elif routine == "getrf":
+    elif routine in ("getrf", "potrf"):
         args, acts, names = [p["A"].copy(order="F"), n], [D, C], ["A", "n"]
     elif routine == "getrs":
         args = [p["B"][:, 0].copy(), p["LU"].copy(order="F"), p["ipiv"].copy(), n]
@@ -1048,7 +1156,7 @@ def main(argv=None) -> int:
     ap.add_argument("--enzyme-max-n", type=int, default=250,
                     help="largest n for the Enzyme columns (default 250; loop code is slow)")
     ap.add_argument("--nrhs", type=int, default=1,
-                    help="right-hand sides of getrs and gesv (default 1, the memory-bound case)")
+                    help="right-hand sides of getrs, gesv and posv (default 1, the memory-bound case)")
     ap.add_argument("--no-plot", action="store_true")
     ap.add_argument("--out", default=os.path.join("bench", "results"), help="output folder")
     args = ap.parse_args(argv)
