@@ -459,8 +459,8 @@ int FN(posv)(char uplo, int n, int nrhs, T *A, int lda, T *B, int ldb) {
 
 /* dX = A^{-1} (dB - Herm(dS) X) (Giles 2008) with the primal's factor: one hemm and one solve
  * (dX does not need the factor's tangent); dC by the potrf tangent only if DL_WANT_DLU. Not
- * positive definite: X is not computed, dX = NaN (0 if dS's stored triangle and dB are zero),
- * dC as potrf_fwd. */
+ * positive definite: LAPACK leaves B unchanged, so dB keeps its tangent (the identity; zero for
+ * a constant B), and dC as potrf_fwd. */
 int FN(posv_fwd)(unsigned active, char uplo, int n, int nrhs, T *A, int lda, T *dA, int ldda, T *B, int ldb,
                  T *dB, int lddb) {
     int rc = check_args(&uplo, n, nrhs, A, lda, B, 1, ldb);
@@ -475,13 +475,8 @@ int FN(posv_fwd)(unsigned active, char uplo, int n, int nrhs, T *A, int lda, T *
     if (want_dc && !(W = dl_alloc(chol_workspace(n)))) return DL_ERR_ALLOC;
     const int info = posv_call(uplo, n, nrhs, A, lda, B, ldb);
     if ((a_on || b_on) && solve) {
-        if (info > 0) {
-            const int zero = (!a_on || IFN(triangle_zero_outside)(uplo, n, 0, dA, ldda)) &&
-                             (!b_on || IFN(all_zero)(n, nrhs, dB, lddb));
-            if (zero)
-                BLAS(laset)("A", &n, &nrhs, &ZERO, &ZERO, dB, &lddb);
-            else
-                IFN(fill_nan)(n, nrhs, dB, lddb);
+        if (info > 0) { /* B is left unchanged: the identity (zero tangent for a constant B) */
+            if (!b_on) BLAS(laset)("A", &n, &nrhs, &ZERO, &ZERO, dB, &lddb);
         } else {
             if (a_on)
                 HEMM("L", &uplo, &n, &nrhs, &MINUS_ONE, dA, &ldda, B, &ldb, b_on ? &ONE : &ZERO, dB, &lddb);
@@ -501,8 +496,8 @@ int FN(posv_fwd)(unsigned active, char uplo, int n, int nrhs, T *A, int lda, T *
  * potrf adjoint of Cbar, run first, and only when Cbar's stored triangle is nonzero. This
  * costs like A X = B, not like potrs' adjoint chained into potrf's (the same result: the potrf
  * adjoint is linear and maps potrs' factor cotangent to exactly that stored part of G). Not
- * positive definite (X was not computed): Bbar and Sbar NaN unless Xbar == 0; then Bbar = 0
- * and Sbar is the potrf adjoint of Cbar (potrf_rev's rule). Returns the info of C. */
+ * positive definite: LAPACK left B unchanged, so Bbar = Xbar (the identity) and Sbar is the
+ * potrf adjoint of Cbar alone (potrf_rev's rule). Returns the info of C. */
 int FN(posv_rev)(unsigned active, char uplo, int n, int nrhs, const T *C, int lda, T *dA, int ldda,
                  const T *X, int ldx, T *dB, int lddb) {
     int rc = check_args(&uplo, n, nrhs, C, lda, X, 0, ldx);
@@ -514,14 +509,8 @@ int FN(posv_rev)(unsigned active, char uplo, int n, int nrhs, const T *C, int ld
     if (any && lddb < dl_max(1, n)) return -112;
     if (n == 0 || !any) return 0;
     const int info = first_nonpositive_pivot(n, C, lda);
-    if (info) { /* X was not computed */
-        if (nrhs > 0 && !IFN(all_zero)(n, nrhs, dB, lddb)) {
-            IFN(fill_nan)(n, nrhs, dB, lddb);
-            if (a_on) triangle_fill_nan_outside(uplo, n, 0, dA, ldda);
-            return info;
-        }
+    if (info) /* B was left unchanged: Bbar = Xbar; Cbar goes through the potrf adjoint alone */
         return a_on ? potrf_adjoint(uplo, n, C, lda, dA, ldda) : info;
-    }
     if (a_on && nrhs > 0 && !X) return -6;
     if (a_on && !IFN(triangle_zero_outside)(uplo, n, 0, dA, ldda)) chol_adjoint(uplo, n, C, lda, dA, ldda);
     if (nrhs == 0) return 0;

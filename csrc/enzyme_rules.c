@@ -376,13 +376,12 @@ static void posv_factor_rev(void *A, void *dA, void *tape) {
     free(link->LU); free(link->X); free(link);
 }
 
-/* The solve: potrs when the factor is positive definite; otherwise LAPACK leaves B alone and
- * the solution does not exist: B's tangent becomes NaN unless the tangents of B and of the
- * factor are zero, and (reverse) a nonzero Xbar gives NaN (dl_?posv_fwd/_rev's rule). */
+/* The solve: potrs when the factor is positive definite; otherwise LAPACK leaves B alone, so
+ * its derivative is the identity (dl_?posv_fwd/_rev's rule): the tangent of B stays, and Xbar
+ * stays in B's shadow as Bbar. */
 typedef struct {
     dle_tape_head head;
-    dle_gesv_link *link; /* NULL: A inactive, the factor not positive definite */
-    int n, nrhs, ldb;
+    dle_gesv_link *link; /* NULL: A inactive and the factor not positive definite */
 } posv_solve_tape;
 
 static void posv_solve_primal(void *B) {
@@ -390,15 +389,7 @@ static void posv_solve_primal(void *B) {
 }
 
 static void posv_solve_fwd(void *B, void *dB) {
-    if (dle_rec.info == 0) {
-        potrs_fwd(B, dB);
-        return;
-    }
-    const int n = dle_rec.m, nrhs = dle_rec.n, ldb = dle_rec.ldb;
-    const T *dC = dle_rec.dA; /* the factor's tangent (NULL: inactive) */
-    const int zero = (!dC || IFN(triangle_zero_outside)(dle_rec.flag[0], n, 0, dC, dle_rec.lda)) &&
-                     IFN(all_zero)(n, nrhs, dB, ldb);
-    if (!zero) IFN(fill_nan)(n, nrhs, dB, ldb);
+    if (dle_rec.info == 0) potrs_fwd(B, dB);
 }
 
 static void *posv_solve_aug(void *B, void *dB) {
@@ -406,7 +397,7 @@ static void *posv_solve_aug(void *B, void *dB) {
     dle_rec.gesv_link = NULL;
     if (!link && dle_rec.info == 0) return potrs_aug(B, dB); /* A inactive: a plain potrs */
     posv_solve_tape *t = (posv_solve_tape *)new_tape(sizeof *t, DLE_OP_POSV_SOLVE);
-    t->link = link; t->n = dle_rec.m; t->nrhs = dle_rec.n; t->ldb = dle_rec.ldb;
+    t->link = link;
     if (!link) return t;
     link->nrhs = dle_rec.n; link->ldb = dle_rec.ldb;
     if (dle_rec.info == 0) {
@@ -420,10 +411,7 @@ static void posv_solve_rev(void *B, void *dB, void *tape) {
     (void)B;
     posv_solve_tape *t = (posv_solve_tape *)tape;
     (void)dle_take_bound_matrix(); /* the factorization's reverse accounts for A */
-    if (t->link)
-        t->link->dB = dB;
-    else if (!IFN(all_zero)(t->n, t->nrhs, dB, t->ldb))
-        IFN(fill_nan)(t->n, t->nrhs, dB, t->ldb);
+    if (t->link) t->link->dB = dB;
     free(t);
 }
 

@@ -252,16 +252,15 @@ DL_PRECISIONS(DL_DECLARE_PRECISION)
  *   LAPACK's info (> 0: not positive definite: B is left unchanged, as LAPACK leaves it).
  * dl_?posv_fwd: on exit A = C, B = X and (A or B active) dB = dX = A^{-1}(dB - Herm(dS) X), dB
  *   read only if DL_ACTIVE_B, dA only if DL_ACTIVE_A; with DL_ACTIVE_A and DL_WANT_DLU also
- *   dA := dC (as dl_?potrf_fwd), otherwise dA is left unchanged. info > 0: dX = NaN (zero if
- *   dS's stored triangle and dB are zero), dC as potrf_fwd. -107 dA NULL, -108 bad ldda,
- *   -111 dB NULL, -112 bad lddb.
+ *   dA := dC (as dl_?potrf_fwd), otherwise dA is left unchanged. info > 0: B is unchanged, so
+ *   dB keeps its tangent (zero if B is inactive), dC as potrf_fwd. -107 dA NULL, -108 bad
+ *   ldda, -111 dB NULL, -112 bad lddb.
  * dl_?posv_rev: C, X: primal outputs. dB: in Xbar, out Bbar = A^{-1} Xbar (when A or B is
  *   active). DL_ACTIVE_A: dA (stored triangle): in Cbar (the factor's cotangent; a zero
  *   stored triangle is detected and the potrf adjoint skipped), out Sbar = the stored part of
  *   -Bbar X^H (one her2k) + the potrf adjoint of Cbar: the cost of A X = B, one solve and a
- *   rank-2 nrhs update. Not positive definite (C's diagonal, as potrf_rev): Xbar != 0 gives NaN
- *   in Bbar and in the stored triangle of dA; Xbar == 0 gives Bbar = 0 and potrf_rev's rule for
- *   Cbar. Returns that info; -6 X NULL (A active, C positive definite), -7 bad ldx, -107 dA
+ *   rank-2 nrhs update. Not positive definite (C's diagonal, as potrf_rev): LAPACK left B
+ *   unchanged, so Bbar = Xbar and dA gets potrf_rev's rule for Cbar alone. Returns that info; -6 X NULL (A active, C positive definite), -7 bad ldx, -107 dA
  *   NULL, -108 bad ldda, -111 dB NULL, -112 bad lddb.
  */
 

@@ -378,8 +378,8 @@ def test_not_positive_definite_api(dtype, uplo):
 def test_not_positive_definite_kernels(dtype, uplo, n, j):
     """The C kernels: the leading (j-1) block keeps its exact derivative, NaN on the rest of
     the stored triangle, exact zeros for a zero tangent / a cotangent vanishing there; the
-    other triangle passed through; posv's X (not computed) gets NaN unless its (co)tangent is
-    zero."""
+    other triangle passed through; posv leaves B unchanged (as LAPACK), so its derivative is the
+    identity: dB keeps its tangent, Bbar = Xbar."""
     r, a = _not_pd(dtype, uplo, n, j)
     k, ld = j - 1, n
     st = R.tri_mask(n, uplo)
@@ -408,18 +408,22 @@ def test_not_positive_definite_kernels(dtype, uplo, n, j):
     assert np.all(np.isnan(ab[st])) and np.array_equal(ab[~st], cbar[~st])
     # posv
     b, db = rnd(r, (n, 2), dtype), rnd(r, (n, 2), dtype)
-    for dA, dB, nan in ((da, db, True), (np.where(st, 0, da), np.zeros_like(db), False)):
+    for dA, dB in ((da, db), (np.where(st, 0, da), np.zeros_like(db))):
         A, B, dAm, dBm = F(a), F(b), F(dA), F(dB)
         assert kernel(dtype, "posv_fwd", A_ON | B_ON | WANT_DC, uplo.encode(), n, 2, A, ld, dAm, ld, B, ld,
                       dBm, ld) == j
-        assert np.array_equal(B, b) and (np.all(np.isnan(dBm)) if nan else not np.any(dBm))
-    for xb, cb, nan in ((db, np.zeros((n, n), dtype), True), (np.zeros_like(db), cbar, None)):
+        assert np.array_equal(B, b) and np.array_equal(dBm, dB)
+    dBm = F(rnd(r, (n, 2), dtype))
+    assert kernel(dtype, "posv_fwd", A_ON, uplo.encode(), n, 2, F(a), ld, F(da), ld, F(b), ld, dBm, ld) == j
+    assert not np.any(dBm)   # a constant B: its unchanged value has a zero tangent
+    for xb, cb in ((db, np.zeros((n, n), dtype)), (np.zeros_like(db), cbar)):
         dAm, dBm = F(cb), F(xb)
         assert kernel(dtype, "posv_rev", A_ON | B_ON, uplo.encode(), n, 2, c, ld, dAm, ld, None, ld, dBm, ld) == j
-        if nan:
-            assert np.all(np.isnan(dBm)) and np.all(np.isnan(dAm[st])) and np.array_equal(dAm[~st], cb[~st])
-        else:   # Xbar = 0: Bbar = 0 and potrf_rev's rule for Cbar (NaN: cbar is nonzero at (j-1, j-1))
-            assert not np.any(dBm) and np.all(np.isnan(dAm[st]))
+        assert np.array_equal(dBm, xb)   # Bbar = Xbar
+        if cb is cbar:   # potrf_rev's rule for Cbar (NaN: cbar is nonzero at (j-1, j-1))
+            assert np.all(np.isnan(dAm[st]))
+        else:
+            assert not np.any(dAm[st]) and np.array_equal(dAm[~st], cb[~st])
 
 
 # ------------------------------------------------------------------ kernel buffers and errors
