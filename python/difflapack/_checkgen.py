@@ -164,36 +164,39 @@ class Codegen:
 
     def timing(self, budget_cycles: int, rounds: int = 7) -> str:
         """Cycles per call of: the input copy alone, copy + primal, copy + forward, copy +
-        reverse, for each case. All loops take turns for `rounds` rounds, each loop running for
+        reverse. The four loops of a case take turns for `rounds` rounds, each loop running for
         budget_cycles / rounds per round; the best round counts (robust to other load on the
-        machine). For case c, out[8c + 2k] = cycles spent in loop k, out[8c + 2k + 1] = its best
-        cycles/call."""
-        ins, setup, loops, free = [], [], [], []
+        machine). Cases are timed one after the other, never interleaved, so that each case's
+        copy baseline sees the caches its own loops leave (interleaving other cases' data
+        made the baseline cost more than copy + primal at n = 200). For case c,
+        out[8c + 2k] = cycles spent in loop k, out[8c + 2k + 1] = its best cycles/call."""
+        slice_cycles = max(budget_cycles // rounds, 1)
+        ins, body, free = [], [], []
+        body.append(f"  for (int k = 0; k < {8 * len(self.cases)}; ++k) out[k] = k % 2 ? 1e300 : 0.0;")
         for c in range(len(self.cases)):
             ins += self._tensors(c, "i", const=True)
-            setup += self._buffers(c, None)
-            setup += [f"  double* d{c}_{a.index} = dlcheck::alloc<double>({a.size});" for a in self.active(c)]
+            body += self._buffers(c, None)
+            body += [f"  double* d{c}_{a.index} = dlcheck::alloc<double>({a.size});" for a in self.active(c)]
             copy = " ".join(f"for (long j = 0; j < {a.size}; ++j) a{c}_{a.index}[j] = "
                             f"{'i' if a.active else 'dlcheck_const'}{c}_{a.index}[j];" for a in self.arrays(c))
             seed = " ".join(f"for (long j = 0; j < {a.size}; ++j) d{c}_{a.index}[j] = 1.0;" for a in self.active(c))
             thunk = f"(void*)dlcheck_thunk{c}_, {self._enzyme_args(c)}"
-            loops += [(8 * c + 2 * slot, stmt) for slot, stmt in enumerate([
+            loops = [
                 copy,
                 f"{copy} dlcheck_thunk{c}_({self._thunk_args(c)});",
                 f"{copy} {seed} __enzyme_fwddiff_dlcheck({thunk});",
                 f"{copy} {seed} __enzyme_autodiff_dlcheck({thunk});",
-            ])]
-            free += self._free(c, True)
-        slice_cycles = max(budget_cycles // rounds, 1)
-        body = setup + [f"  for (int k = 0; k < {8 * len(self.cases)}; ++k) out[k] = k % 2 ? 1e300 : 0.0;",
-                        f"  for (int round = 0; round < {rounds}; ++round) {{"]
-        for slot, stmt in loops:
-            body.append(
-                f"    {{ unsigned long long t0 = __builtin_readcyclecounter(), t = t0; long reps = 0;\n"
-                f"      while (reps < 1 || t - t0 < {slice_cycles}ULL) {{ {stmt} ++reps; t = __builtin_readcyclecounter(); }}\n"
-                f"      double per = (double)(t - t0) / (double)reps; out[{slot}] += (double)(t - t0);\n"
-                f"      if (per < out[{slot + 1}]) out[{slot + 1}] = per; }}")
-        body += ["  }"] + free
+            ]
+            body.append(f"  for (int round = 0; round < {rounds}; ++round) {{")
+            for k, stmt in enumerate(loops):
+                slot = 8 * c + 2 * k
+                body.append(
+                    f"    {{ unsigned long long t0 = __builtin_readcyclecounter(), t = t0; long reps = 0;\n"
+                    f"      while (reps < 1 || t - t0 < {slice_cycles}ULL) {{ {stmt} ++reps; t = __builtin_readcyclecounter(); }}\n"
+                    f"      double per = (double)(t - t0) / (double)reps; out[{slot}] += (double)(t - t0);\n"
+                    f"      if (per < out[{slot + 1}]) out[{slot + 1}] = per; }}")
+            body.append("  }")
+            body += self._free(c, True)
         return self._entry("dl_timing", [f"{_t(8 * len(self.cases))}& out"] + ins, body)
 
 

@@ -290,11 +290,14 @@ def enzyme_errors(source: str, fn: str, args: Sequence, activities: Sequence,
 def enzyme_errors_each(source: str, cases: Sequence[Case], modes: Sequence[str] = ("forward", "reverse"),
                        return_activity=None, argv: Sequence[str] = (), load_difflapack: bool | None = None,
                        isolate: bool = True) -> list[dict[str, list[str]]]:
-    """enzyme_errors for each of several functions of one source, one build per mode for all of
-    them where that is exact: in "forward" and "reverse" each case has its own __enzyme_* call,
-    and Enzyme names the function it differentiates in every failure line. A failure line that
-    names no case (a clang error, a crash) and the modes driven through the shared primal
-    ("split", "jvp") are built case by case."""
+    """enzyme_errors for each of several functions of one source, with one build per mode for
+    all of them where the failures can be told apart: in "forward" and "reverse" each case has
+    its own __enzyme_* call, and Enzyme names the function it differentiates in every failure
+    line. Enzyme reports a function it cannot differentiate (an external routine without a
+    rule) once per build, at its first use: give cases that call the same such routine
+    separate calls, or a later case misses those lines. A case left without lines by a failed
+    shared build, a failure line that names no case (a clang error, a crash), and the modes
+    driven through the shared primal ("split", "jvp") are built case by case."""
     if load_difflapack is None:
         load_difflapack = "difflapack" in source
     classified = [(c.fn, _classify(list(c.args), list(c.activities), c.names)) for c in cases]
@@ -308,21 +311,21 @@ def _errors(source, cases, modes, returns, argv, isolate) -> list[dict[str, list
     builds = _Builds(Codegen(source, cases, returns), argv)
     out = [{} for _ in cases]
     for mode in modes:
-        if len(cases) > 1 and mode in ("split", "jvp"):
-            lines, owners = [], [None]
-        else:
+        alone = range(len(cases))
+        if len(cases) == 1 or mode in ("forward", "reverse"):
             py_fn, specs = builds.modes[mode]
             _, failures, message, _ = _build(py_fn, specs, compile=False, isolate=isolate)
             lines = failures or ([message] if message else [])
             owners = [re.search(_checkgen.THUNK_RE, ln) for ln in lines]
-        if len(cases) == 1:
-            out[0][mode] = lines
-        elif all(owners):
-            for c in range(len(cases)):
-                out[c][mode] = [ln for ln, m in zip(lines, owners) if int(m.group(1)) == c]
-        else:
-            for c, case in enumerate(cases):
-                out[c][mode] = _errors(source, [case], (mode,), returns, argv, isolate)[0][mode]
+            if len(cases) == 1:
+                out[0][mode] = lines
+                continue
+            if all(owners):
+                for c in range(len(cases)):
+                    out[c][mode] = [ln for ln, m in zip(lines, owners) if int(m.group(1)) == c]
+                alone = [c for c in range(len(cases)) if lines and not out[c][mode]]
+        for c in alone:
+            out[c][mode] = _errors(source, [cases[c]], (mode,), returns, argv, isolate)[0][mode]
     return out
 
 
