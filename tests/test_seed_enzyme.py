@@ -8,6 +8,7 @@ and the ILP64 `_64_` symbols, in Enzyme's forward mode (__enzyme_fwddiff), combi
 mode (__enzyme_autodiff) and split reverse mode (jax.grad over cpp_call), each checked against
 finite differences by difflapack.testing. Without the header Enzyme refuses every one of these
 calls; that is checked too, so the tests show what the header changes."""
+import os
 import re
 
 import numpy as np
@@ -80,6 +81,28 @@ def test_inv_is_pending_only_while_getri_is_not_interposed(prec, getri):
         assert cell.pending_ok and cell.after_mark("forward") == "pending", today
 
 
+@pytest.mark.parametrize("prec", list(ds.PRECISIONS))
+def test_inv_scenario_computes_the_inverse_of_the_legendre_vandermonde(prec):
+    # its primal through the real ?getrf_ and ?getri_ (workspace query included), no Enzyme
+    import jax
+
+    from difflapack import testing
+
+    (case,) = ds.cases(["inv"], prec)
+    builds = testing._Builds(testing.Codegen(ds.source(["inv"], prec, with_difflapack=False),
+                                             [(case.fn, testing._classify(case.args, case.activities, case.names))],
+                                             True), testing._argv((), False))
+    vinv, nodes, total = (np.asarray(o) for o in jax.jit(builds.primal_call)(
+        *[testing._flat(a) for a in builds.gen.active(0)]))
+    if ds.PRECISIONS[prec].complex:
+        vinv = vinv[0::2] + 1j * vinv[1::2]
+    vinv = vinv.reshape(ds.N, ds.N, order="F")
+    want = np.linalg.inv(np.polynomial.legendre.legvander(ds.SeedData(prec).nodes.real, ds.N - 1))
+    tol = 1e-5 if prec == "s" else 1e-12
+    assert np.allclose(vinv, want, rtol=tol, atol=tol), vinv - want
+    assert np.isclose(total[0], want.sum().real + want.sum().imag, rtol=tol)
+
+
 def test_every_activity_pattern_float64():
     # beyond the seed: each read-only input also Const (the written outputs stay Duplicated)
     for key in ("trsv", "trsm", "getrs", "lu_trsv", "solve"):
@@ -107,3 +130,16 @@ def test_demo_runs_one_precision_and_prints_the_table(capsys):
     assert "| `A \\ b` | ✗ → ✓ | ✗ → ✓ |" in printed
     assert "| `logabsdet(A)` | ✗ → ✓ | ✗ → ✓ |" in printed
     assert re.search(r"\| `inv\(V\): Legendre Vandermonde` \| ✗ → (✓|pending) \| ✗ → (✓|pending) \|", printed)
+    # the README's table is the demo's: its ComplexF64 columns are what this run printed
+
+    def rows(text):
+        return {cells[0]: cells[1:] for line in text.splitlines() if line.startswith("| `")
+                for cells in [[c.strip() for c in line.strip("|").split(" | ")]]}
+
+    with open(os.path.join(os.path.dirname(__file__), "..", "README.md")) as fh:
+        text = fh.read()
+    readme = rows(text[text.index("## What the demo shows"):text.index("## Using it")])
+    demo_rows = rows(printed)
+    assert set(demo_rows) <= set(readme), (set(demo_rows), set(readme))
+    for call, cells in demo_rows.items():
+        assert readme[call][4:6] == cells[:2], (call, readme[call], cells)

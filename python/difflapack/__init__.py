@@ -1,6 +1,6 @@
 """difflapack: tangent and adjoint kernels for BLAS/LAPACK linear solvers.
 
-NumPy API (float64; inputs are never modified; C or Fortran order):
+NumPy API (float32, float64, complex64, complex128; inputs are never modified; C or Fortran order):
     trsv, trsv_jvp, trsv_vjp, trsm, trsm_jvp, trsm_vjp            (triangular solves)
     getrf, getrf_jvp, getrf_vjp, getrs, getrs_jvp, getrs_vjp,
     gesv, gesv_jvp, gesv_vjp, solve, solve_jvp, solve_vjp          (LU)

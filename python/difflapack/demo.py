@@ -167,7 +167,8 @@ def _table_cell(cells: list[Cell], mode: str) -> str:
 
 def markdown_table(cells: list[Cell], precs, out=print) -> None:
     """The seed's summary table, one forward and one reverse column per precision, each cell
-    "without difflapack → with it" (Float64 over both symbol sets when both ran)."""
+    "without difflapack → with it" (over both symbol sets when both ran). No timings: the
+    table is the same in every run."""
     names = [ds.PRECISIONS[p].julia for p in precs]
     out("")
     out("| Call | " + " | ".join(f"{n} fwd | {n} rev" for n in names) + " | Notes |")
@@ -188,16 +189,17 @@ def markdown_table(cells: list[Cell], precs, out=print) -> None:
                          + _short(first.before["forward"]))
         if any(c.after is None for c in row):
             notes.append("pending: ?getri_ is not interposed yet; with today's header Enzyme stops at "
-                         + ", ".join(sorted({f"`{c.prec}getri{c.suffix}`" for c in row if c.after is None})))
-        timed = [c for c in row if c.after is not None and c.after.timing and "forward_ratio" in c.after.timing]
-        if timed:
-            t = timed[0].after.timing
-            notes.append(f"cost {t['forward_ratio']:.1f}x (fwd) / {t['reverse_ratio']:.1f}x (rev) the primal")
+                         + ", ".join(dict.fromkeys(f"`{c.prec}getri{c.suffix}`" for c in row if c.after is None)))
         for c in row:
             if c.after is not None and not c.after.ok:
                 bad = [r for r in c.after.results if not r.ok][0]
                 notes.append(f"{ds.PRECISIONS[c.prec].julia} `{c.suffix}` {bad.mode}: {bad.message[:80]}")
         out(f"| `{sc.call}` | " + " | ".join(marks) + f" | {'; '.join(notes)} |")
+    both = [ds.PRECISIONS[p].julia for p in precs if len({c.suffix for c in cells if c.prec == p}) > 1]
+    out("")
+    out("rev: combined reverse mode and jax.grad" + (
+        f"; the {'/'.join(both)} cells cover the `_` and `_64_` symbols (spelled out where they differ)"
+        if both else ""))
 
 
 def timing_section(keys, n: int = 200, out=print) -> None:
