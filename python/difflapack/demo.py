@@ -202,7 +202,7 @@ def markdown_table(cells: list[Cell], precs, out=print) -> None:
         if both else ""))
 
 
-def timing_section(keys, n: int = 200, out=print) -> None:
+def timing_section(keys, n: int = 200, isolate: bool = False, out=print) -> None:
     """Derivative time / primal time at a larger size, Float64 `_` (no finite-difference checks)."""
     from .testing import Active, check_rules
 
@@ -211,7 +211,7 @@ def timing_section(keys, n: int = 200, out=print) -> None:
         "loops; a call = the whole f!):")
     out(f"  {'call':32s} {'primal':>10s} {'forward':>16s} {'reverse':>16s}")
     reports = check_rules(ds.source(keys), ds.cases(keys, n=n), modes=(), return_activity=Active, timing=True,
-                          load_difflapack=True, isolate=False)
+                          load_difflapack=True, isolate=isolate)
     for key, report in zip(keys, reports):
         call, t = ds.BY_KEY[key].call, report.patterns[0].timing or {}
         if "primal_seconds" not in t:
@@ -264,7 +264,7 @@ def main(argv=None) -> int:
         markdown_table(cells, args.precisions)
         timed = [c.scenario.key for c in cells if c.prec == "d" and c.suffix == "_" and c.after]
         if args.timing_n > 0 and not args.no_timing and timed:
-            timing_section(timed, args.timing_n)
+            timing_section(timed, args.timing_n, args.isolate)
     summary = "all derivatives agree with finite differences" if ok else "SOME CHECKS FAILED"
     if pending:
         summary += f"; pending until difflapack_enzyme.h interposes them: {', '.join(pending)}"
