@@ -8,7 +8,8 @@ pytest.importorskip("jax")
 pytest.importorskip("enzyme_ad.jax")
 
 from difflapack.testing import (  # noqa: E402
-    ALL_MODES, Active, Const, Duplicated, assert_rule, check_rule, enzyme_errors, short_error,
+    ALL_MODES, Active, Case, Const, Duplicated, assert_rule, check_rule, check_rules, enzyme_errors,
+    enzyme_errors_each, short_error,
 )
 
 LOOP = r"""
@@ -182,13 +183,13 @@ def test_a_crashing_build_fails_instead_of_killing_the_process():
 
     import jax
 
-    from difflapack import testing
+    from difflapack import _checkgen
 
     def crash(x):
         os.kill(os.getpid(), signal.SIGSEGV)
         return x
 
-    exe, failures, message, _ = testing._build(crash, [jax.ShapeDtypeStruct((2,), np.float64)])
+    exe, failures, message, _ = _checkgen.build(crash, [jax.ShapeDtypeStruct((2,), np.float64)])
     assert exe is None
     assert "crashed (SIGSEGV) while building" in message
 
@@ -208,3 +209,56 @@ def test_timing_reports_every_mode():
     timing = report.patterns[0].timing
     assert set(timing) == {"primal_seconds", "forward_seconds", "reverse_seconds", "forward_ratio", "reverse_ratio"}
     assert all(np.isfinite(v) and v > 0 for v in timing.values())
+
+
+# ------------------------------------------------------------------ several functions per build
+def _mix_case():
+    x, a, b = _vectors()
+    return Case("mix", [x, a, b, 4, "N"], [Duplicated, Duplicated, Duplicated, Const, Const], ["x", "a", "b", "n", "how"])
+
+
+def _lu_case():
+    a = np.random.default_rng(4).standard_normal((3, 3)) + 3 * np.eye(3)
+    return Case("lu_sum", [a, np.zeros(3, np.int32), 3], [Duplicated, Const, Const])
+
+
+def test_check_rules_gives_each_case_the_numbers_of_check_rule_alone():
+    cases = [_mix_case(), Case("g", [np.zeros(4), np.arange(1.0, 5.0)], [Duplicated, Duplicated])]
+    source = LOOP + _rules("2.0", "2.0")
+    together = check_rules(source, cases, modes=ALL_MODES, return_activity=Active)
+    for case, report in zip(cases, together):
+        alone = check_rule(source, case.fn, case.args, case.activities, modes=ALL_MODES, return_activity=Active,
+                           names=case.names)
+        assert report.ok and alone.ok, (report, alone)
+        (p,), (q,) = report.patterns, alone.patterns
+        assert (p.fn, p.activities, p.mutated) == (q.fn, q.activities, q.mutated)
+        for r1, r2 in zip(p.results, q.results):
+            assert r1.mode == r2.mode and np.isclose(r1.error, r2.error, rtol=1e-6, atol=1e-15), (r1, r2)
+
+
+def test_check_rules_reports_a_failing_build_for_its_own_case():
+    mix, lu = check_rules(LOOP + LU_NO_RULE, [_mix_case(), _lu_case()], modes=("forward", "split"),
+                          return_activity=Active)
+    assert mix.ok, mix
+    assert not any(r.ok for r in lu.patterns[0].results)
+    assert lu.patterns[0].result("forward").message == "Enzyme: No forward mode derivative found for dgetrf_"
+
+
+def test_check_rules_wrong_rule_fails_only_its_case():
+    mix, g = check_rules(LOOP + _rules("3.0", "2.0"), [_mix_case(), Case("g", [np.zeros(4), np.ones(4)],
+                                                                              [Duplicated, Duplicated])],
+                         modes=("forward", "reverse"), return_activity=Active)
+    assert mix.ok, mix
+    assert {r.mode: r.ok for r in g.patterns[0].results} == {"forward": False, "reverse": True}, g
+
+
+def test_enzyme_errors_each_tells_the_failures_apart():
+    modes = ("forward", "reverse", "split")
+    mix, lu = enzyme_errors_each(LOOP + LU_NO_RULE, [_mix_case(), _lu_case()], modes=modes, return_activity=Active)
+    assert mix == {m: [] for m in modes}
+    assert [short_error(e) for e in lu["forward"]] == ["Enzyme: No forward mode derivative found for dgetrf_"]
+    assert any("No augmented forward pass found for dgetrf_" in e for e in lu["reverse"])
+    assert any("dgetrf_" in e for e in lu["split"])
+    alone = enzyme_errors(LOOP + LU_NO_RULE, "lu_sum", _lu_case().args, _lu_case().activities, modes=modes,
+                          return_activity=Active)
+    assert [short_error(e) for m in modes for e in lu[m]] == [short_error(e) for m in modes for e in alone[m]]

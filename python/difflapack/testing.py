@@ -41,6 +41,12 @@ Example::
                         return_activity=Active, all_activity_patterns=True)
     assert report.ok, report
 
+Several functions of one source: ``check_rules(source, [Case(fn, args, activities), ...])``
+returns one CheckReport per function, the same checks and numbers as check_rule for it alone,
+with one build per mode for all of them (a build costs about as much for eight small functions
+as for one); a shared build that fails is retried per function, so that each failure belongs
+to its function. ``enzyme_errors_each`` is the same for :func:`enzyme_errors`.
+
 This module enables ``jax_enable_x64`` on import (the checker works in float64).
 """
 from __future__ import annotations
@@ -52,9 +58,16 @@ from typing import Sequence
 
 import numpy as np
 
+from . import _checkgen
+from ._checkgen import Codegen
+from ._checkgen import build as _build
+from ._checkgen import clang_argv as _argv
+from ._checkgen import cpp as _cpp
+from ._checkgen import jax_x64 as _jax
+
 __all__ = [
-    "Const", "Duplicated", "Active", "check_rule", "assert_rule", "enzyme_errors", "short_error",
-    "CheckReport", "PatternCheck", "ModeResult", "DEFAULT_MODES", "ALL_MODES",
+    "Const", "Duplicated", "Active", "Case", "check_rule", "check_rules", "assert_rule", "enzyme_errors",
+    "enzyme_errors_each", "short_error", "CheckReport", "PatternCheck", "ModeResult", "DEFAULT_MODES", "ALL_MODES",
 ]
 
 
@@ -207,297 +220,61 @@ def _classify(args, activities, names) -> list[_Arg]:
     return out
 
 
-# ------------------------------------------------------------------ code generation
-_HELPERS = r"""
-extern "C" {
-double __enzyme_fwddiff_dlcheck(void*, ...);
-double __enzyme_autodiff_dlcheck(void*, ...);
-extern int enzyme_dup, enzyme_const;
-}
-namespace dlcheck {
-// Converts to any pointer type the checked function declares (double*, const int*, long*...).
-struct AnyPtr { void* p; template <class T> operator T*() const { return static_cast<T*>(p); } };
-// A one-letter flag accepted as a char or as a Fortran-style const char*.
-struct Flag { const char* s; operator const char*() const { return s; } operator char() const { return s[0]; } };
-template <class T> static T* alloc(long n) { return static_cast<T*>(__builtin_malloc(sizeof(T) * (n > 0 ? n : 1))); }
-}
-"""
+# ------------------------------------------------------------------ several functions per build
+@dataclasses.dataclass
+class Case:
+    """One function of a source to check or to build: check_rule's arguments for it."""
 
-
-def _literal_list(arr: np.ndarray, ctype: str) -> str:
-    flat = np.asarray(arr).ravel(order="F")
-    if ctype == "double":
-        items = [repr(float(v)) for v in flat]
-    else:
-        items = [str(int(v)) + ("LL" if ctype == "long long" else "") for v in flat]
-    lines = [", ".join(items[k:k + 8]) for k in range(0, len(items), 8)]
-    return "{\n  " + ",\n  ".join(lines) + "}"
-
-
-class _Codegen:
-    """The sources for one activity pattern: the user's code, constants, a thunk taking one
-    pointer per array argument (scalars and flags are baked in), and one entry per mode."""
-
-    def __init__(self, source: str, fn: str, args: list[_Arg], returns: bool):
-        self.fn, self.args, self.returns = fn, args, returns
-        self.arrays = [a for a in args if a.kind == "array"]
-        self.active = [a for a in self.arrays if a.active]
-        consts = "".join(
-            f"static const {a.ctype} dlcheck_const{a.index}[{a.size}] = {_literal_list(a.value, a.ctype)};\n"
-            for a in self.arrays if not a.active)
-        params = ", ".join(f"{a.ctype}* p{a.index}" for a in self.arrays)
-        call_args = ", ".join(self._call_arg(a) for a in args)
-        rtype = "double" if returns else "void"
-        call = f"return {fn}({call_args});" if returns else f"(void){fn}({call_args});"
-        thunk = (f"static {rtype} dlcheck_thunk({params}) {{\n  {call}\n}}\n")
-        self.common = _HELPERS + source + "\n" + consts + thunk
-
-    @staticmethod
-    def _call_arg(a: _Arg) -> str:
-        if a.kind == "array":
-            return f"dlcheck::AnyPtr{{p{a.index}}}"
-        if a.kind == "int":
-            return f"{a.value}LL"
-        if a.kind == "float":
-            return repr(a.value)
-        return f'dlcheck::Flag{{"{a.value}"}}'
-
-    @staticmethod
-    def _t(n: int) -> str:
-        return f"enzyme::tensor<double, {n}>"
-
-    def _buffers(self, shadow_from: str | None = None) -> str:
-        """Local column-major buffers: active arrays copied from inputs `i<k>` (and their
-        shadows from `<shadow_from><k>`), constant arrays copied from the baked data."""
-        lines = []
-        for a in self.arrays:
-            k, n, t = a.index, a.size, a.ctype
-            lines.append(f"  {t}* a{k} = dlcheck::alloc<{t}>({n});")
-            if a.active:
-                lines.append(f"  for (long j = 0; j < {n}; ++j) a{k}[j] = i{k}[j];")
-                if shadow_from:
-                    lines.append(f"  double* d{k} = dlcheck::alloc<double>({n});")
-                    lines.append(f"  for (long j = 0; j < {n}; ++j) d{k}[j] = {shadow_from}{k}[j];")
-            else:
-                lines.append(f"  for (long j = 0; j < {n}; ++j) a{k}[j] = dlcheck_const{k}[j];")
-        return "\n".join(lines)
-
-    def _free(self, shadows: bool) -> str:
-        lines = [f"  __builtin_free(a{a.index});" for a in self.arrays]
-        if shadows:
-            lines += [f"  __builtin_free(d{a.index});" for a in self.active]
-        return "\n".join(lines)
-
-    def _enzyme_args(self, ptr="a", shadow="d") -> str:
-        parts = []
-        for a in self.arrays:
-            k = a.index
-            parts.append(f"enzyme_dup, {ptr}{k}, {shadow}{k}" if a.active else f"enzyme_const, {ptr}{k}")
-        return ", ".join(parts)
-
-    def _thunk_args(self, ptr="a") -> str:
-        return ", ".join(f"{ptr}{a.index}" for a in self.arrays)
-
-    # --- entries
-    def primal(self) -> str:
-        outs = [f"{self._t(a.size)}& o{a.index}" for a in self.active]
-        if self.returns:
-            outs.append(f"{self._t(1)}& oret")
-        ins = [f"const {self._t(a.size)}& i{a.index}" for a in self.active]
-        res = "double r = " if self.returns else ""
-        body = [self._buffers(), f"  {res}dlcheck_thunk({self._thunk_args()});"]
-        body += [f"  for (long j = 0; j < {a.size}; ++j) o{a.index}[j] = a{a.index}[j];" for a in self.active]
-        if self.returns:
-            body.append("  oret[0] = r;")
-        body.append(self._free(False))
-        return self.common + f"void dl_primal({', '.join(outs + ins)}) {{\n" + "\n".join(body) + "\n}\n"
-
-    def forward(self) -> str:
-        outs = [f"{self._t(a.size)}& o{a.index}" for a in self.active]
-        outs += [f"{self._t(a.size)}& t{a.index}" for a in self.active]
-        if self.returns:
-            outs.append(f"{self._t(1)}& tret")
-        ins = [f"const {self._t(a.size)}& i{a.index}" for a in self.active]
-        ins += [f"const {self._t(a.size)}& v{a.index}" for a in self.active]
-        res = "double dr = " if self.returns else ""
-        body = [self._buffers("v"),
-                f"  {res}__enzyme_fwddiff_dlcheck((void*)dlcheck_thunk, {self._enzyme_args()});"]
-        for a in self.active:
-            body.append(f"  for (long j = 0; j < {a.size}; ++j) {{ o{a.index}[j] = a{a.index}[j]; t{a.index}[j] = d{a.index}[j]; }}")
-        if self.returns:
-            body.append("  tret[0] = dr;")
-        body.append(self._free(True))
-        return self.common + f"void dl_forward({', '.join(outs + ins)}) {{\n" + "\n".join(body) + "\n}\n"
-
-    def reverse(self) -> str:
-        outs = [f"{self._t(a.size)}& g{a.index}" for a in self.active]
-        ins = [f"const {self._t(a.size)}& i{a.index}" for a in self.active]
-        ins += [f"const {self._t(a.size)}& w{a.index}" for a in self.active]
-        body = [self._buffers("w"),
-                f"  __enzyme_autodiff_dlcheck((void*)dlcheck_thunk, {self._enzyme_args()});"]
-        body += [f"  for (long j = 0; j < {a.size}; ++j) g{a.index}[j] = d{a.index}[j];" for a in self.active]
-        body.append(self._free(True))
-        return self.common + f"void dl_reverse({', '.join(outs + ins)}) {{\n" + "\n".join(body) + "\n}\n"
-
-    def timing(self, budget_cycles: int, rounds: int = 7) -> str:
-        """Cycles per call of: the input copy alone, copy + primal, copy + forward, copy +
-        reverse. The four loops take turns for `rounds` rounds, each loop running for
-        budget_cycles / rounds per round; the best round counts (robust to other load on
-        the machine). out[2k] = cycles spent in loop k, out[2k+1] = its best cycles/call."""
-        ins = [f"const {self._t(a.size)}& i{a.index}" for a in self.active]
-        copy = []
-        for a in self.arrays:
-            src = f"i{a.index}" if a.active else f"dlcheck_const{a.index}"
-            copy.append(f"for (long j = 0; j < {a.size}; ++j) a{a.index}[j] = {src}[j];")
-        seed = [f"for (long j = 0; j < {a.size}; ++j) d{a.index}[j] = 1.0;" for a in self.active]
-        copy_s, seed_s = " ".join(copy), " ".join(seed)
-        loops = [
-            copy_s,
-            f"{copy_s} dlcheck_thunk({self._thunk_args()});",
-            f"{copy_s} {seed_s} __enzyme_fwddiff_dlcheck((void*)dlcheck_thunk, {self._enzyme_args()});",
-            f"{copy_s} {seed_s} __enzyme_autodiff_dlcheck((void*)dlcheck_thunk, {self._enzyme_args()});",
-        ]
-        slice_cycles = max(budget_cycles // rounds, 1)
-        body = [self._buffers(None)]
-        body += [f"  double* d{a.index} = dlcheck::alloc<double>({a.size});" for a in self.active]
-        body.append("  for (int k = 0; k < 8; ++k) out[k] = k % 2 ? 1e300 : 0.0;")
-        body.append(f"  for (int round = 0; round < {rounds}; ++round) {{")
-        for slot, stmt in enumerate(loops):
-            body.append(
-                f"    {{ unsigned long long t0 = __builtin_readcyclecounter(), t = t0; long reps = 0;\n"
-                f"      while (reps < 1 || t - t0 < {slice_cycles}ULL) {{ {stmt} ++reps; t = __builtin_readcyclecounter(); }}\n"
-                f"      double per = (double)(t - t0) / (double)reps; out[{2 * slot}] += (double)(t - t0);\n"
-                f"      if (per < out[{2 * slot + 1}]) out[{2 * slot + 1}] = per; }}")
-        body.append("  }")
-        body.append(self._free(True))
-        return (self.common + f"void dl_timing({self._t(8)}& out, {', '.join(ins)}) {{\n"
-                + "\n".join(body) + "\n}\n")
-
-
-# ------------------------------------------------------------------ building
-def _jax():
-    import jax
-
-    jax.config.update("jax_enable_x64", True)
-    return jax
-
-
-def _argv(argv, load_difflapack):
-    from . import enzyme
-
-    if load_difflapack:
-        enzyme.load()
-    else:
-        import ctypes
-
-        for name in enzyme.BLAS_LIBRARIES:
-            ctypes.CDLL(name, mode=ctypes.RTLD_GLOBAL)
-    return tuple(enzyme.cflags()) + tuple(argv)
-
-
-def _cpp(source, fn, out_sizes, argv):
-    """enzyme_ad.jax.cpp_call with every build checked by difflapack.enzyme (a build whose log
-    shows a failure raises EnzymeBuildError when it is lowered)."""
-    jax = _jax()
-    from .enzyme import _checked_cpp_call
-
-    shapes = [jax.core.ShapedArray([n], np.float64) for n in out_sizes]
-
-    def call(*xs):
-        return tuple(_checked_cpp_call(*xs, out_shapes=shapes, source=source, fn=fn, argv=argv))
-
-    return call
-
-
-def _crash_probe(py_fn, specs, timeout: float = 600.0):
-    """Lower in a forked child first: Enzyme can crash the process while building (seen with
-    broken rules). Returns None if the child survived, else (failure lines, message)."""
-    import faulthandler
-    import os
-    import signal
-    import tempfile
-    import warnings
-
-    jax = _jax()
-    from . import enzyme
-
-    with tempfile.TemporaryFile() as log:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # JAX warns that fork() and threads do not mix
-            pid = os.fork()
-        if pid == 0:  # child: lower only, never run anything
-            code = 0
-            try:
-                faulthandler.disable()  # a crash is the expected outcome being probed
-                enzyme._intercept_enabled = False  # the raw build log goes to `log`
-                os.dup2(log.fileno(), 2)
-                jax.jit(py_fn).lower(*specs)
-            except BaseException:  # noqa: BLE001
-                code = 3
-            os._exit(code)
-        deadline = time.monotonic() + timeout
-        while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            if time.monotonic() > deadline:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                return [], f"the build did not finish within {timeout:.0f} s"
-            time.sleep(0.01)
-        if not os.WIFSIGNALED(status):
-            return None
-        log.seek(0)
-        text = log.read().decode("utf-8", "replace")
-    failures = enzyme.enzyme_failures(text)
-    name = signal.Signals(os.WTERMSIG(status)).name
-    first = f"; first: {short_error(failures[0])}" if failures else ""
-    return failures, f"Enzyme/clang crashed ({name}) while building{first}"
-
-
-def _build(py_fn, specs, compile=True, isolate=True):
-    """Lower (this is when Enzyme runs; difflapack.enzyme checks every build and raises
-    EnzymeBuildError for a failed one) and compile only a clean build. With `isolate`, a forked
-    child lowers first so that a crashing build fails the check instead of killing the process.
-    Returns (compiled or None, failure lines, message, seconds)."""
-    jax = _jax()
-    from .enzyme import EnzymeBuildError, captured_stderr
-
-    t0 = time.perf_counter()
-    if isolate:
-        crashed = _crash_probe(py_fn, specs)
-        if crashed is not None:
-            return None, crashed[0], crashed[1], time.perf_counter() - t0
-    lowered, message, failures = None, "", []
-    with captured_stderr():  # the build logs: a failed check reports its failure lines instead
-        try:
-            lowered = jax.jit(py_fn).lower(*specs)
-        except EnzymeBuildError as exc:
-            failures = list(exc.failures)
-            message = short_error(failures[0]) if failures else _error_summary(exc)
-        except Exception as exc:  # noqa: BLE001 - a failed build is a check result
-            message = f"{type(exc).__name__}: {str(exc).strip()[:500]}"
-    compiled = None
-    if lowered is not None and compile:
-        try:
-            compiled = lowered.compile()
-        except Exception as exc:  # noqa: BLE001
-            message = f"{type(exc).__name__}: {str(exc).strip()[:500]}"
-    return compiled, failures, message, time.perf_counter() - t0
-
-
-def _error_summary(exc) -> str:
-    """The lines of an EnzymeBuildError after its first (what was built)."""
-    lines = [ln.strip() for ln in str(exc).splitlines()[1:] if ln.strip()]
-    return " ".join(lines)[:500] or str(exc)[:500]
+    fn: str
+    args: Sequence
+    activities: Sequence
+    names: Sequence[str] | None = None
 
 
 def short_error(line: str) -> str:
     """The readable part of an Enzyme/clang failure line (drops the LLVM location prefix; a
     clang error gets its line and column in the checked source)."""
-    from .enzyme import short_error as _short
+    return _checkgen.short_error(line)
 
-    return _short(line, line_offset=_HELPERS.count("\n"))
+
+def _concat(lists) -> list:
+    return [x for part in lists for x in part]
+
+
+def _split(flat: list, counts: list[int]) -> list[list]:
+    out, k = [], 0
+    for n in counts:
+        out.append(list(flat[k:k + n]))
+        k += n
+    return out
+
+
+def _specs(sizes: list[int]):
+    jax = _jax()
+    return [jax.ShapeDtypeStruct((n,), np.float64) for n in sizes]
+
+
+class _Builds:
+    """The builds of one activity pattern of each case: sizes of the active arrays per case,
+    the primal call, and {mode: (function to lower, its input specs)}. Every entry lists its
+    tensors case by case (see _checkgen.Codegen)."""
+
+    def __init__(self, gen: Codegen, argv):
+        jax = _jax()
+        self.gen = gen
+        self.sizes = [[a.size for a in gen.active(c)] for c in range(len(gen.cases))]
+        self.out_sizes = [s + ([1] if gen.returns else []) for s in self.sizes]
+        ret = [1] if gen.returns else []
+        self.primal_call = _cpp(gen.primal(), "dl_primal", _concat(self.out_sizes), argv)
+        primal_call = self.primal_call
+        flat_in, flat_out = _specs(_concat(self.sizes)), _specs(_concat(self.out_sizes))
+        twice = _specs(_concat(s + s for s in self.sizes))
+        self.modes = {
+            "forward": (_cpp(gen.forward(), "dl_forward", _concat(s + s + ret for s in self.sizes), argv), twice),
+            "reverse": (_cpp(gen.reverse(), "dl_reverse", _concat(self.sizes), argv), twice),
+            "split": (lambda xs, ws: jax.vjp(primal_call, *xs)[1](tuple(ws)), (flat_in, flat_out)),
+            "jvp": (lambda xs, ts: jax.jvp(primal_call, tuple(xs), tuple(ts))[1], (flat_in, flat_in)),
+        }
 
 
 def enzyme_errors(source: str, fn: str, args: Sequence, activities: Sequence,
@@ -506,28 +283,49 @@ def enzyme_errors(source: str, fn: str, args: Sequence, activities: Sequence,
     """What Enzyme says when asked to differentiate `fn` in each mode: {mode: failure lines}
     (empty list: Enzyme built it). Only lowers, never runs a build, so it is safe on sources
     that Enzyme cannot differentiate (such builds may crash when run)."""
-    jax = _jax()
+    return enzyme_errors_each(source, [Case(fn, args, activities)], modes, return_activity, argv,
+                              load_difflapack, isolate)[0]
+
+
+def enzyme_errors_each(source: str, cases: Sequence[Case], modes: Sequence[str] = ("forward", "reverse"),
+                       return_activity=None, argv: Sequence[str] = (), load_difflapack: bool | None = None,
+                       isolate: bool = True) -> list[dict[str, list[str]]]:
+    """enzyme_errors for each of several functions of one source, with one build per mode for
+    all of them where the failures can be told apart: in "forward" and "reverse" each case has
+    its own __enzyme_* call, and Enzyme names the function it differentiates in every failure
+    line. Enzyme reports a function it cannot differentiate (an external routine without a
+    rule) once per build, at its first use: give cases that call the same such routine
+    separate calls, or a later case misses those lines. A case left without lines by a failed
+    shared build, a failure line that names no case (a clang error, a crash), and the modes
+    driven through the shared primal ("split", "jvp") are built case by case."""
     if load_difflapack is None:
         load_difflapack = "difflapack" in source
-    argv = _argv(argv, load_difflapack)
-    gen = _Codegen(source, fn, _classify(list(args), list(activities), None),
-                   return_activity in (Active, Duplicated))
-    sizes = [a.size for a in gen.active]
-    out_sizes = sizes + ([1] if gen.returns else [])
-    specs = [jax.ShapeDtypeStruct((n,), np.float64) for n in sizes]
-    out_specs = [jax.ShapeDtypeStruct((n,), np.float64) for n in out_sizes]
-    primal_call = _cpp(gen.primal(), "dl_primal", out_sizes, argv)
-    builds = {
-        "forward": (_cpp(gen.forward(), "dl_forward", sizes + sizes + out_sizes[len(sizes):], argv), specs + specs),
-        "reverse": (_cpp(gen.reverse(), "dl_reverse", sizes, argv), specs + specs),
-        "split": (lambda xs, ws: jax.vjp(primal_call, *xs)[1](tuple(ws)), (specs, out_specs)),
-        "jvp": (lambda xs, ts: jax.jvp(primal_call, tuple(xs), tuple(ts))[1], (specs, specs)),
-    }
-    out = {}
+    classified = [(c.fn, _classify(list(c.args), list(c.activities), c.names)) for c in cases]
+    return _errors(source, classified, modes, return_activity in (Active, Duplicated),
+                   _argv(argv, load_difflapack), isolate)
+
+
+def _errors(source, cases, modes, returns, argv, isolate) -> list[dict[str, list[str]]]:
+    import re
+
+    builds = _Builds(Codegen(source, cases, returns), argv)
+    out = [{} for _ in cases]
     for mode in modes:
-        py_fn, mode_specs = builds[mode]
-        _, failures, message, _ = _build(py_fn, mode_specs, compile=False, isolate=isolate)
-        out[mode] = failures or ([message] if message else [])
+        alone = range(len(cases))
+        if len(cases) == 1 or mode in ("forward", "reverse"):
+            py_fn, specs = builds.modes[mode]
+            _, failures, message, _ = _build(py_fn, specs, compile=False, isolate=isolate)
+            lines = failures or ([message] if message else [])
+            owners = [re.search(_checkgen.THUNK_RE, ln) for ln in lines]
+            if len(cases) == 1:
+                out[0][mode] = lines
+                continue
+            if all(owners):
+                for c in range(len(cases)):
+                    out[c][mode] = [ln for ln, m in zip(lines, owners) if int(m.group(1)) == c]
+                alone = [c for c in range(len(cases)) if lines and not out[c][mode]]
+        for c in alone:
+            out[c][mode] = _errors(source, [cases[c]], (mode,), returns, argv, isolate)[0][mode]
     return out
 
 
@@ -561,6 +359,31 @@ def _activity_name(act) -> str:
 
 
 # ------------------------------------------------------------------ the checker
+_CHECK_DOC = """
+    return_activity: None/Const (the return value, if any, is ignored), Active or Duplicated
+        (a double return value is an output).
+    rtol, atol: a derivative passes when |enzyme - reference| <= rtol * scale + atol (scale:
+        the larger magnitude of the two; for dot products also sum |Jv_i w_i|).
+    argv: extra clang arguments (the difflapack include directory is always added).
+    seed: of the random directions v and cotangents w.
+    fd_step: of the central differences (default: 1e-4 times the largest input magnitude, at
+        least 1e-4).
+    timing: also measure cycles per call of primal / forward / reverse (in-process loops in
+        the generated code; see PatternCheck.timing).
+    load_difflapack: load libdifflapack with RTLD_GLOBAL first (default: when `source`
+        mentions difflapack).
+    isolate: lower every build in a forked child first, so that Enzyme crashing while
+        building fails that mode instead of killing the process (costs ~0.1 s per build)."""
+
+
+def _validate(modes, return_activity):
+    for m in modes:
+        if m not in ALL_MODES:
+            raise ValueError(f"modes: unknown mode {m!r} (one of {', '.join(ALL_MODES)})")
+    if return_activity not in (None, Const, Active, Duplicated):
+        raise ValueError("return_activity must be None, Const, Active or Duplicated")
+
+
 def check_rule(source: str, fn: str, args: Sequence, activities: Sequence, modes: Sequence[str] = DEFAULT_MODES,
                return_activity=None, rtol: float = 1e-6, atol: float = 1e-10,
                all_activity_patterns: bool = False, argv: Sequence[str] = (), names: Sequence[str] | None = None,
@@ -570,34 +393,19 @@ def check_rule(source: str, fn: str, args: Sequence, activities: Sequence, modes
     """Differentiate the C/C++ function `fn` of `source` with Enzyme and compare to finite
     differences (see the module docstring for the argument model and the modes).
 
-    return_activity: None/Const (the return value, if any, is ignored), Active or Duplicated
-        (a double return value is an output).
-    rtol, atol: a derivative passes when |enzyme - reference| <= rtol * scale + atol (scale:
-        the larger magnitude of the two; for dot products also sum |Jv_i w_i|).
     all_activity_patterns: also check every combination of Const/Duplicated of the float
         arrays that `fn` does not modify (modified arrays are outputs and stay Duplicated);
-        the all-Const combination is skipped.
-    argv: extra clang arguments (the difflapack include directory is always added).
-    timing: also measure cycles per call of primal / forward / reverse (in-process loops in
-        the generated code; see PatternCheck.timing).
-    load_difflapack: load libdifflapack with RTLD_GLOBAL first (default: when `source`
-        mentions difflapack).
-    isolate: lower every build in a forked child first, so that Enzyme crashing while
-        building fails that mode instead of killing the process (costs ~0.1 s per build).
+        the all-Const combination is skipped. These patterns share their builds.
     """
-    for m in modes:
-        if m not in ALL_MODES:
-            raise ValueError(f"modes: unknown mode {m!r} (one of {', '.join(ALL_MODES)})")
-    if return_activity not in (None, Const, Active, Duplicated):
-        raise ValueError("return_activity must be None, Const, Active or Duplicated")
+    _validate(modes, return_activity)
     if load_difflapack is None:
         load_difflapack = "difflapack" in source
     full_argv = _argv(argv, load_difflapack)
     base = _classify(list(args), list(activities), names)
     returns = return_activity in (Active, Duplicated)
-    first = _check_pattern(source, fn, base, returns, modes, rtol, atol, full_argv, seed, fd_step,
-                           timing, timing_budget_cycles, isolate)
-    checks = [first]
+    options = (returns, modes, rtol, atol, full_argv, seed, fd_step, timing, timing_budget_cycles, isolate)
+    (first,) = _check_cases(source, [(fn, base)], *options)
+    patterns = []
     if all_activity_patterns:
         toggles = [a.index for a in base
                    if a.kind == "array" and a.ctype == "double" and a.name not in first.mutated]
@@ -610,12 +418,38 @@ def check_rule(source: str, fn: str, args: Sequence, activities: Sequence, modes
                 continue
             if not any(act is Duplicated for act, a in zip(acts, base) if a.kind == "array"):
                 continue
-            pattern = _classify(list(args), acts, names)
-            checks.append(_check_pattern(source, fn, pattern, returns, modes, rtol, atol, full_argv, seed,
-                                         fd_step, timing, timing_budget_cycles, isolate))
+            patterns.append((fn, _classify(list(args), acts, names)))
+    checks = [first] + (_check_cases(source, patterns, *options) if patterns else [])
     for c in checks:
         c.return_activity = _activity_name(return_activity) if return_activity else "ignored"
     return CheckReport(checks)
+
+
+check_rule.__doc__ += _CHECK_DOC
+
+
+def check_rules(source: str, cases: Sequence[Case], modes: Sequence[str] = DEFAULT_MODES, return_activity=None,
+                rtol: float = 1e-6, atol: float = 1e-10, argv: Sequence[str] = (), seed: int = 0,
+                fd_step: float | None = None, timing: bool = False, timing_budget_cycles: int = 70_000_000,
+                load_difflapack: bool | None = None, isolate: bool = True) -> list[CheckReport]:
+    """check_rule for each of several functions of one source (one CheckReport per case, the
+    same checks and numbers as check_rule gives it alone), with one build per mode for all of
+    them: a build costs about as much for eight small functions as for one. If a shared build
+    fails, each case is checked alone, so that a failure is reported for its own case.
+    """
+    _validate(modes, return_activity)
+    if load_difflapack is None:
+        load_difflapack = "difflapack" in source
+    classified = [(c.fn, _classify(list(c.args), list(c.activities), c.names)) for c in cases]
+    returns = return_activity in (Active, Duplicated)
+    checks = _check_cases(source, classified, returns, modes, rtol, atol, _argv(argv, load_difflapack), seed,
+                          fd_step, timing, timing_budget_cycles, isolate)
+    for c in checks:
+        c.return_activity = _activity_name(return_activity) if return_activity else "ignored"
+    return [CheckReport([c]) for c in checks]
+
+
+check_rules.__doc__ += _CHECK_DOC
 
 
 def assert_rule(*args, **kwargs) -> CheckReport:
@@ -626,96 +460,100 @@ def assert_rule(*args, **kwargs) -> CheckReport:
     return report
 
 
-def _check_pattern(source, fn, args, returns, modes, rtol, atol, argv, seed, fd_step, timing, budget, isolate):
-    jax = _jax()
-    gen = _Codegen(source, fn, args, returns)
-    acts = tuple(_activity_name(a.activity) for a in args)
-    check = PatternCheck(fn, acts, "", [])
-    active = gen.active
-    if not active and not returns:
-        raise ValueError("nothing to differentiate: no Duplicated array argument")
-    if not active:
-        raise ValueError("at least one array argument must be Duplicated")
-    sizes = [a.size for a in active]
-    out_sizes = sizes + ([1] if returns else [])
-    s = [_flat(a) for a in active]
-    specs = [jax.ShapeDtypeStruct((n,), np.float64) for n in sizes]
+def _check_cases(source, cases, returns, modes, rtol, atol, argv, seed, fd_step, timing, budget, isolate):
+    """The checks of one activity pattern of each case (fn, classified args), each build shared
+    by all cases. A shared build that fails makes every case be checked alone."""
+    for _, args in cases:
+        if not any(a.active for a in args):
+            raise ValueError("nothing to differentiate: no Duplicated array argument" if not returns
+                             else "at least one array argument must be Duplicated")
+    b = _Builds(Codegen(source, cases, returns), argv)
+    checks = [PatternCheck(fn, tuple(_activity_name(a.activity) for a in args), "", []) for fn, args in cases]
 
-    primal_call = _cpp(gen.primal(), "dl_primal", out_sizes, argv)
-    compiled, failures, message, secs = _build(primal_call, specs, isolate=isolate)
+    def each_alone():
+        return [_check_cases(source, [case], returns, modes, rtol, atol, argv, seed, fd_step, timing, budget,
+                             isolate)[0] for case in cases]
+
+    flat_specs = _specs(_concat(b.sizes))
+    compiled, failures, message, secs = _build(b.primal_call, flat_specs, isolate=isolate)
     if compiled is None:
-        check.results = [ModeResult(m, False, message="primal build failed: " + message,
-                                    enzyme_log=failures, build_seconds=secs) for m in modes]
-        return check
+        if len(cases) > 1:
+            return each_alone()
+        checks[0].results = [ModeResult(m, False, message="primal build failed: " + message,
+                                        enzyme_log=failures, build_seconds=secs) for m in modes]
+        return checks
 
-    def primal(*xs):
-        return [np.asarray(o) for o in compiled(*xs)]
+    def primal_at(xs_per_case):
+        return _split([np.asarray(o) for o in compiled(*_concat(xs_per_case))], [len(o) for o in b.out_sizes])
 
-    rng = np.random.default_rng(seed)
-    out0 = primal(*s)
-    check.mutated = tuple(a.name for a, x, y in zip(active, s, out0) if not np.array_equal(x, y))
-    v = [rng.standard_normal(n) for n in sizes]
-    w = [rng.standard_normal(n) for n in out_sizes]
-    scale = max(1.0, max(float(np.max(np.abs(x))) for x in s))
-    step = fd_step if fd_step is not None else 1e-4 * scale
-    jv = _fd(primal, s, v, step)
-    jv_w = float(sum(np.dot(a, b) for a, b in zip(jv, w)))
-    bound = float(sum(np.sum(np.abs(a * b)) for a, b in zip(jv, w)))
+    s = [[_flat(a) for a in b.gen.active(c)] for c in range(len(cases))]
+    out0 = primal_at(s)
+    v, w, jv = [], [], []
+    for c in range(len(cases)):
+        active = b.gen.active(c)
+        checks[c].mutated = tuple(a.name for a, x, y in zip(active, s[c], out0[c]) if not np.array_equal(x, y))
+        rng = np.random.default_rng(seed)  # the directions check_rule draws for this case alone
+        v.append([rng.standard_normal(n) for n in b.sizes[c]])
+        w.append([rng.standard_normal(n) for n in b.out_sizes[c]])
+        scale = max(1.0, max(float(np.max(np.abs(x))) for x in s[c]))
+
+        def primal_of_case(*xs, c=c):  # the other cases stay at their point
+            return primal_at(s[:c] + [list(xs)] + s[c + 1:])[c]
+
+        jv.append(_fd(primal_of_case, s[c], v[c], fd_step if fd_step is not None else 1e-4 * scale))
 
     for mode in modes:
-        if mode == "forward":
-            call = _cpp(gen.forward(), "dl_forward", sizes + sizes + ([1] if returns else []), argv)
-            exe, failures, message, secs = _build(call, specs + specs, isolate=isolate)
-            res = ModeResult(mode, False, enzyme_log=failures, message=message, build_seconds=secs, tol=rtol)
-            if exe is not None:
-                outs = [np.asarray(o) for o in exe(*s, *v)]
-                prim, tan = outs[:len(sizes)], outs[len(sizes):]
-                perr, pok = _compare(prim, out0[:len(sizes)], rtol, atol)
-                res.error, ok = _compare(tan, jv, rtol, atol)
-                res.ok = ok and pok
-                if not pok:
-                    res.message = f"primal outputs under __enzyme_fwddiff differ from the primal (rel {perr:.2e})"
-                elif not ok:
-                    res.message = _mismatch(tan, jv, active, returns)
-        elif mode == "jvp":
-            exe, failures, message, secs = _build(lambda xs, ts: jax.jvp(primal_call, tuple(xs), tuple(ts))[1],
-                                                   (specs, specs), isolate=isolate)
-            res = ModeResult(mode, False, enzyme_log=failures, message=message, build_seconds=secs, tol=rtol)
-            if exe is not None:
-                tan = [np.asarray(o) for o in exe(s, v)]
-                res.error, res.ok = _compare(tan, jv, rtol, atol)
-                if not res.ok:
-                    res.message = _mismatch(tan, jv, active, returns)
-        elif mode == "reverse":
-            call = _cpp(gen.reverse(), "dl_reverse", sizes, argv)
-            exe, failures, message, secs = _build(call, specs + specs, isolate=isolate)
-            res = ModeResult(mode, False, enzyme_log=failures, message=message, build_seconds=secs, tol=rtol)
-            if exe is not None:
-                # __enzyme_autodiff seeds a double return with 1.
-                w_rev = w[:len(sizes)] + ([np.ones(1)] if returns else [])
-                lhs = float(sum(np.dot(a, b) for a, b in zip(jv, w_rev)))
-                bnd = float(sum(np.sum(np.abs(a * b)) for a, b in zip(jv, w_rev)))
-                grads = [np.asarray(o) for o in exe(*s, *w[:len(sizes)])]
-                rhs = float(sum(np.dot(a, b) for a, b in zip(v, grads)))
-                res.error, res.ok = _dot_compare(lhs, rhs, bnd, rtol, atol)
-                if not res.ok:
-                    res.message = f"dot-product test: <J v, w> = {lhs!r} (finite differences) vs <v, J^T w> = {rhs!r}"
-        elif mode == "split":
-            out_specs = [jax.ShapeDtypeStruct((n,), np.float64) for n in out_sizes]
-            exe, failures, message, secs = _build(
-                lambda xs, ws: jax.vjp(primal_call, *xs)[1](tuple(ws)), (specs, out_specs), isolate=isolate)
-            res = ModeResult(mode, False, enzyme_log=failures, message=message, build_seconds=secs, tol=rtol)
-            if exe is not None:
-                grads = [np.asarray(o) for o in exe(s, w)]
-                rhs = float(sum(np.dot(a, b) for a, b in zip(v, grads)))
-                res.error, res.ok = _dot_compare(jv_w, rhs, bound, rtol, atol)
-                if not res.ok:
-                    res.message = f"dot-product test: <J v, w> = {jv_w!r} (finite differences) vs <v, J^T w> = {rhs!r}"
-        check.results.append(res)
+        py_fn, specs = b.modes[mode]
+        exe, failures, message, secs = _build(py_fn, specs, isolate=isolate)
+        if exe is None and len(cases) > 1:
+            return each_alone()
+        results = [ModeResult(mode, False, enzyme_log=failures, message=message, build_seconds=secs, tol=rtol)
+                   for _ in cases]
+        if exe is not None:
+            _judge(mode, exe, results, b, s, v, w, jv, out0, rtol, atol)
+        for check, res in zip(checks, results):
+            check.results.append(res)
 
     if timing:
-        check.timing = _time(gen, sizes, specs, s, argv, budget, isolate)
-    return check
+        for check, t in zip(checks, _time(b, s, argv, budget, isolate)):
+            check.timing = t
+    return checks
+
+
+def _judge(mode, exe, results, b, s, v, w, jv, out0, rtol, atol):
+    """Run the build of `mode` once for all cases and judge each case's derivative."""
+    counts = [len(x) for x in b.sizes]
+    if mode == "forward":  # per case: primal outputs, then tangents (and the return's)
+        outs = _split([np.asarray(o) for o in exe(*_concat(x + d for x, d in zip(s, v)))],
+                      [n + len(o) for n, o in zip(counts, b.out_sizes)])
+    elif mode == "jvp":
+        outs = _split([np.asarray(o) for o in exe(_concat(s), _concat(v))], [len(o) for o in b.out_sizes])
+    elif mode == "reverse":  # __enzyme_autodiff seeds a double return with 1
+        outs = _split([np.asarray(o) for o in exe(*_concat(x + g[:n] for x, g, n in zip(s, w, counts)))], counts)
+    else:  # split
+        outs = _split([np.asarray(o) for o in exe(_concat(s), _concat(w))], counts)
+    for c, res in enumerate(results):
+        n, active, returns = counts[c], b.gen.active(c), b.gen.returns
+        if mode in ("forward", "jvp"):
+            tan = outs[c][n:] if mode == "forward" else outs[c]
+            res.error, res.ok = _compare(tan, jv[c], rtol, atol)
+            if mode == "forward":
+                perr, pok = _compare(outs[c][:n], out0[c][:n], rtol, atol)
+                if not pok:
+                    res.ok, res.message = False, (f"primal outputs under __enzyme_fwddiff differ from the primal "
+                                                  f"(rel {perr:.2e})")
+            if not res.ok and not res.message:
+                res.message = _mismatch(tan, jv[c], active, returns)
+        else:
+            w_used = w[c]
+            if mode == "reverse":  # the arrays' cotangents were w; the return's seed is 1
+                w_used = w[c][:n] + ([np.ones(1)] if returns else [])
+            lhs = float(sum(np.dot(a, g) for a, g in zip(jv[c], w_used)))
+            bound = float(sum(np.sum(np.abs(a * g)) for a, g in zip(jv[c], w_used)))
+            rhs = float(sum(np.dot(a, g) for a, g in zip(v[c], outs[c])))
+            res.error, res.ok = _dot_compare(lhs, rhs, bound, rtol, atol)
+            if not res.ok:
+                res.message = f"dot-product test: <J v, w> = {lhs!r} (finite differences) vs <v, J^T w> = {rhs!r}"
 
 
 def _mismatch(tan, ref, active, returns) -> str:
@@ -726,23 +564,31 @@ def _mismatch(tan, ref, active, returns) -> str:
             f"{float(ref[worst][k])!r}")
 
 
-def _time(gen, sizes, specs, s, argv, budget, isolate):
-    call = _cpp(gen.timing(budget), "dl_timing", [8], argv)
-    exe, failures, message, _ = _build(call, specs, isolate=isolate)
+def _time(b: _Builds, s, argv, budget, isolate) -> list[dict]:
+    """Seconds per call of primal, forward and reverse and their ratios, per case."""
+    cases = b.gen.cases
+    call = _cpp(b.gen.timing(budget), "dl_timing", [8 * len(cases)], argv)
+    exe, failures, message, _ = _build(call, _specs(_concat(b.sizes)), isolate=isolate)
     if exe is None:
-        return {"error": message}
+        if len(cases) > 1:  # each case alone, so that a failure is reported for its own case
+            return [_time(_Builds(Codegen(b.gen.source, [case], b.gen.returns), argv), [x], argv, budget, isolate)[0]
+                    for case, x in zip(cases, s)]
+        return [{"error": message}]
     t0 = time.perf_counter()
-    out = np.asarray(exe(*s)[0])
+    out = np.asarray(exe(*_concat(s))[0])
     wall = time.perf_counter() - t0
     cycles = out[0::2].sum()
     sec_per_cycle = wall / cycles if cycles else float("nan")
-    per = out[1::2]  # best cycles per call: copy, primal, forward, reverse
-    copy = per[0]
-    primal, fwd, rev = (max(p - copy, 1.0) for p in per[1:])
-    return {
-        "primal_seconds": float(primal * sec_per_cycle),
-        "forward_seconds": float(fwd * sec_per_cycle),
-        "reverse_seconds": float(rev * sec_per_cycle),
-        "forward_ratio": float(fwd / primal),
-        "reverse_ratio": float(rev / primal),
-    }
+    timings = []
+    for c in range(len(cases)):
+        per = out[8 * c + 1:8 * c + 8:2]  # best cycles per call: copy, primal, forward, reverse
+        copy = per[0]
+        primal, fwd, rev = (max(p - copy, 1.0) for p in per[1:])
+        timings.append({
+            "primal_seconds": float(primal * sec_per_cycle),
+            "forward_seconds": float(fwd * sec_per_cycle),
+            "reverse_seconds": float(rev * sec_per_cycle),
+            "forward_ratio": float(fwd / primal),
+            "reverse_ratio": float(rev / primal),
+        })
+    return timings
