@@ -355,11 +355,11 @@ int FN(slogdet_rev)(unsigned active, int n, const T *LU, int lda, const int *ipi
     c += IMAG(CONJ(sign) * *signbar) * (T)I;
 #endif
     const int info = IFN(first_zero_diagonal)(n, LU, lda);
-    if (c == 0) return info;
-    if (info) {
-        IFN(fill_nan)(n, n, dA, ldda);
+    if (info) { /* (0, -inf): neither output has a derivative */
+        if (*labar != 0 || (DL_IS_COMPLEX && *signbar != 0)) IFN(fill_nan)(n, n, dA, ldda);
         return info;
     }
+    if (c == 0) return 0;
     T *X = inverse_of(n, LU, lda, ipiv);
     if (!X) return DL_ERR_ALLOC;
     add_scaled_adjoint(n, c, X, n, dA, ldda);

@@ -278,7 +278,8 @@ DL_PRECISIONS(DL_DECLARE_PRECISION)
  * dl_?slogdet_fwd: t = tr(A^{-1} dA): *dlogabsdet = Re t, *dsign = i Im(t) sign (complex; 0 for
  *   real data). Singular A: *dlogabsdet = NaN, *dsign = NaN (complex) / 0 (real).
  * dl_?slogdet_rev: dA += c A^{-H}, c = *labar + i Im(conj(sign) *signbar) (complex; c = *labar
- *   for real data, whose signbar is not read). Singular A: dA := NaN unless c == 0.
+ *   for real data, whose signbar is not read). Singular A: dA := NaN unless *labar == 0 and
+ *   (complex) *signbar == 0.
  */
 
 /* ---------------------------------------------------------------- misc */
