@@ -116,21 +116,37 @@ static void slogdet_of_lu(int n, const T *LU, int lda, const int *ipiv, T *sign,
     *logabsdet = (R)log_sum;
 }
 
-/* X = A^{-1} from the packed LU into new n x n storage; NULL if out of memory. */
-static T *inverse_of(int n, const T *LU, int lda, const int *ipiv) {
-    T *X = dl_alloc((size_t)n * n);
-    if (!X) return NULL;
-    BLAS(lacpy)("A", &n, &n, LU, &lda, X, &n);
-    IFN(lu_inverse)(n, X, n, ipiv);
-    return X;
+/* D := c X^H in place, by tiles (the diagonal tile pairs with itself). */
+static void scale_adjoint_in_place(int n, T c, T *D, int ldd) {
+    for (int j0 = 0; j0 < n; j0 += TILE)
+        for (int i0 = j0; i0 < n; i0 += TILE)
+            for (int j = j0; j < dl_min(n, j0 + TILE); ++j)
+                for (int i = (i0 == j0 ? j : i0); i < dl_min(n, i0 + TILE); ++i) {
+                    const T lower = AT(D, ldd, i, j), upper = AT(D, ldd, j, i);
+                    AT(D, ldd, i, j) = c * CONJ(upper);
+                    AT(D, ldd, j, i) = c * CONJ(lower);
+                }
 }
 
-/* D += c X^H, by tiles. */
-static void add_scaled_adjoint(int n, T c, const T *X, int ldx, T *D, int ldd) {
-    for (int j0 = 0; j0 < n; j0 += TILE)
+/* D += c A^{-H}, A^{-1} from the packed LU by the recursive inversion of inverse.c. A zero D
+ * (what a pullback starts from) is overwritten in place: no workspace, no second pass. */
+static int add_scaled_inverse_adjoint(int n, T c, const T *LU, int lda, const int *ipiv, T *D, int ldd) {
+    if (IFN(all_zero)(n, n, D, ldd)) {
+        BLAS(lacpy)("A", &n, &n, LU, &lda, D, &ldd);
+        IFN(lu_inverse)(n, D, ldd, ipiv);
+        scale_adjoint_in_place(n, c, D, ldd);
+        return 0;
+    }
+    T *X = dl_alloc((size_t)n * n);
+    if (!X) return DL_ERR_ALLOC;
+    BLAS(lacpy)("A", &n, &n, LU, &lda, X, &n);
+    IFN(lu_inverse)(n, X, n, ipiv);
+    for (int j0 = 0; j0 < n; j0 += TILE) /* D += c X^H, by tiles */
         for (int i0 = 0; i0 < n; i0 += TILE)
             for (int j = j0; j < dl_min(n, j0 + TILE); ++j)
-                for (int i = i0; i < dl_min(n, i0 + TILE); ++i) AT(D, ldd, i, j) += c * CONJ(AT(X, ldx, j, i));
+                for (int i = i0; i < dl_min(n, i0 + TILE); ++i) AT(D, ldd, i, j) += c * CONJ(AT(X, n, j, i));
+    dl_free(X);
+    return 0;
 }
 
 /* The rank-one adjugate for the single zero pivot U_jj: adj(A) = s p a r^T. a, r: n each. */
@@ -284,11 +300,7 @@ int FN(det_rev)(unsigned active, int n, const T *LU, int lda, const int *ipiv, c
         rc = singular_det_adjoint(n, LU, lda, ipiv, *detbar, zeros, first, dA, ldda);
         return rc ? rc : info;
     }
-    T *X = inverse_of(n, LU, lda, ipiv);
-    if (!X) return DL_ERR_ALLOC;
-    add_scaled_adjoint(n, *detbar * CONJ(det_of_lu(n, LU, lda, ipiv)), X, n, dA, ldda);
-    dl_free(X);
-    return 0;
+    return add_scaled_inverse_adjoint(n, *detbar * CONJ(det_of_lu(n, LU, lda, ipiv)), LU, lda, ipiv, dA, ldda);
 }
 
 /* ---------------------------------------------------------------- slogdet */
@@ -360,9 +372,5 @@ int FN(slogdet_rev)(unsigned active, int n, const T *LU, int lda, const int *ipi
         return info;
     }
     if (c == 0) return 0;
-    T *X = inverse_of(n, LU, lda, ipiv);
-    if (!X) return DL_ERR_ALLOC;
-    add_scaled_adjoint(n, c, X, n, dA, ldda);
-    dl_free(X);
-    return 0;
+    return add_scaled_inverse_adjoint(n, c, LU, lda, ipiv, dA, ldda);
 }

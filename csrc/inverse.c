@@ -28,7 +28,9 @@ static const int INC1 = 1;
 #define AT(M, ld, i, j) ((M)[(size_t)(i) + (size_t)(j) * (size_t)(ld)])
 
 /* Blocks up to this order are handled by LAPACK's unblocked code (trtri) or plain loops. */
+#ifndef INV_BASE
 #define INV_BASE 32
+#endif
 /* Base order of the structured triangular solves (copied into a stack workspace). */
 #define TRI_BASE 32
 

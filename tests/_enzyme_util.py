@@ -1,4 +1,5 @@
-"""Harness of the Enzyme tests: C++ sources that call dtrsv_/dtrsm_/dgetrf_/dgetrs_/dgesv_
+"""Harness of the Enzyme tests: C++ sources that call dtrsv_/dtrsm_/dgetrf_/dgetrs_/dgesv_/
+dtrtrs_/dgetri_
 (or their _64_ names) through difflapack_enzyme.h, differentiated by Enzyme in four ways, and a
 NumPy/SciPy oracle of the same BLAS/LAPACK semantics for central differences.
 
@@ -114,6 +115,20 @@ def getrs_oracle(p, A, b, alpha=None):
     return {"x": x}
 
 
+def getri_oracle(p, A, b=None, alpha=None):
+    n, lda = p["n"], p["lda"]
+    x = A.copy()
+    if n:
+        X, info = lapack.dgetri(_cm(A, n, n, lda), np.asarray(p["ipiv"]) - 1)
+        _put(x, X, lda)
+    return {"x": x}
+
+
+def trtrs_oracle(p, A, b, alpha=None):
+    q = dict(p, side="L", transa=p["trans"], m=p["n"], n=p["nrhs"])
+    return trsm_oracle(q, A, b, 1.0)
+
+
 def gesv_oracle(p, A, b, alpha=None):
     n, nrhs, lda, ldb = p["n"], p["nrhs"], p["lda"], p["ldb"]
     lu, piv, X, info = lapack.dgesv(_cm(A, n, n, lda), _cm(b, n, nrhs, ldb))
@@ -139,7 +154,17 @@ ROUTINES = {
     "gesv": dict(arrays=("A", "b"), alpha=False, outputs=("x", "lu"), oracle=gesv_oracle,
                  params=("n", "nrhs", "lda", "ldb"),
                  call="dgesvSFX(&n, &nrhs, lu, &lda, ipiv, x, &ldb, &info);"),
+    "trtrs": dict(arrays=("A", "b"), alpha=False, outputs=("x",), oracle=trtrs_oracle,
+                  params=("uplo", "trans", "diag", "n", "nrhs", "lda", "ldb"),
+                  call="dtrtrsSFX(&f0, &f1, &f2, &n, &nrhs, A, &lda, x, &ldb, &info HID3);"),
+    # the packed factors in x, with LAPACK's workspace query first (as Julia's getri! does)
+    "getri": dict(arrays=("A",), alpha=False, outputs=("x",), oracle=getri_oracle,
+                  params=("n", "lda", "ipiv"),
+                  call="{ double wq[2]; INT lq = -1; dgetriSFX(&n, x, &lda, ipiv, wq, &lq, &info); "
+                       "INT lw = (INT)wq[0]; double work[1024]; dgetriSFX(&n, x, &lda, ipiv, work, &lw, &info); }"),
 }
+# routines whose in/out buffer starts as a copy of A (the others: of b)
+FROM_A = ("getrf", "getri")
 
 FLAG_PARAMS = ("uplo", "trans", "diag", "side", "transa")
 INT_PARAMS = ("n", "m", "lda", "ldb", "inc", "nrhs")
@@ -189,7 +214,7 @@ def user_declaration(routine, style, ilp64, hidden):
     INT = "long long" if ilp64 == "longlong" else ("long" if ilp64 else "int")
     c = "const " if style != "nonconst" else ""
     L = ", unsigned long" if hidden else ""
-    name = {"trsv": "dtrsv", "trsm": "dtrsm", "getrf": "dgetrf", "getrs": "dgetrs", "gesv": "dgesv"}[routine]
+    name = "d" + routine
     name += "_64_" if ilp64 else "_"
     proto = {
         "trsv": f"void {name}({c}char*, {c}char*, {c}char*, {c}{INT}*, {c}double*, {c}{INT}*, double*, {c}{INT}*{L * 3});",
@@ -197,6 +222,8 @@ def user_declaration(routine, style, ilp64, hidden):
         "getrf": f"void {name}({c}{INT}*, {c}{INT}*, double*, {c}{INT}*, {INT}*, {INT}*);",
         "getrs": f"void {name}({c}char*, {c}{INT}*, {c}{INT}*, {c}double*, {c}{INT}*, {c}{INT}*, double*, {c}{INT}*, {INT}*{L});",
         "gesv": f"void {name}({c}{INT}*, {c}{INT}*, double*, {c}{INT}*, {INT}*, double*, {c}{INT}*, {INT}*);",
+        "trtrs": f"void {name}({c}char*, {c}char*, {c}char*, {c}{INT}*, {c}{INT}*, {c}double*, {c}{INT}*, double*, {c}{INT}*, {INT}*{L * 3});",
+        "getri": f"void {name}({c}{INT}*, double*, {c}{INT}*, {c}{INT}*, double*, {c}{INT}*, {INT}*);",
     }[routine]
     return 'extern "C" ' + proto + "\n"
 
@@ -222,7 +249,7 @@ extern "C" { __attribute__((used)) void* __enzyme_inactivefn_test_const_copy[1] 
 
 def _call(routine, ilp64, hidden):
     c = ROUTINES[routine]["call"]
-    c = c.replace("SFX", "_64_" if ilp64 else "_")
+    c = c.replace("SFX", "_64_" if ilp64 else "_").replace("INT", _int_type(ilp64))
     for k in (1, 3, 4):
         c = c.replace(f" HID{k}", "".join(", 1" for _ in range(k)) if hidden else "")
     return c
@@ -244,7 +271,7 @@ def build_source(routine, mode, active, *, decl="none", ilp64=False, hidden=Fals
     call = _call(routine, ilp64, hidden)
     has_lu = "lu" in R["outputs"]
     # the body shared by every mode: x (and lu) start as copies of b (A), the call, the loss
-    if routine == "getrf":
+    if routine in FROM_A:
         init = "for (int i = 0; i < CAP; i++) x[i] = A[i];"
     else:
         init = "for (int i = 0; i < CAP; i++) x[i] = b[i];"
@@ -256,11 +283,11 @@ def build_source(routine, mode, active, *, decl="none", ilp64=False, hidden=Fals
     scribble = ""
     if overwrite:   # the caller overwrites every input and output after the call
         scribble = "for (int i = 0; i < CAP; i++) { x[i] = -7.0; A[i] = 100.0 + i; }"
-        if routine != "getrf":
+        if "b" in R["arrays"]:
             scribble += " for (int i = 0; i < CAP; i++) b[i] = 3.0;"
         if has_lu:
             scribble += " for (int i = 0; i < CAP; i++) lu[i] = 5.0;"
-        if routine == "getrs":
+        if routine in ("getrs", "getri"):
             scribble += " for (int i = 0; i < 8; i++) ipiv[i] = 1;"
     al = "double al = alpha;" if R["alpha"] else ""
     src = [PRELUDE, head, f"#define CAP {CAP}\n"]
@@ -269,7 +296,7 @@ def build_source(routine, mode, active, *, decl="none", ilp64=False, hidden=Fals
         xdecl = "double x[CAP];" if local_x else ""
         xarg = "" if local_x else "double* x, "
         ludecl = "double lu[CAP];" if has_lu else ""
-        bdecl = "" if routine == "getrf" else "double* b, "
+        bdecl = "" if routine in FROM_A else "double* b, "
         aldecl = "double alpha, " if R["alpha"] else ""
         src.append(f"""
 static double user({xarg}double* A, {bdecl}{aldecl}const double* w) {{
@@ -285,7 +312,7 @@ static double user({xarg}double* A, {bdecl}{aldecl}const double* w) {{
 """)
         nw = 2 * CAP if has_lu else CAP
         args_in = ["const enzyme::tensor<double, CAP>& Ain"]
-        if routine != "getrf":
+        if "b" in R["arrays"]:
             args_in.append("const enzyme::tensor<double, CAP>& bin")
         if R["alpha"]:
             args_in.append("const enzyme::tensor<double, 1>& alin")
@@ -293,7 +320,7 @@ static double user({xarg}double* A, {bdecl}{aldecl}const double* w) {{
         # seeds (fwd): dA, db, dalpha inputs
         if mode == "fwd":
             args_in.insert(-2, "const enzyme::tensor<double, CAP>& dAin")
-            if routine != "getrf":
+            if "b" in R["arrays"]:
                 args_in.insert(-2, "const enzyme::tensor<double, CAP>& dbin")
             if R["alpha"]:
                 args_in.insert(-2, "const enzyme::tensor<double, 1>& dalin")
@@ -303,11 +330,11 @@ static double user({xarg}double* A, {bdecl}{aldecl}const double* w) {{
                 "  double A[CAP], gA[CAP], b[CAP], gb[CAP], x[CAP], gx[CAP], w[2 * CAP];",
                 "  for (int i = 0; i < CAP; i++) { A[i] = Ain[i]; gA[i] = 0; x[i] = 0; gx[i] = 0; b[i] = 0; gb[i] = 0; }",
                 f"  for (int i = 0; i < {nw}; i++) w[i] = win[i];"]
-        if routine != "getrf":
+        if "b" in R["arrays"]:
             body.append("  for (int i = 0; i < CAP; i++) b[i] = bin[i];")
         if R["alpha"]:
             body.append("  double alpha = alin[0], galpha = 0;")
-        plain = ([] if local_x else ["xc"]) + ["Ac"] + ([] if routine == "getrf" else ["bc"]) + \
+        plain = ([] if local_x else ["xc"]) + ["Ac"] + ([] if routine in FROM_A else ["bc"]) + \
             (["alpha"] if R["alpha"] else []) + ["w"]
         body.append("  { double Ac[CAP], bc[CAP], xc[CAP]; for (int i = 0; i < CAP; i++) { Ac[i] = A[i]; bc[i] = b[i]; xc[i] = 0; }")
         body.append("    out[0] = user(" + ", ".join(plain) + "); (void)bc; (void)xc; }")
@@ -331,7 +358,7 @@ static double user({xarg}double* A, {bdecl}{aldecl}const double* w) {{
                 body.append(f"  out[{nout - 1}] = galpha;")
         else:
             body.append("  double dA[CAP], db[CAP]; for (int i = 0; i < CAP; i++) { dA[i] = dAin[i]; db[i] = 0; }")
-            if routine != "getrf":
+            if "b" in R["arrays"]:
                 body.append("  for (int i = 0; i < CAP; i++) db[i] = dbin[i];")
             if R["alpha"]:
                 body.append("  double dalpha = dalin[0];")
@@ -356,7 +383,7 @@ static double user({xarg}double* A, {bdecl}{aldecl}const double* w) {{
             loads.append("double alpha; " + ("alpha = alin[0];" if active["alpha"] else
                                               "const_copy(&alpha, &alin[0], 1);"))
         decls = "double " + ", ".join(f"{n}[CAP]" for n in R["arrays"]) + ", x[CAP];"
-        if routine == "getrf":
+        if routine in FROM_A:
             decls = "double A[CAP], x[CAP];"
         if has_lu:
             decls += " double lu[CAP];"
@@ -395,14 +422,14 @@ class Program:
         R, a = self.R, case["arrays"]
         if self.mode in ("rev", "fwd"):
             xs = [a["A"]]
-            if self.routine != "getrf":
+            if "b" in R["arrays"]:
                 xs.append(a["b"])
             if R["alpha"]:
                 xs.append(np.array([case["alpha"]]))
             if self.mode == "fwd":
                 d = case["dirs"]
                 xs.append(d["A"] if self.active["A"] else np.zeros(CAP))
-                if self.routine != "getrf":
+                if "b" in R["arrays"]:
                     xs.append(d["b"] if self.active["b"] else np.zeros(CAP))
                 if R["alpha"]:
                     xs.append(np.array([d["alpha"] if self.active["alpha"] else 0.0]))
@@ -568,8 +595,8 @@ def make_case(routine, p, seed=0, alpha=1.3):
     r = np.random.default_rng(seed)
     p = dict(p)
     arrays = {"A": r.standard_normal(CAP), "b": r.standard_normal(CAP)}
-    if routine in ("trsv", "trsm"):
-        k = p["n"] if routine == "trsv" else (p["m"] if p["side"] == "L" else p["n"])
+    if routine in ("trsv", "trsm", "trtrs"):
+        k = p["m"] if routine == "trsm" and p["side"] == "L" else p["n"]
         T = _well_conditioned_triangle(r, k)
         full = _cm(arrays["A"], k, k, p["lda"])
         mask = np.triu(np.ones((k, k), bool)) if p["uplo"] == "U" else np.tril(np.ones((k, k), bool))
@@ -584,12 +611,14 @@ def make_case(routine, p, seed=0, alpha=1.3):
         kk = min(m, n)
         M[:kk, :kk] += 2.0 * np.sqrt(kk) * np.eye(kk)[:, ::-1] if kk > 1 else 3.0 * np.eye(kk)
         _put(arrays["A"], M, p["lda"])
-    elif routine == "getrs":
+    elif routine in ("getrs", "getri"):
         n = p["n"]
-        M = r.standard_normal((n, n)) + 2.0 * np.sqrt(n) * np.eye(n)[:, ::-1]
-        lu, piv, info = lapack.dgetrf(M)
-        _put(arrays["A"], lu, p["lda"])
-        p["ipiv"] = tuple(int(v) + 1 for v in piv)
+        p["ipiv"] = ()
+        if n:   # (SciPy's wrappers reject n = 0)
+            M = r.standard_normal((n, n)) + 2.0 * np.sqrt(n) * np.eye(n)[:, ::-1]
+            lu, piv, info = lapack.dgetrf(M)
+            _put(arrays["A"], lu, p["lda"])
+            p["ipiv"] = tuple(int(v) + 1 for v in piv)
     nout = CAP * len(ROUTINES[routine]["outputs"])
     return {"p": p, "arrays": arrays, "alpha": alpha, "w": r.standard_normal(nout),
             "dirs": {"A": r.standard_normal(CAP), "b": r.standard_normal(CAP), "alpha": 0.7}}
@@ -597,11 +626,13 @@ def make_case(routine, p, seed=0, alpha=1.3):
 
 def kappa(routine, case):
     p, A = case["p"], case["arrays"]["A"]
-    if routine in ("trsv", "trsm"):
-        k = p["n"] if routine == "trsv" else (p["m"] if p["side"] == "L" else p["n"])
+    if routine in ("trsv", "trsm", "trtrs"):
+        k = p["m"] if routine == "trsm" and p["side"] == "L" else p["n"]
         return max(np.linalg.cond(_tri(_cm(A, k, k, p["lda"]), p["uplo"], p["diag"])) if k else 1.0, 1.0)
-    if routine == "getrs":
+    if routine in ("getrs", "getri"):
         n = p["n"]
+        if n == 0:
+            return 1.0
         LU = _cm(A, n, n, p["lda"])
         return max(np.linalg.cond(np.tril(LU, -1) + np.eye(n)) * np.linalg.cond(np.triu(LU)), 1.0)
     if routine == "getrf":
