@@ -315,3 +315,36 @@ def test_getri_query_errors_and_singular_without_enzyme(tmp_path):
     X = np.linalg.inv(np.array([[4, 1, 2], [1, 5, 3], [2, 3, 6.0]]))
     assert lines[2][0] == "0" and np.allclose([float(v) for v in lines[2][1:]], [X[0, 0], X[1, 1]])
     assert lines[3] == ["2", "0"] and lines[4] == ["2", "1", "1"]
+
+
+SINGLE = r'''
+#include "difflapack_enzyme.h"
+/* single precision: the data arrive as doubles (Enzyme-JAX builds no split mode over float32
+ * tensors) and are rounded to float here; sgetrf_ + sgetri_ (with the query), then ctrtrs_ 'C'
+ * on a complex float lower triangle held as interleaved floats */
+double f(const double* A, const double* T, double* B) {
+  int n = 3, ipiv[3], info = 0, lwork = -1, nrhs = 2;
+  float W[9], query[1], work[64], Tf[18], Bf[12];
+  for (int k = 0; k < 9; ++k) W[k] = (float)A[k];
+  for (int k = 0; k < 18; ++k) Tf[k] = (float)T[k];
+  for (int k = 0; k < 12; ++k) Bf[k] = (float)B[k];
+  sgetrf_(&n, &n, W, &n, ipiv, &info);
+  sgetri_(&n, W, &n, ipiv, query, &lwork, &info);
+  lwork = (int)query[0];
+  sgetri_(&n, W, &n, ipiv, work, &lwork, &info);
+  ctrtrs_("L", "C", "N", &n, &nrhs, Tf, &n, Bf, &n, &info);
+  for (int k = 0; k < 12; ++k) B[k] = Bf[k];
+  double s = 0; for (int k = 0; k < 9; ++k) s += (k + 1) * (double)W[k];
+  return s;
+}'''
+
+
+def test_single_precision_getri_and_complex_trtrs():
+    r = np.random.default_rng(9)
+    A = _general(3, 8).ravel(order="F")
+    T = (np.tril(r.standard_normal((3, 3)) + 1j * r.standard_normal((3, 3))) + 3 * np.eye(3)).ravel(order="F")
+    B = (r.standard_normal((3, 2)) + 1j * r.standard_normal((3, 2))).ravel(order="F")
+    report = check_rule(SINGLE, "f", [A, T.view(np.float64).copy(), B.view(np.float64).copy()],
+                        [Duplicated, Duplicated, Duplicated], modes=ALL_MODES, return_activity=Active,
+                        rtol=2e-3, fd_step=1e-2)
+    assert report.ok, str(report)
