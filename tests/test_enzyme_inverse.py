@@ -348,3 +348,25 @@ def test_single_precision_getri_and_complex_trtrs():
                         [Duplicated, Duplicated, Duplicated], modes=ALL_MODES, return_activity=Active,
                         rtol=2e-3, fd_step=1e-2)
     assert report.ok, str(report)
+
+
+@pytest.mark.parametrize("mode", ["rev", "fwd"])
+def test_singular_leaves_the_buffer_and_passes_the_derivative_through(mode):
+    """info > 0: ?getri (zero U(i,i)) and ?trtrs (zero A(i,i)) leave their buffer unchanged, so
+    its derivative is the identity (what LAPACK computed: nothing)."""
+    from _enzyme_util import CAP, get_program, make_case, oracle_loss
+    for routine, p, zero in (("getri", dict(n=4, lda=5), 1 + 5), ("trtrs", dict(uplo="U", trans="T", diag="N", n=4,
+                                                                               nrhs=2, lda=5, ldb=6), 2 + 10)):
+        active = {"A": True} if routine == "getri" else {"A": True, "b": True}
+        case = make_case(routine, p, seed=11)
+        case["arrays"]["A"][zero] = 0.0
+        res = get_program(routine, mode, active).run(case)
+        if mode == "rev":
+            assert np.isclose(res["loss"], oracle_loss(routine, case))
+            if routine == "getri":
+                assert np.array_equal(res["A"], case["w"][:CAP])       # Xbar passes through
+            else:
+                assert np.array_equal(res["b"], case["w"][:CAP]) and not np.any(res["A"])
+        else:   # the tangent of the unchanged buffer is the input's
+            d = case["dirs"]["A"] if routine == "getri" else case["dirs"]["b"]
+            assert np.isclose(res["dloss"], np.dot(case["w"][:CAP], d))
