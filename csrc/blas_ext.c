@@ -231,6 +231,12 @@ void IFN(project_tri)(char uplo, int strict, int n, T *A, int lda) {
     }
 }
 
+int IFN(first_zero_diagonal)(int n, const T *A, int lda) {
+    for (int i = 0; i < n; ++i)
+        if (A[i + (size_t)i * lda] == 0) return i + 1;
+    return 0;
+}
+
 int IFN(all_zero)(int m, int n, const T *A, int lda) {
     for (int j = 0; j < n; ++j)
         for (int i = 0; i < m; ++i)

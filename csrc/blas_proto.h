@@ -40,6 +40,7 @@
                   const int *incy);                                                               \
     void p##scal_(const int *n, const T *alpha, T *x, const int *incx);                          \
     void p##copy_(const int *n, const T *x, const int *incx, T *y, const int *incy);             \
+    void p##swap_(const int *n, T *x, const int *incx, T *y, const int *incy);                   \
     void p##getrf_(const int *m, const int *n, T *a, const int *lda, int *ipiv, int *info);      \
     void p##getrs_(const char *trans, const int *n, const int *nrhs, const T *a,                 \
                    const int *lda, const int *ipiv, T *b, const int *ldb, int *info);            \

@@ -46,8 +46,34 @@ int *dle_pivot_room(size_t count) {
     return dle_pivot_buf;
 }
 
-/* A new record for the next interposed call. */
+/* ------------------------------------------------------------------ the offered factorization */
+static __thread dle_factor_tape *offered_factor;
+
+void dle_release_factor(dle_factor_tape *t) {
+    if (!t || __atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) > 0) return;
+    free(t->LU); free(t->ipiv); free(t->X); free(t->Xbar); free(t);
+}
+
+void dle_offer_factor(dle_factor_tape *t) {
+    __atomic_add_fetch(&t->refs, 1, __ATOMIC_ACQ_REL);
+    dle_release_factor(offered_factor);
+    offered_factor = t;
+}
+
+dle_factor_tape *dle_take_offered_factor(void) {
+    dle_factor_tape *t = offered_factor;
+    offered_factor = NULL;
+    return t;
+}
+
+void dle_withdraw_factor(dle_factor_tape *t) {
+    if (offered_factor == t) dle_release_factor(dle_take_offered_factor());
+}
+
+/* A new record for the next interposed call. Any call but ?getri ends the window in which a
+ * factorization may be linked to a following ?getri. */
 static void reset_record(int prec, int op) {
+    if (op != DLE_OP_GETRI) dle_release_factor(dle_take_offered_factor());
     memset(&dle_rec, 0, sizeof dle_rec);
     dle_rec.prec = prec;
     dle_rec.op = op;
@@ -196,6 +222,17 @@ int dle_setup_getrf(int prec, long long m, long long n, long long lda) {
     return setup_factorization(prec, "GETRF", m, n, lda);
 }
 
+/* The caller's n pivots as the LP64 kernels take them: 64-bit ones converted into the pivot
+ * room (a pivot out of range stays so); NULL if out of memory. */
+static const int *pivots_lp64(const void *ipiv, int ipiv64, int n) {
+    if (!ipiv64) return (const int *)ipiv;
+    const long long *p = (const long long *)ipiv;
+    int *q = dle_pivot_room((size_t)n);
+    if (q)
+        for (int i = 0; i < n; ++i) q[i] = fits(p[i]) ? (int)p[i] : 0;
+    return q;
+}
+
 int dle_setup_getrs(int prec, char trans, long long n, long long nrhs, long long lda, const void *ipiv,
                     int ipiv64, long long ldb) {
     reset_record(prec, DLE_OP_GETRS);
@@ -207,15 +244,8 @@ int dle_setup_getrs(int prec, char trans, long long n, long long nrhs, long long
     if (ldb < (n > 1 ? n : 1) || !fits(ldb)) return illegal(prec, "GETRS", 8);
     dle_rec.flag[0] = t;
     dle_rec.m = (int)n; dle_rec.n = (int)nrhs; dle_rec.lda = (int)lda; dle_rec.ldb = (int)ldb;
-    if (ipiv64) { /* the kernels take LP64 pivots: convert (a pivot out of range stays so) */
-        const long long *p = (const long long *)ipiv;
-        int *q = dle_pivot_room((size_t)dle_rec.m);
-        if (!q) return DL_ERR_ALLOC;
-        for (int i = 0; i < dle_rec.m; ++i) q[i] = fits(p[i]) ? (int)p[i] : 0;
-        dle_rec.ipiv = q;
-    } else {
-        dle_rec.ipiv = (const int *)ipiv;
-    }
+    dle_rec.ipiv = pivots_lp64(ipiv, ipiv64, dle_rec.m);
+    if (!dle_rec.ipiv) return DL_ERR_ALLOC;
     if (!dl_pivots_in_range(dle_rec.m, dle_rec.ipiv, dle_rec.m)) return illegal(prec, "GETRS", 6);
     return 0;
 }
@@ -271,6 +301,62 @@ static int setup_cholesky_solve(int prec, int op, const char *routine, char uplo
     if (ldb < (n > 1 ? n : 1) || !fits(ldb)) return illegal(prec, routine, 7);
     dle_rec.flag[0] = u;
     dle_rec.m = (int)n; dle_rec.n = (int)nrhs; dle_rec.lda = (int)lda; dle_rec.ldb = (int)ldb;
+    return 0;
+}
+
+int dle_setup_trtrs(int prec, char uplo, char trans, char diag, long long n, long long nrhs, long long lda,
+                    long long ldb) {
+    reset_record(prec, DLE_OP_TRTRS);
+    char u = dl_flag(uplo, "UL"), t = dl_flag(trans, "NTC"), d = dl_flag(diag, "UN");
+    if (!u) return illegal(prec, "TRTRS", 1);
+    if (!t) return illegal(prec, "TRTRS", 2);
+    if (!d) return illegal(prec, "TRTRS", 3);
+    if (n < 0 || !fits(n)) return illegal(prec, "TRTRS", 4);
+    if (nrhs < 0 || !fits(nrhs)) return illegal(prec, "TRTRS", 5);
+    if (lda < (n > 1 ? n : 1) || !fits(lda)) return illegal(prec, "TRTRS", 7);
+    if (ldb < (n > 1 ? n : 1) || !fits(ldb)) return illegal(prec, "TRTRS", 9);
+    dle_rec.flag[0] = u; dle_rec.flag[1] = t; dle_rec.flag[2] = d;
+    dle_rec.m = (int)n; dle_rec.n = (int)nrhs; dle_rec.lda = (int)lda; dle_rec.ldb = (int)ldb;
+    return 0;
+}
+
+/* What the library's ?getri answers to a workspace query for order n (n * its block size). */
+static double getri_workspace(int prec, int n) {
+    int lquery = -1, info = 0, ipiv = 1;
+    double w[2] = {0, 0}, a[2] = {0, 0};
+    float wf[2] = {0, 0}, af[2] = {0, 0};
+    switch (prec) {
+    case 's': sgetri_(&n, af, &n, &ipiv, wf, &lquery, &info); return wf[0];
+    case 'c': cgetri_(&n, (float _Complex *)af, &n, &ipiv, (float _Complex *)wf, &lquery, &info); return wf[0];
+    case 'z': zgetri_(&n, (double _Complex *)a, &n, &ipiv, (double _Complex *)w, &lquery, &info); return w[0];
+    default: dgetri_(&n, a, &n, &ipiv, w, &lquery, &info); return w[0];
+    }
+}
+
+/* ?getri's checks and workspace query (LAPACK writes the optimal lwork into work[0] on entry,
+ * before its checks; the work array carries no derivative and our kernel needs none). Returns
+ * -position, 0 to compute, or 1 when there is nothing to compute (query, n = 0). */
+int dle_setup_getri(int prec, long long n, long long lda, const void *ipiv, int ipiv64, void *work,
+                    long long lwork) {
+    reset_record(prec, DLE_OP_GETRI);
+    if (work && n >= 0 && fits(n)) {
+        const double optimal = getri_workspace(prec, n > 1 ? (int)n : 1);
+        if (prec == 's' || prec == 'c') {
+            ((float *)work)[0] = (float)optimal;
+            if (prec == 'c') ((float *)work)[1] = 0;
+        } else {
+            ((double *)work)[0] = optimal;
+            if (prec == 'z') ((double *)work)[1] = 0;
+        }
+    }
+    if (n < 0 || !fits(n)) return illegal(prec, "GETRI", 1);
+    if (lda < (n > 1 ? n : 1) || !fits(lda)) return illegal(prec, "GETRI", 3);
+    if (lwork != -1 && lwork < (n > 1 ? n : 1)) return illegal(prec, "GETRI", 6);
+    if (lwork == -1 || n == 0) return 1;
+    dle_rec.n = (int)n; dle_rec.lda = (int)lda;
+    dle_rec.ipiv = pivots_lp64(ipiv, ipiv64, dle_rec.n);
+    if (!dle_rec.ipiv) return DL_ERR_ALLOC;
+    if (!dl_pivots_in_range(dle_rec.n, dle_rec.ipiv, dle_rec.n)) return illegal(prec, "GETRI", 4);
     return 0;
 }
 

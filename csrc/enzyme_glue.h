@@ -19,6 +19,8 @@ enum dle_op {
     DLE_OP_POSV_FACTOR, /* ?posv's factorization: ?potrf whose tape is linked to its solve */
     DLE_OP_POSV_SOLVE,  /* ?posv's solve: ?potrs with the factor just computed (runs, as a no-op
                            for the primal, also when the factor is not positive definite) */
+    DLE_OP_GETRI,
+    DLE_OP_TRTRS,
     DLE_OP_COUNT
 };
 
@@ -30,8 +32,8 @@ typedef struct {
     int op;                  /* enum dle_op */
     int prec;                /* 's', 'd', 'c', 'z' */
     char flag[4];            /* BLAS letters, upper case, in the primal routine's order */
-    int m, n;                /* trsv: n; trsm: m, n; getrf: m, n; getrs, potrs: n, nrhs (in m, n);
-                                potrf: n */
+    int m, n;                /* trsv: n; trsm: m, n; getrf: m, n; getrs, potrs, trtrs: n, nrhs
+                                (in m, n); potrf, getri: n */
     int lda, ldb;            /* ldb is incx for trsv */
     int nrhs_pending, ldb_pending; /* gesv, posv: the solve's nrhs and ldb, kept by the
                                       factorization */
@@ -41,8 +43,8 @@ typedef struct {
     const void *alpha;       /* trsm's alpha (set_scalar) */
     void *dalpha;            /* forward mode: its tangent (NULL: inactive) */
     int alpha_active;        /* augmented pass */
-    const int *ipiv;         /* getrs: the pivots (LP64 view) */
-    int info;                /* getrf, potrf: LAPACK's info of the last factorization */
+    const int *ipiv;         /* getrs, getri: the pivots (LP64 view) */
+    int info;                /* getrf, potrf, getri, trtrs: LAPACK's info of the computation */
     struct dle_gesv_link *gesv_link; /* augmented gesv / posv: the factorization's tape, pending
                                         for its solve (cleared by every setup call but the
                                         solve's) */
@@ -83,6 +85,35 @@ typedef struct dle_gesv_link {
     int solved;              /* the augmented solve ran (info == 0 and B active) */
     void *dB;                /* B's shadow, left by the solve's reverse */
 } dle_gesv_link;
+
+/* ?getrf's tape, which a following ?getri on the same, unchanged buffer links to (Julia's inv:
+ * getrf!, a workspace query, getri!). The factorization tapes LU and the pivots; a linked ?getri
+ * adds X (and no second LU) and, in its reverse pass, leaves a copy of Xbar here and clears the
+ * buffer's shadow; the factorization's reverse then applies the inverse's own adjoint
+ * Abar = -X^H Xbar X^H (two gemm) plus the getrf adjoint of whatever else the program added to
+ * the factors' cotangent in between, instead of getri's adjoint chained into getrf's.
+ * The augmented factorization offers its tape in a thread-local slot until the next interposed
+ * call other than ?getri. Reference counted (the reverse pass and the slot), since under JAX
+ * the reverse pass may run on another thread while the slot still holds the tape. */
+typedef struct {
+    dle_tape_head head;
+    int refs;                /* atomic */
+    int m, n, lda;
+    const void *A;           /* the buffer factored (compared, never dereferenced) */
+    void *LU;                /* taped factors, ld m */
+    int *ipiv;
+    void *X;                 /* linked ?getri: its output, ld n (taped by its augmented pass) */
+    void *Xbar;              /* linked ?getri: the cotangent of X, ld n (left by its reverse) */
+    int reversed;            /* atomic: the factorization's reverse pass has run */
+} dle_factor_tape;
+
+/* The slot: offer (takes a reference), take (the caller gets the slot's reference; NULL if
+ * empty), withdraw (drop the slot's reference if it holds t), release (drop one reference;
+ * the last one frees the tape and its copies). */
+void dle_offer_factor(dle_factor_tape *t);
+dle_factor_tape *dle_take_offered_factor(void);
+void dle_withdraw_factor(dle_factor_tape *t);
+void dle_release_factor(dle_factor_tape *t);
 
 /* One precision's handlers of one routine. */
 typedef struct {

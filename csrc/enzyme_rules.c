@@ -136,14 +136,8 @@ static void trsm_rev(void *B, void *dB, void *tape) {
 }
 
 /* ------------------------------------------------------------------ getrf */
-/* The adjoint needs the factors and the pivots. */
-typedef struct {
-    dle_tape_head head;
-    int m, n, lda;
-    T *LU;
-    int *ipiv;
-} getrf_tape;
-
+/* The adjoint needs the factors and the pivots. The tape (dle_factor_tape, enzyme_glue.h) is
+ * offered to a following ?getri on the same buffer, see getri below. */
 static void getrf_primal(void *A) {
     dle_rec.info = FN(getrf)(dle_rec.m, dle_rec.n, A, dle_rec.lda, dle_pivot_buf);
 }
@@ -154,19 +148,40 @@ static void getrf_fwd(void *A, void *dA) {
 
 static void *getrf_aug(void *A, void *dA) {
     (void)dA;
-    getrf_tape *t = (getrf_tape *)new_tape(sizeof *t, DLE_OP_GETRF);
-    t->m = dle_rec.m; t->n = dle_rec.n; t->lda = dle_rec.lda;
+    dle_factor_tape *t = (dle_factor_tape *)new_tape(sizeof *t, DLE_OP_GETRF);
+    t->refs = 1;
+    t->m = dle_rec.m; t->n = dle_rec.n; t->lda = dle_rec.lda; t->A = A;
     getrf_primal(A);
     t->LU = tape_matrix("A", t->m, t->n, A, t->lda);
     t->ipiv = dle_copy_pivots(dle_pivot_buf, dl_min(t->m, t->n));
+    if (t->m == t->n) dle_offer_factor(t);
     return t;
 }
 
+/* Unlinked: the getrf adjoint of the shadow. Linked to a ?getri: the shadow holds what the
+ * program added to the factors' cotangent after ?getri's reverse cleared it (usually nothing:
+ * then the getrf adjoint is skipped), and Xbar waits in the tape: Abar = getrf adjoint of the
+ * shadow - X^H Xbar X^H (Giles 2008, sec. 3.2.3). */
 static void getrf_rev(void *A, void *dA, void *tape) {
     (void)A;
-    getrf_tape *t = (getrf_tape *)tape;
-    FN(getrf_rev)(DL_ACTIVE_A, t->m, t->n, t->LU, dl_max(1, t->m), t->ipiv, dA, t->lda);
-    free(t->LU); free(t->ipiv); free(t);
+    dle_factor_tape *t = (dle_factor_tape *)tape;
+    dle_withdraw_factor(t);
+    const int n = t->n, ld = dl_max(1, t->m);
+    if (!t->Xbar) {
+        FN(getrf_rev)(DL_ACTIVE_A, t->m, t->n, t->LU, ld, t->ipiv, dA, t->lda);
+    } else {
+        const int other = !IFN(all_zero)(n, n, dA, t->lda);
+        if (other) FN(getrf_rev)(DL_ACTIVE_A, n, n, t->LU, ld, t->ipiv, dA, t->lda);
+        T *G = (T *)t->Xbar;
+        FN(inv_rev)(DL_ACTIVE_A, n, t->X, n, G, n); /* G := -X^H Xbar X^H */
+        for (int j = 0; j < n; ++j) {
+            T *d = (T *)dA + (size_t)j * t->lda;
+            const T *g = G + (size_t)j * n;
+            for (int i = 0; i < n; ++i) d[i] = other ? d[i] + g[i] : g[i];
+        }
+    }
+    __atomic_store_n(&t->reversed, 1, __ATOMIC_RELEASE);
+    dle_release_factor(t);
 }
 
 /* ------------------------------------------------------------------ getrs */
@@ -415,6 +430,122 @@ static void posv_solve_rev(void *B, void *dB, void *tape) {
     free(t);
 }
 
+/* ------------------------------------------------------------------ getri */
+/* Unlinked, the adjoint (with respect to the packed factors) needs LU, the pivots and X. Linked
+ * to the factorization that produced the buffer (same buffer, bitwise the same LU and pivots,
+ * its reverse still to come), LU and the pivots are already on that tape: only X is taped, and
+ * the reverse hands Xbar over (see dle_factor_tape). A singular U leaves the buffer unchanged:
+ * identity, nothing taped. */
+typedef struct {
+    dle_tape_head head;
+    int n, lda, singular;
+    dle_factor_tape *link;   /* linked: the factorization's tape (this tape holds a reference) */
+    T *LU, *X;               /* unlinked: taped copies, ld n */
+    int *ipiv;
+} getri_tape;
+
+static void getri_primal(void *A) { dle_rec.info = FN(getri)(dle_rec.n, A, dle_rec.lda, dle_rec.ipiv); }
+
+static void getri_fwd(void *A, void *dA) {
+    dle_rec.info = FN(getri_fwd)(DL_ACTIVE_A, dle_rec.n, A, dle_rec.lda, dle_rec.ipiv, dA, dle_rec.lda);
+}
+
+/* Whether the buffer A still holds, bitwise, the factors and pivots taped by the factorization f. */
+static int holds_factors_of(const dle_factor_tape *f, const T *A) {
+    const int n = dle_rec.n, lda = dle_rec.lda;
+    if (!f || f->head.prec != DL_P_CHAR || f->A != A || f->m != n || f->n != n || f->lda != lda ||
+        __atomic_load_n(&f->reversed, __ATOMIC_ACQUIRE))
+        return 0;
+    const T *LU = (const T *)f->LU;
+    for (int j = 0; j < n; ++j)
+        if (memcmp(A + (size_t)j * lda, LU + (size_t)j * n, sizeof(T) * (size_t)n)) return 0;
+    return memcmp(f->ipiv, dle_rec.ipiv, sizeof(int) * (size_t)n) == 0;
+}
+
+static void *getri_aug(void *A, void *dA) {
+    (void)dA;
+    getri_tape *t = (getri_tape *)new_tape(sizeof *t, DLE_OP_GETRI);
+    const int n = dle_rec.n, lda = dle_rec.lda;
+    t->n = n; t->lda = lda;
+    dle_factor_tape *f = dle_take_offered_factor();
+    t->singular = IFN(first_zero_diagonal)(n, A, lda);
+    if (!t->singular && holds_factors_of(f, A)) {
+        getri_primal(A);
+        f->X = tape_matrix("A", n, n, A, lda);
+        t->link = f; /* the slot's reference moves to this tape */
+        return t;
+    }
+    dle_release_factor(f);
+    if (!t->singular) {
+        t->LU = tape_matrix("A", n, n, A, lda);
+        t->ipiv = dle_copy_pivots(dle_rec.ipiv, n);
+    }
+    getri_primal(A);
+    if (!t->singular) t->X = tape_matrix("A", n, n, A, lda);
+    return t;
+}
+
+static void getri_rev(void *A, void *dA, void *tape) {
+    (void)A;
+    getri_tape *t = (getri_tape *)tape;
+    const int n = t->n, ld = dl_max(1, n);
+    if (t->link) { /* Xbar to the factorization's reverse; the shadow restarts from zero */
+        T *Xbar = (T *)malloc(sizeof(T) * (size_t)n * (size_t)n);
+        if (!Xbar) abort(); /* never run on without it: the gradient would be silently wrong */
+        const T zero = 0;
+        BLAS(lacpy)("A", &n, &n, dA, &t->lda, Xbar, &ld);
+        BLAS(laset)("A", &n, &n, &zero, &zero, dA, &t->lda);
+        t->link->Xbar = Xbar;
+        dle_release_factor(t->link);
+    } else if (!t->singular) {
+        FN(getri_rev)(DL_ACTIVE_A, n, t->LU, ld, t->ipiv, t->X, ld, dA, t->lda);
+    }
+    free(t->LU); free(t->X); free(t->ipiv); free(t);
+}
+
+/* ------------------------------------------------------------------ trtrs */
+/* As trsm (side L, alpha 1): the adjoint needs A's triangle, and X when A is active. */
+typedef struct {
+    dle_tape_head head;
+    char uplo, trans, diag;
+    int n, nrhs, lda, ldb, A_active;
+    T *A, *X; /* taped copies: A's triangle (ld n), X (ld n) */
+} trtrs_tape;
+
+static void trtrs_primal(void *B) {
+    dle_rec.info = FN(trtrs)(dle_rec.flag[0], dle_rec.flag[1], dle_rec.flag[2], dle_rec.m, dle_rec.n, dle_rec.A,
+                             dle_rec.lda, B, dle_rec.ldb);
+}
+
+static void trtrs_fwd(void *B, void *dB) {
+    const unsigned active = DL_ACTIVE_B | (dle_rec.dA ? DL_ACTIVE_A : 0u);
+    dle_rec.info = FN(trtrs_fwd)(active, dle_rec.flag[0], dle_rec.flag[1], dle_rec.flag[2], dle_rec.m, dle_rec.n,
+                                 dle_rec.A, dle_rec.lda, dle_rec.dA, dle_rec.lda, B, dle_rec.ldb, dB, dle_rec.ldb);
+}
+
+static void *trtrs_aug(void *B, void *dB) {
+    (void)dB;
+    trtrs_tape *t = (trtrs_tape *)new_tape(sizeof *t, DLE_OP_TRTRS);
+    t->uplo = dle_rec.flag[0]; t->trans = dle_rec.flag[1]; t->diag = dle_rec.flag[2];
+    t->n = dle_rec.m; t->nrhs = dle_rec.n; t->lda = dle_rec.lda; t->ldb = dle_rec.ldb;
+    t->A_active = dle_rec.A_active;
+    t->A = tape_matrix(&t->uplo, t->n, t->n, dle_rec.A, dle_rec.lda);
+    trtrs_primal(B);
+    if (t->A_active) t->X = tape_matrix("A", t->n, t->nrhs, B, t->ldb);
+    return t;
+}
+
+static void trtrs_rev(void *B, void *dB, void *tape) {
+    (void)B;
+    trtrs_tape *t = (trtrs_tape *)tape;
+    void *dA = dle_take_bound_matrix(); /* taken (cleared) whatever the tape says */
+    if (!t->A_active) dA = NULL;
+    const int ld = dl_max(1, t->n);
+    FN(trtrs_rev)(DL_ACTIVE_B | matrix_activity(dA != NULL), t->uplo, t->trans, t->diag, t->n, t->nrhs, t->A, ld,
+                  dA, t->lda, t->X, ld, dB, t->ldb);
+    free(t->A); free(t->X); free(t);
+}
+
 const dle_handler HANDLERS[DLE_OP_COUNT] = {
     [DLE_OP_TRSV] = {trsv_primal, trsv_fwd, trsv_aug, trsv_rev},
     [DLE_OP_TRSM] = {trsm_primal, trsm_fwd, trsm_aug, trsm_rev},
@@ -426,4 +557,6 @@ const dle_handler HANDLERS[DLE_OP_COUNT] = {
     [DLE_OP_POTRS] = {potrs_primal, potrs_fwd, potrs_aug, potrs_rev},
     [DLE_OP_POSV_FACTOR] = {potrf_primal, potrf_fwd, posv_factor_aug, posv_factor_rev},
     [DLE_OP_POSV_SOLVE] = {posv_solve_primal, posv_solve_fwd, posv_solve_aug, posv_solve_rev},
+    [DLE_OP_GETRI] = {getri_primal, getri_fwd, getri_aug, getri_rev},
+    [DLE_OP_TRTRS] = {trtrs_primal, trtrs_fwd, trtrs_aug, trtrs_rev},
 };

@@ -1,6 +1,6 @@
 /* ilp64_shim.c -- libdifflapack_ilp64.so: the 64-bit-integer Fortran entry points ?trsv_64_,
- * ?trsm_64_, ?getrf_64_, ?getrs_64_, ?gesv_64_, ?potrf_64_, ?potrs_64_, ?posv_64_ for ? = s, d,
- * c, z (the names Julia's
+ * ?trsm_64_, ?getrf_64_, ?getrs_64_, ?gesv_64_, ?potrf_64_, ?potrs_64_, ?posv_64_, ?trtrs_64_,
+ * ?getri_64_ for ? = s, d, c, z (the names Julia's
  * libblastrampoline calls), forwarding to Debian's ILP64 OpenBLAS (libopenblas64.so.0, which
  * exports them under the PLAIN names dtrsv_ ... with 64-bit integers).
  *
@@ -60,6 +60,9 @@ typedef void (*gesv_fn)(int_t, int_t, void *, int_t, blasint64 *, void *, int_t,
 typedef void (*potrf_fn)(flag_t, int_t, void *, int_t, blasint64 *, size_t);
 typedef void (*potrs_fn)(flag_t, int_t, int_t, const void *, int_t, void *, int_t, blasint64 *, size_t);
 typedef void (*posv_fn)(flag_t, int_t, int_t, void *, int_t, void *, int_t, blasint64 *, size_t);
+typedef void (*trtrs_fn)(flag_t, flag_t, flag_t, int_t, int_t, const void *, int_t, void *, int_t, blasint64 *,
+                         size_t, size_t, size_t);
+typedef void (*getri_fn)(int_t, void *, int_t, int_t, void *, int_t, blasint64 *);
 
 /* LAPACK routines report a missing library through info (never used by LAPACK itself). */
 #define NO_LIBRARY_INFO (-1000)
@@ -107,6 +110,18 @@ typedef void (*posv_fn)(flag_t, int_t, int_t, void *, int_t, void *, int_t, blas
                      blasint64 *info) {                                                          \
         RESOLVE(f, posv_fn, #p "posv_");                                                         \
         if (f) f(uplo, n, nrhs, A, lda, B, ldb, info, 1);                                        \
+        else *info = NO_LIBRARY_INFO;                                                            \
+    }                                                                                            \
+    void p##trtrs_64_(flag_t uplo, flag_t trans, flag_t diag, int_t n, int_t nrhs, const void *A, \
+                      int_t lda, void *B, int_t ldb, blasint64 *info) {                          \
+        RESOLVE(f, trtrs_fn, #p "trtrs_");                                                       \
+        if (f) f(uplo, trans, diag, n, nrhs, A, lda, B, ldb, info, 1, 1, 1);                     \
+        else *info = NO_LIBRARY_INFO;                                                            \
+    }                                                                                            \
+    void p##getri_64_(int_t n, void *A, int_t lda, int_t ipiv, void *work, int_t lwork,          \
+                      blasint64 *info) {                                                         \
+        RESOLVE(f, getri_fn, #p "getri_");                                                       \
+        if (f) f(n, A, lda, ipiv, work, lwork, info);                                            \
         else *info = NO_LIBRARY_INFO;                                                            \
     }
 

@@ -60,6 +60,16 @@ T IFN(inner)(int m, int n, const T *P, int ldp, const T *Q, int ldq);
 /* 1 if the stored (uplo) triangle of the n x n matrix A is zero outside its leading k x k
  * block (k = 0: the whole triangle); cholesky.c. */
 int IFN(triangle_zero_outside)(char uplo, int n, int k, const T *A, int lda);
+/* 1-based position of the first exactly zero diagonal entry A(i,i) of the n x n matrix, else 0
+ * (LAPACK's info for a singular triangle / U factor). */
+int IFN(first_zero_diagonal)(int n, const T *A, int lda);
+/* The getrf derivative on the caller's m x n buffer D (lu.c): adjoint != 0: D = packed LUbar in,
+ * Abar out; adjoint == 0: D = dA in, packed dLU out. Returns the first zero pivot the derivative
+ * met (its quotients follow dl_pivot_divide), 0, or DL_ERR_ALLOC. */
+int IFN(lu_rule)(int adjoint, int m, int n, const T *LU, int lda, const int *ipiv, T *D, int ldd);
+/* A := A^{-1} in place from its packed n x n LU and pivots (what ?getri computes; inverse.c).
+ * No U(i,i) may be zero (the caller checks). */
+void IFN(lu_inverse)(int n, T *A, int lda, const int *ipiv);
 /* x / d where d may be an exactly zero pivot: NaN when x != 0 (undefined), 0 when x == 0 (an
  * exactly zero (co)tangent contributes exactly zero). */
 static inline T dl_pivot_divide(T x, T d) {

@@ -33,13 +33,6 @@ static const int INC1 = 1, DEC1 = -1;
 
 #define AT(M, ld, i, j) ((M)[(size_t)(i) + (size_t)(j) * (size_t)(ld)])
 
-/* 1-based position of the first exactly zero U(i,i) of an n x n factorisation, else 0. */
-static int first_zero_diagonal(int n, const T *LU, int lda) {
-    for (int i = 0; i < n; ++i)
-        if (AT(LU, lda, i, i) == 0) return i + 1;
-    return 0;
-}
-
 /* 1-based position of the first zero pivot the LU derivative divides by (column j of L,
  * rows j+1..m-1, is scaled by 1/U(j,j): only j < min(k, m-1) matter), else 0. */
 static int lu_derivative_breakdown(int m, int n, const T *LU, int lda) {
@@ -206,8 +199,8 @@ static void lu_adjoint(int m, int n, const T *LU, int lda, T *Tb, int ldt) {
 
 /* Both rules on the caller's buffer D (m x n, ldd): tangent: D = dA in, packed dLU out;
  * adjoint: D = packed LUbar in, Abar out. Returns the first zero pivot the derivative met
- * (its quotients follow dl_pivot_divide), 0, or DL_ERR_ALLOC. */
-static int lu_rule(int adjoint, int m, int n, const T *LU, int lda, const int *ipiv, T *D, int ldd) {
+ * (its quotients follow dl_pivot_divide), 0, or DL_ERR_ALLOC. Shared with inverse.c / det.c. */
+int IFN(lu_rule)(int adjoint, int m, int n, const T *LU, int lda, const int *ipiv, T *D, int ldd) {
     const int k = dl_min(m, n);
     if (k == 0) return 0;
     if (adjoint) {
@@ -256,7 +249,7 @@ int FN(getrf_fwd)(unsigned active, int m, int n, T *A, int lda, int *ipiv, T *dA
     if (act_A && ldda < dl_max(1, m)) return -108;
     const int info = getrf_call(m, n, A, lda, ipiv);
     if (!act_A) return info;
-    rc = lu_rule(0, m, n, A, lda, ipiv, dA, ldda);
+    rc = IFN(lu_rule)(0, m, n, A, lda, ipiv, dA, ldda);
     return rc == DL_ERR_ALLOC ? rc : info;
 }
 
@@ -271,7 +264,7 @@ int FN(getrf_rev)(unsigned active, int m, int n, const T *LU, int lda, const int
     if (act_A && m > 0 && n > 0 && !dLU) return -107;
     if (act_A && lddlu < dl_max(1, m)) return -108;
     if (!act_A) return 0;
-    return lu_rule(1, m, n, LU, lda, ipiv, dLU, lddlu);
+    return IFN(lu_rule)(1, m, n, LU, lda, ipiv, dLU, lddlu);
 }
 
 /* ---------------------------------------------------------------- getrs */
@@ -308,7 +301,7 @@ int FN(getrs)(char trans, int n, int nrhs, const T *LU, int lda, const int *ipiv
     if (rc) return rc;
     if (n == 0 || nrhs == 0) return 0;
     getrs_call(parse_trans(trans), n, nrhs, LU, lda, ipiv, B, ldb);
-    return first_zero_diagonal(n, LU, lda);
+    return IFN(first_zero_diagonal)(n, LU, lda);
 }
 
 /* B := op(Tr) B for the n x nrhs blocks of the solves; one right-hand side goes to trmv (see
@@ -355,7 +348,7 @@ int FN(getrs_fwd)(unsigned active, char trans, int n, int nrhs, const T *LU, int
     if (empty) return 0;
     trans = parse_trans(trans);
     getrs_call(trans, n, nrhs, LU, lda, ipiv, B, ldb);
-    const int singular = first_zero_diagonal(n, LU, lda);
+    const int singular = IFN(first_zero_diagonal)(n, LU, lda);
     if (!any) return singular;
     if (!(active & DL_ACTIVE_B)) BLAS(laset)("A", &n, &nrhs, &ZERO, &ZERO, dB, &lddb);
     if (!a_on) {
@@ -418,7 +411,7 @@ int FN(getrs_rev)(unsigned active, char trans, int n, int nrhs, const T *LU, int
     if (any && lddb < dl_max(1, n)) return -113;
     if (empty || !any) return 0;
     trans = parse_trans(trans);
-    const int singular = first_zero_diagonal(n, LU, lda);
+    const int singular = IFN(first_zero_diagonal)(n, LU, lda);
     if (singular && IFN(all_zero)(n, nrhs, dB, lddb)) return singular;
     if (!a_on) {
         if (dl_adjoint_needs_conj(trans)) {
@@ -519,7 +512,7 @@ int FN(gesv_fwd)(unsigned active, int n, int nrhs, T *A, int lda, T *dA, int ldd
         }
     }
     if (a_on && (active & DL_WANT_DLU)) {
-        rc = lu_rule(0, n, n, A, lda, ipiv, dA, ldda);
+        rc = IFN(lu_rule)(0, n, n, A, lda, ipiv, dA, ldda);
         if (rc == DL_ERR_ALLOC) return rc;
     }
     return info;
@@ -539,10 +532,10 @@ int FN(gesv_rev)(unsigned active, int n, int nrhs, const T *LU, int lda, const i
     if (any && n > 0 && nrhs > 0 && !dB) return -111;
     if (any && lddb < dl_max(1, n)) return -112;
     if (n == 0 || !any) return 0;
-    const int singular = first_zero_diagonal(n, LU, lda);
+    const int singular = IFN(first_zero_diagonal)(n, LU, lda);
     const int lubar_zero = !a_on || IFN(all_zero)(n, n, dA, ldda);
     if (!lubar_zero) {
-        rc = lu_rule(1, n, n, LU, lda, ipiv, dA, ldda);
+        rc = IFN(lu_rule)(1, n, n, LU, lda, ipiv, dA, ldda);
         if (rc == DL_ERR_ALLOC) return rc;
     }
     if (singular || nrhs == 0) return singular;

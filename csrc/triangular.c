@@ -20,10 +20,7 @@ static const int INC1 = 1;
 /* 1-based index of the first exactly zero diagonal entry of the k x k triangle, 0 if none
  * (LAPACK ?trtrs' info). A unit diagonal is never read. */
 static int first_zero_diagonal(char diag, int k, const T *A, int lda) {
-    if (diag == 'U') return 0;
-    for (int i = 0; i < k; ++i)
-        if (A[i + (size_t)i * lda] == 0) return i + 1;
-    return 0;
+    return diag == 'U' ? 0 : IFN(first_zero_diagonal)(k, A, lda);
 }
 
 /* Flags of trsv/trsm after parsing ('C' becomes 'T' for real data); 0 on success or BLAS's
@@ -358,4 +355,78 @@ int FN(trsm_rev)(unsigned active, char side, char uplo, char transa, char diag, 
     }
     dl_free(W);
     return sing;
+}
+
+/* ------------------------------------------------------------------------------- trtrs */
+/* ?trtrs = ?trsm (side L, alpha 1) with LAPACK's singularity test: an exactly zero A(i,i)
+ * (diag 'N') is found BEFORE B is touched, B is left unchanged and info = i (reference LAPACK
+ * and OpenBLAS alike). The rules are the trsm kernels'; with info > 0 the buffer is unchanged,
+ * so its derivative is the identity: dX = dB, Bbar = Xbar, nothing for A. */
+
+/* ?trtrs's checks (uplo 1, trans 2, diag 3, n 4, nrhs 5, A 6, lda 7, B 8, ldb 9). need_B:
+ * whether B is read (an adjoint reads the solution X only for A's cotangent). */
+static int check_trtrs(char *uplo, char *trans, char *diag, int n, int nrhs, const T *A, int lda,
+                       const T *B, int need_B, int ldb) {
+    char side = 'L';
+    int info = parse_flags(&side, uplo, trans, diag, 0);
+    if (info) return info;
+    if (n < 0) return -4;
+    if (nrhs < 0) return -5;
+    if (n > 0 && !A) return -6;
+    if (lda < dl_max(1, n)) return -7;
+    if (need_B && n > 0 && nrhs > 0 && !B) return -8;
+    if (ldb < dl_max(1, n)) return -9;
+    return 0;
+}
+
+int FN(trtrs)(char uplo, char trans, char diag, int n, int nrhs, const T *A, int lda, T *B, int ldb) {
+    int info = check_trtrs(&uplo, &trans, &diag, n, nrhs, A, lda, B, 1, ldb);
+    if (info || n == 0) return info;
+    const int sing = first_zero_diagonal(diag, n, A, lda);
+    if (sing) return sing;
+    if (nrhs > 0) IFN(trsm_blocked)('L', uplo, trans, diag, n, nrhs, 1, A, lda, B, ldb);
+    return 0;
+}
+
+/* dX = op(A)^{-1} (dB - op(tri(dA)) X) (Giles 2008, sec. 2.2.3): dl_?trsm_fwd with alpha 1. */
+int FN(trtrs_fwd)(unsigned active, char uplo, char trans, char diag, int n, int nrhs, const T *A, int lda,
+                  const T *dA, int ldda, T *B, int ldb, T *dB, int lddb) {
+    int info = check_trtrs(&uplo, &trans, &diag, n, nrhs, A, lda, B, 1, ldb);
+    if (info) return info;
+    active &= DL_ACTIVE_A | DL_ACTIVE_B;
+    const int act_A = (active & DL_ACTIVE_A) != 0, act_B = (active & DL_ACTIVE_B) != 0;
+    const int empty = n == 0 || nrhs == 0;
+    if (act_A && n > 0 && !dA) return -109;
+    if (act_A && ldda < dl_max(1, n)) return -110;
+    if (active && !empty && !dB) return -113;
+    if (dB && lddb < dl_max(1, n)) return -114;
+    if (n == 0) return 0;
+    const int sing = first_zero_diagonal(diag, n, A, lda);
+    if (sing) { /* B unchanged: dB keeps B's tangent, or is zero */
+        if (dB && !act_B && nrhs > 0) BLAS(laset)("A", &n, &nrhs, &ZERO, &ZERO, dB, &lddb);
+        return sing;
+    }
+    const T one = 1;
+    return FN(trsm_fwd)(active, 'L', uplo, trans, diag, n, nrhs, &one, NULL, A, lda, dA, ldda, B, ldb, dB,
+                        lddb);
+}
+
+/* Bbar = op(A)^{-H} Xbar, Abar += tri(-Bbar X^H) taken through op (Giles 2008, sec. 3.2.3):
+ * dl_?trsm_rev with alpha 1 (which solves with conj(A) for op = T on complex data). */
+int FN(trtrs_rev)(unsigned active, char uplo, char trans, char diag, int n, int nrhs, const T *A, int lda,
+                  T *dA, int ldda, const T *X, int ldx, T *dB, int lddb) {
+    active &= DL_ACTIVE_A | DL_ACTIVE_B;
+    const int act_A = (active & DL_ACTIVE_A) != 0;
+    int info = check_trtrs(&uplo, &trans, &diag, n, nrhs, A, lda, X, act_A, ldx);
+    if (info) return info;
+    if (act_A && n > 0 && !dA) return -109;
+    if (act_A && ldda < dl_max(1, n)) return -110;
+    if (active && n > 0 && nrhs > 0 && !dB) return -113;
+    if (active && lddb < dl_max(1, n)) return -114;
+    if (!active || n == 0) return 0;
+    const int sing = first_zero_diagonal(diag, n, A, lda);
+    if (sing || nrhs == 0) return sing; /* B was left unchanged: Xbar passes through */
+    const T one = 1;
+    return FN(trsm_rev)(active, 'L', uplo, trans, diag, n, nrhs, &one, A, lda, dA, ldda, X, ldx, NULL, 1, dB,
+                        lddb, NULL);
 }

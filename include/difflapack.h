@@ -1,6 +1,6 @@
 /* difflapack.h -- tangent (forward) and adjoint (reverse) kernels for BLAS/LAPACK linear
- * solvers: trsv, trsm, getrf, getrs, gesv, potrf, potrs, posv, in the four BLAS precisions
- * s, d, c, z (column-major, LP64 ints).
+ * solvers: trsv, trsm, getrf, getrs, gesv, trtrs, getri, inv, det, slogdet, potrf, potrs, posv,
+ * in the four BLAS precisions s, d, c, z (column-major, LP64 ints).
  *
  * Names: dl_<p><routine> (the primal), dl_<p><routine>_fwd, dl_<p><routine>_rev with p one of
  * s d c z, e.g. dl_zgetrf_rev. The prototypes are generated from ONE table, DL_KERNELS below
@@ -33,7 +33,9 @@
  *    its own case (for real data 'C' means 'T').
  *  - Pivots (ipiv, 1-based like LAPACK) and info carry no derivative; derivatives are those of
  *    what LAPACK computes with the pivots it chose.
- *  - Kernels never form inverses or dense permutation matrices; pivots go through ?laswp.
+ *  - Kernels never form inverses or dense permutation matrices; pivots go through ?laswp (or
+ *    ?swap loops over column pairs, as ?getri applies them). The exceptions are outputs that
+ *    ARE inverses: getri/inv's X, and det/slogdet's cotangent, a multiple of A^{-H}.
  *  - Singular input: kernels never raise; the derivative of an output that does not exist is
  *    NaN, and an exactly zero cotangent (or tangent) always contributes exactly zero, also
  *    through a zero pivot (see each routine).
@@ -115,7 +117,32 @@ extern "C" {
     X(p, posv_fwd, (unsigned active, char uplo, int n, int nrhs, T *A, int lda, T *dA, int ldda, \
                     T *B, int ldb, T *dB, int lddb))                                             \
     X(p, posv_rev, (unsigned active, char uplo, int n, int nrhs, const T *C, int lda, T *dA,     \
-                    int ldda, const T *X, int ldx, T *dB, int lddb))
+                    int ldda, const T *X, int ldx, T *dB, int lddb))                             \
+    X(p, trtrs, (char uplo, char trans, char diag, int n, int nrhs, const T *A, int lda, T *B,   \
+                 int ldb))                                                                       \
+    X(p, trtrs_fwd, (unsigned active, char uplo, char trans, char diag, int n, int nrhs,         \
+                     const T *A, int lda, const T *dA, int ldda, T *B, int ldb, T *dB,           \
+                     int lddb))                                                                  \
+    X(p, trtrs_rev, (unsigned active, char uplo, char trans, char diag, int n, int nrhs,         \
+                     const T *A, int lda, T *dA, int ldda, const T *X, int ldx, T *dB,           \
+                     int lddb))                                                                  \
+    X(p, getri, (int n, T *A, int lda, const int *ipiv))                                         \
+    X(p, getri_fwd, (unsigned active, int n, T *A, int lda, const int *ipiv, T *dA, int ldda))   \
+    X(p, getri_rev, (unsigned active, int n, const T *LU, int lda, const int *ipiv, const T *X,  \
+                     int ldx, T *dA, int ldda))                                                  \
+    X(p, inv, (int n, T *A, int lda, int *ipiv))                                                 \
+    X(p, inv_fwd, (unsigned active, int n, T *A, int lda, int *ipiv, T *dA, int ldda))           \
+    X(p, inv_rev, (unsigned active, int n, const T *X, int ldx, T *dA, int ldda))                \
+    X(p, det, (int n, T *A, int lda, int *ipiv, T *det))                                         \
+    X(p, det_fwd, (unsigned active, int n, T *A, int lda, int *ipiv, const T *dA, int ldda,      \
+                   T *det, T *ddet))                                                             \
+    X(p, det_rev, (unsigned active, int n, const T *LU, int lda, const int *ipiv,                \
+                   const T *detbar, T *dA, int ldda))                                            \
+    X(p, slogdet, (int n, T *A, int lda, int *ipiv, T *sign, R *logabsdet))                      \
+    X(p, slogdet_fwd, (unsigned active, int n, T *A, int lda, int *ipiv, const T *dA, int ldda,  \
+                       T *sign, R *logabsdet, T *dsign, R *dlogabsdet))                          \
+    X(p, slogdet_rev, (unsigned active, int n, const T *LU, int lda, const int *ipiv,            \
+                       const T *signbar, const R *labar, T *dA, int ldda))
 
 #define DL_DECLARE_KERNEL(p, name, params) int dl_##p##name params;
 #define DL_DECLARE_PRECISION(p, T, R, is_complex) DL_KERNELS(DL_DECLARE_KERNEL, p, T, R)
@@ -260,8 +287,67 @@ DL_PRECISIONS(DL_DECLARE_PRECISION)
  *   stored triangle is detected and the potrf adjoint skipped), out Sbar = the stored part of
  *   -Bbar X^H (one her2k) + the potrf adjoint of Cbar: the cost of A X = B, one solve and a
  *   rank-2 nrhs update. Not positive definite (C's diagonal, as potrf_rev): LAPACK left B
- *   unchanged, so Bbar = Xbar and dA gets potrf_rev's rule for Cbar alone. Returns that info; -6 X NULL (A active, C positive definite), -7 bad ldx, -107 dA
- *   NULL, -108 bad ldda, -111 dB NULL, -112 bad lddb.
+ *   unchanged, so Bbar = Xbar and dA gets potrf_rev's rule for Cbar alone. Returns that
+ *   info; -6 X NULL (A active, C positive definite), -7 bad ldx, -107 dA NULL, -108 bad ldda,
+ *   -111 dB NULL, -112 bad lddb.
+ *
+ * ---------------------------------------------------------------- trtrs
+ * dl_?trtrs: B (n x nrhs) := op(A)^{-1} B, A triangular (LAPACK ?trtrs: ?trsm side L, alpha 1,
+ *   plus its test for an exactly zero A(i,i) with diag 'N', made BEFORE B is touched: then B is
+ *   left unchanged and i is returned). Checks at ?trtrs' positions (uplo 1 ... ldb 9).
+ * dl_?trtrs_fwd: dl_?trsm_fwd with alpha 1: on exit B = X and dB = dX = op(A)^{-1} (dB -
+ *   op(tri(dA)) X) (dB read if DL_ACTIVE_B, dA if DL_ACTIVE_A; dB written whenever non-NULL, zero
+ *   when nothing is active). info > 0: B unchanged, so dB keeps its tangent (zero if B is
+ *   inactive). -109 dA NULL / -110 bad ldda (A active), -113 dB NULL, -114 bad lddb.
+ * dl_?trtrs_rev: X: the solution (read for DL_ACTIVE_A; ldx checked as ?trtrs' ldb: -9). dB:
+ *   in Xbar, out Bbar = op(A)^{-H} Xbar; DL_ACTIVE_A: dA (its referenced triangle) += the
+ *   projection of -Bbar X^H taken through op, as dl_?trsm_rev (op = T on complex data solves with
+ *   conj(A)). info > 0 (B was left unchanged): Bbar = Xbar, dA untouched. Errors as trtrs_fwd.
+ *
+ * ---------------------------------------------------------------- getri, inv
+ * dl_?getri: A (the packed n x n LU of ?getrf, with ipiv) := X = A^{-1} = U^{-1} L^{-1} P^T (what
+ *   ?getri computes, by a recursive in-place inversion in trmm/gemm: no workspace argument;
+ *   ?getri's workspace query belongs to the Enzyme layer's ?getri_). Returns i > 0 if U(i,i) ==
+ *   0: A is left unchanged, as LAPACK leaves it. -1 n, -2 A NULL, -3 lda, -4 ipiv NULL or an
+ *   entry outside 1..n.
+ * dl_?getri_fwd: dA: the packed tangent of the factors (dL strictly lower, dU upper) on entry,
+ *   dX = -X dA X, dA = P (dL U + L dU), on exit (read and written only for DL_ACTIVE_A). 8/3 n^3
+ *   flops beyond the primal, 2 n^2 workspace. info > 0: A and dA unchanged. -106 dA NULL,
+ *   -107 bad ldda.
+ * dl_?getri_rev: LU, ipiv: the factors (the primal INPUT, which the caller keeps), X: the primal
+ *   output. dA: in Xbar, out the packed cotangent of the factors, Lbar = stril(P^T Abar U^H),
+ *   Ubar = triu(L^H P^T Abar), Abar = -X^H Xbar X^H (overwritten). 8/3 n^3 flops, 2 n^2
+ *   workspace. info > 0 (LAPACK computed nothing): dA unchanged. -106 X NULL, -107 bad ldx,
+ *   -108 dA NULL, -109 bad ldda.
+ * dl_?inv: A := A^{-1} (?getrf, then dl_?getri's inversion); ipiv: n pivots (output). Returns
+ *   ?getrf's info; info > 0: A holds the factors (the inversion is skipped, as ?getri skips it).
+ * dl_?inv_fwd: dA: in dA, out dX = -X dA X (two gemm, n^2 workspace). info > 0: A holds the LU
+ *   and dA becomes the packed getrf tangent (dl_?getrf_fwd's), the derivative of what LAPACK
+ *   left. -106 dA NULL, -107 bad ldda.
+ * dl_?inv_rev: X = A^{-1} (primal output, nonsingular A). dA: in Xbar, out Abar = -X^H Xbar X^H
+ *   (two gemm, n^2 workspace). -102 n, -103 X NULL, -104 bad ldx, -105 dA NULL, -106 bad ldda.
+ *
+ * ---------------------------------------------------------------- det, slogdet
+ * Common: A (n x n) is factored in place (A := its packed LU, ipiv: n pivots, like ?getrf) and
+ * the determinant read from it; derivatives are those of the scalar outputs with respect to A
+ * (the LU left in A is a by-product without derivative): dA is READ by the fwd kernels and
+ * ACCUMULATED INTO (+=) by the rev kernels. Returns ?getrf's info (rev kernels: the first zero
+ * U(i,i), 1-based, or 0); -1 n, -2 A NULL, -3 lda, -4 ipiv NULL (rev: or an entry outside 1..n);
+ * -(100+k) a NULL scalar k or a bad ldda. A zero tangent / cotangent contributes exactly zero.
+ * dl_?det: *det = sign(P) prod U_ii (exactly 0 when a U_ii is 0; no rescaling: it may over- or
+ *   underflow where log|det| does not).
+ * dl_?det_fwd: *ddet = det tr(A^{-1} dA) (A^{-1} by dl_?getri's inversion, n^2 workspace); A
+ *   singular: tr(adj(A) dA): exact with one zero U_jj (any j: getrf tangent for j = n-1, the
+ *   rank-one adjugate from three trsv otherwise), NaN with two or more.
+ * dl_?det_rev: LU, ipiv: the factored A. dA += detbar conj(det) A^{-H}; A singular:
+ *   detbar adj(A)^H, as det_fwd (NaN with two or more zero pivots).
+ * dl_?slogdet: *sign = sign(P) prod U_ii / |U_ii| (complex: on the unit circle), *logabsdet =
+ *   sum log|U_ii| (summed in double); (0, -inf) when a U_ii is 0.
+ * dl_?slogdet_fwd: t = tr(A^{-1} dA): *dlogabsdet = Re t, *dsign = i Im(t) sign (complex; 0 for
+ *   real data). Singular A: *dlogabsdet = NaN, *dsign = NaN (complex) / 0 (real).
+ * dl_?slogdet_rev: dA += c A^{-H}, c = *labar + i Im(conj(sign) *signbar) (complex; c = *labar
+ *   for real data, whose signbar is not read). Singular A: dA := NaN unless *labar == 0 and
+ *   (complex) *signbar == 0.
  */
 
 /* ---------------------------------------------------------------- misc */

@@ -1,8 +1,9 @@
 /* difflapack_enzyme.h -- make the Enzyme AD engine differentiate BLAS/LAPACK calls with
  * difflapack's tangent/adjoint kernels:
  *
- *   ?trsv_ ?trsm_ ?getrf_ ?getrs_ ?gesv_ ?potrf_ ?potrs_ ?posv_    ? = s, d, c, z  (LP64: int*)
- *   ?trsv_64_ ... ?posv_64_                                        (ILP64: 64-bit ints, Julia)
+ *   ?trsv_ ?trsm_ ?getrf_ ?getrs_ ?gesv_ ?trtrs_ ?getri_ ?potrf_ ?potrs_ ?posv_
+ *                                      ? = s, d, c, z  (LP64: int*)
+ *   ?trsv_64_ ... ?posv_64_             (ILP64: 64-bit ints, the names Julia calls)
  *
  * in forward mode (__enzyme_fwddiff, jax.jvp), combined reverse mode (__enzyme_autodiff) and
  * split reverse mode (jax.grad over an Enzyme-JAX cpp_call), for any subset of active arrays.
@@ -80,6 +81,12 @@ DLE_NOFREE int dle_setup_potrs(int prec, char uplo, long long n, long long nrhs,
 DLE_NOFREE int dle_setup_posv(int prec, char uplo, long long n, long long nrhs, long long lda,
                               long long ldb);
 DLE_NOFREE int dle_setup_posv_solve(void);
+DLE_NOFREE int dle_setup_trtrs(int prec, char uplo, char trans, char diag, long long n, long long nrhs,
+                               long long lda, long long ldb);
+/* also answers ?getri's workspace query (lwork = -1) into work[0]; returns 1: nothing to compute */
+DLE_NOFREE int dle_setup_getri(int prec, long long n, long long lda, const void *ipiv, int ipiv64,
+                               void *work, long long lwork);
+/* LAPACK's info of the last computation (getri, trtrs) */
 DLE_NOFREE int dle_fetch_info(void);
 /* bytes copied into reverse-mode tapes so far (diagnostics) */
 unsigned long long dle_taped_bytes(void);
@@ -138,7 +145,8 @@ DLE_RULE_KERNELS(DLE_RULES)
 #define DLE_INACTIVE_KERNELS(X)                                                                  \
     X(dle_setup_trsv) X(dle_setup_trsm) X(dle_setup_getrf) X(dle_setup_getrs) X(dle_setup_gesv)  \
     X(dle_setup_gesv_solve) X(dle_fetch_getrf) X(dle_setup_potrf) X(dle_setup_potrs)          \
-    X(dle_setup_posv) X(dle_setup_posv_solve) X(dle_fetch_info) X(dle_store_info)
+    X(dle_setup_posv) X(dle_setup_posv_solve) X(dle_setup_trtrs) X(dle_setup_getri)           \
+    X(dle_fetch_info) X(dle_store_info)
 #define DLE_INACTIVE(fn)                                                                         \
     DLE_EXTERN_C_BEGIN                                                                           \
     __attribute__((used, weak)) void *__enzyme_inactivefn_difflapack_##fn[1] = {(void *)fn};      \
@@ -239,8 +247,8 @@ DLE_INACTIVE_KERNELS(DLE_INACTIVE)
     /* ?posv is ?potrf then ?potrs, linked like ?gesv: its reverse is that of A X = B (one      \
      * solve and a rank-2 nrhs update; the potrf adjoint only for a nonzero cotangent of the    \
      * factor left in A). The solve's compute call runs also when A is not positive definite   \
-     * (then it leaves B alone, as LAPACK does): its rules give B's derivative the not-PD rule \
-     * of dl_?posv_fwd/_rev. No bind call, as in gesv. */                                      \
+     * (then it leaves B alone, as LAPACK does, and B's derivative is the identity). No bind    \
+     * call, as in gesv. */                                                                     \
     static inline long long dle_##p##posv_body(char uplo, long long n, long long nrhs, void *A,  \
                                                long long lda, void *B, long long ldb) {          \
         DLE_ANNOTATE_##R(A);                                                                     \
@@ -253,6 +261,31 @@ DLE_INACTIVE_KERNELS(DLE_INACTIVE)
         dle_set_matrix(A);                                                                       \
         dle_compute(B);                                                                          \
         return info;                                                                             \
+    }                                                                                         \
+    static inline long long dle_##p##trtrs_body(char uplo, char trans, char diag, long long n,   \
+                                                long long nrhs, const void *A, long long lda,    \
+                                                void *B, long long ldb) {                        \
+        DLE_ANNOTATE_##R(A);                                                                     \
+        DLE_ANNOTATE_##R(B);                                                                     \
+        long long info = dle_setup_trtrs(#p[0], uplo, trans, diag, n, nrhs, lda, ldb);           \
+        if (info != 0) return info;                                                              \
+        dle_set_matrix(A);                                                                       \
+        dle_compute(B);                                                                          \
+        dle_bind_matrix(A);                                                                      \
+        return dle_fetch_info();                                                                 \
+    }                                                                                            \
+    /* ?getri: the work array is the caller's scratch (and the query's answer), never an input  \
+     * of the computation; following ?getrf on the same buffer, the reverse pass is that of     \
+     * X = A^{-1} itself (see dle_factor_tape in enzyme_glue.h). */                             \
+    static inline long long dle_##p##getri_body(long long n, void *A, long long lda,             \
+                                                const void *ipiv, int ipiv64, void *work,        \
+                                                long long lwork) {                               \
+        DLE_ANNOTATE_##R(A);                                                                     \
+        DLE_ANNOTATE_PIVOTS(ipiv, ipiv64);                                                       \
+        long long rc = dle_setup_getri(#p[0], n, lda, ipiv, ipiv64, work, lwork);                \
+        if (rc != 0) return rc < 0 ? rc : 0;                                                     \
+        dle_compute(A);                                                                          \
+        return dle_fetch_info();                                                                 \
     }
 DL_PRECISIONS(DLE_DEFINE_BODIES)
 
@@ -315,29 +348,44 @@ DL_PRECISIONS(DLE_DEFINE_BODIES)
     }                                                                                            \
     DLE_ENTRY(p##potrf##SFX##_5, (DLE_CHAR uplo, const INT *n, void *A, const INT *lda,          \
                                   INT *info)) {                                                  \
-        dle_store_info(info, IPIV64, dle_##p##potrf_body(*uplo, *n, A, *lda));                                   \
+        dle_store_info(info, IPIV64, dle_##p##potrf_body(*uplo, *n, A, *lda));                       \
     }                                                                                            \
     DLE_ENTRY(p##potrf##SFX##_6, (DLE_CHAR uplo, const INT *n, void *A, const INT *lda,          \
                                   INT *info, DLE_LEN l1)) {                                      \
-        dle_store_info(info, IPIV64, dle_##p##potrf_body(*uplo, *n, A, *lda));                                   \
+        dle_store_info(info, IPIV64, dle_##p##potrf_body(*uplo, *n, A, *lda));                       \
     }                                                                                            \
     DLE_ENTRY(p##potrs##SFX##_8, (DLE_CHAR uplo, const INT *n, const INT *nrhs, const void *A,   \
                                   const INT *lda, void *B, const INT *ldb, INT *info)) {         \
-        dle_store_info(info, IPIV64, dle_##p##potrs_body(*uplo, *n, *nrhs, A, *lda, B, *ldb));                   \
+        dle_store_info(info, IPIV64, dle_##p##potrs_body(*uplo, *n, *nrhs, A, *lda, B, *ldb));       \
     }                                                                                            \
     DLE_ENTRY(p##potrs##SFX##_9, (DLE_CHAR uplo, const INT *n, const INT *nrhs, const void *A,   \
                                   const INT *lda, void *B, const INT *ldb, INT *info,            \
                                   DLE_LEN l1)) {                                                 \
-        dle_store_info(info, IPIV64, dle_##p##potrs_body(*uplo, *n, *nrhs, A, *lda, B, *ldb));                   \
+        dle_store_info(info, IPIV64, dle_##p##potrs_body(*uplo, *n, *nrhs, A, *lda, B, *ldb));       \
     }                                                                                            \
     DLE_ENTRY(p##posv##SFX##_8, (DLE_CHAR uplo, const INT *n, const INT *nrhs, void *A,          \
                                  const INT *lda, void *B, const INT *ldb, INT *info)) {          \
-        dle_store_info(info, IPIV64, dle_##p##posv_body(*uplo, *n, *nrhs, A, *lda, B, *ldb));                    \
+        dle_store_info(info, IPIV64, dle_##p##posv_body(*uplo, *n, *nrhs, A, *lda, B, *ldb));        \
     }                                                                                            \
     DLE_ENTRY(p##posv##SFX##_9, (DLE_CHAR uplo, const INT *n, const INT *nrhs, void *A,          \
                                  const INT *lda, void *B, const INT *ldb, INT *info,             \
                                  DLE_LEN l1)) {                                                  \
-        dle_store_info(info, IPIV64, dle_##p##posv_body(*uplo, *n, *nrhs, A, *lda, B, *ldb));                    \
+        dle_store_info(info, IPIV64, dle_##p##posv_body(*uplo, *n, *nrhs, A, *lda, B, *ldb));        \
+    }                                                                                         \
+    DLE_ENTRY(p##trtrs##SFX##_10, (DLE_CHAR uplo, DLE_CHAR trans, DLE_CHAR diag, const INT *n,   \
+                                   const INT *nrhs, const void *A, const INT *lda, void *B,      \
+                                   const INT *ldb, INT *info)) {                                 \
+        dle_store_info(info, IPIV64, dle_##p##trtrs_body(*uplo, *trans, *diag, *n, *nrhs, A, *lda, B, *ldb)); \
+    }                                                                                            \
+    DLE_ENTRY(p##trtrs##SFX##_13, (DLE_CHAR uplo, DLE_CHAR trans, DLE_CHAR diag, const INT *n,   \
+                                   const INT *nrhs, const void *A, const INT *lda, void *B,      \
+                                   const INT *ldb, INT *info, DLE_LEN l1, DLE_LEN l2,            \
+                                   DLE_LEN l3)) {                                                \
+        dle_store_info(info, IPIV64, dle_##p##trtrs_body(*uplo, *trans, *diag, *n, *nrhs, A, *lda, B, *ldb)); \
+    }                                                                                            \
+    DLE_ENTRY(p##getri##SFX##_7, (const INT *n, void *A, const INT *lda, const INT *ipiv,        \
+                                  void *work, const INT *lwork, INT *info)) {                    \
+        dle_store_info(info, IPIV64, dle_##p##getri_body(*n, A, *lda, ipiv, IPIV64, work, *lwork));  \
     }
 
 #define DLE_DEFINE_PRECISION_ENTRIES(p, T, R, is_complex)                                        \
@@ -356,7 +404,8 @@ DL_PRECISIONS(DLE_DEFINE_PRECISION_ENTRIES)
     X(p, trsv, SFX, 8) X(p, trsv, SFX, 11) X(p, trsm, SFX, 11) X(p, trsm, SFX, 15)               \
     X(p, getrf, SFX, 6) X(p, getrs, SFX, 9) X(p, getrs, SFX, 10) X(p, gesv, SFX, 8)              \
     X(p, potrf, SFX, 5) X(p, potrf, SFX, 6) X(p, potrs, SFX, 8) X(p, potrs, SFX, 9)              \
-    X(p, posv, SFX, 8) X(p, posv, SFX, 9)
+    X(p, posv, SFX, 8) X(p, posv, SFX, 9) X(p, trtrs, SFX, 10) X(p, trtrs, SFX, 13)            \
+    X(p, getri, SFX, 7)
 
 #define DLE_NARGS(...) DLE_NARGS_(__VA_ARGS__, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
 #define DLE_NARGS_(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, N, ...) N
@@ -460,6 +509,22 @@ DL_PRECISIONS(DLE_PRECISION_DECLARATIONS)
 #define dposv_64_(...) DLE_DISPATCH(dposv_64, __VA_ARGS__)
 #define cposv_64_(...) DLE_DISPATCH(cposv_64, __VA_ARGS__)
 #define zposv_64_(...) DLE_DISPATCH(zposv_64, __VA_ARGS__)
+#define strtrs_(...) DLE_DISPATCH(strtrs, __VA_ARGS__)
+#define dtrtrs_(...) DLE_DISPATCH(dtrtrs, __VA_ARGS__)
+#define ctrtrs_(...) DLE_DISPATCH(ctrtrs, __VA_ARGS__)
+#define ztrtrs_(...) DLE_DISPATCH(ztrtrs, __VA_ARGS__)
+#define sgetri_(...) DLE_DISPATCH(sgetri, __VA_ARGS__)
+#define dgetri_(...) DLE_DISPATCH(dgetri, __VA_ARGS__)
+#define cgetri_(...) DLE_DISPATCH(cgetri, __VA_ARGS__)
+#define zgetri_(...) DLE_DISPATCH(zgetri, __VA_ARGS__)
+#define strtrs_64_(...) DLE_DISPATCH(strtrs_64, __VA_ARGS__)
+#define dtrtrs_64_(...) DLE_DISPATCH(dtrtrs_64, __VA_ARGS__)
+#define ctrtrs_64_(...) DLE_DISPATCH(ctrtrs_64, __VA_ARGS__)
+#define ztrtrs_64_(...) DLE_DISPATCH(ztrtrs_64, __VA_ARGS__)
+#define sgetri_64_(...) DLE_DISPATCH(sgetri_64, __VA_ARGS__)
+#define dgetri_64_(...) DLE_DISPATCH(dgetri_64, __VA_ARGS__)
+#define cgetri_64_(...) DLE_DISPATCH(cgetri_64, __VA_ARGS__)
+#define zgetri_64_(...) DLE_DISPATCH(zgetri_64, __VA_ARGS__)
 
 #endif /* DIFFLAPACK_ENZYME_GLUE_ONLY */
 #endif /* DIFFLAPACK_ENZYME_H */

@@ -1,9 +1,9 @@
 """Harness of the Enzyme tests: C++ sources that call dtrsv_/dtrsm_/dgetrf_/dgetrs_/dgesv_,
-d/zpotrf_, d/zpotrs_, d/zposv_ (or their _64_ names) through difflapack_enzyme.h, differentiated
-by Enzyme in four ways, and a NumPy/SciPy oracle of the same BLAS/LAPACK semantics for central
-differences. Complex routines (the z rows) read the double buffers as interleaved (re, im)
-pairs, leading dimensions in complex elements: the derivative with respect to each double is
-then exactly what Enzyme's shadow of the buffer holds.
+dtrtrs_/dgetri_, d/zpotrf_, d/zpotrs_, d/zposv_ (or their _64_ names) through
+difflapack_enzyme.h, differentiated by Enzyme in four ways, and a NumPy/SciPy oracle of the same
+BLAS/LAPACK semantics for central differences. Complex routines (the z rows) read the double
+buffers as interleaved (re, im) pairs, leading dimensions in complex elements: the derivative
+with respect to each double is then exactly what Enzyme's shadow of the buffer holds.
 
 Every array travels in a fixed-size buffer of CAP doubles and every flag/size in a parameter
 vector, so each distinct source is compiled ONCE (one jax.jit per source) and then reused for
@@ -117,6 +117,23 @@ def getrs_oracle(p, A, b, alpha=None):
     return {"x": x}
 
 
+def getri_oracle(p, A, b=None, alpha=None):
+    n, lda = p["n"], p["lda"]
+    x = A.copy()
+    if n:
+        X, info = lapack.dgetri(_cm(A, n, n, lda), np.asarray(p["ipiv"]) - 1)
+        _put(x, X, lda)
+    return {"x": x}
+
+
+def trtrs_oracle(p, A, b, alpha=None):
+    n = p["n"]
+    if p["diag"] == "N" and n and np.any(np.diagonal(_cm(A, n, n, p["lda"])) == 0):
+        return {"x": b.copy()}   # LAPACK's test comes first: B is left unchanged
+    q = dict(p, side="L", transa=p["trans"], m=p["n"], n=p["nrhs"])
+    return trsm_oracle(q, A, b, 1.0)
+
+
 def gesv_oracle(p, A, b, alpha=None):
     n, nrhs, lda, ldb = p["n"], p["nrhs"], p["lda"], p["ldb"]
     lu, piv, X, info = lapack.dgesv(_cm(A, n, n, lda), _cm(b, n, nrhs, ldb))
@@ -217,10 +234,17 @@ ROUTINES = {
     "gesv": dict(arrays=("A", "b"), alpha=False, outputs=("x", "lu"), oracle=gesv_oracle,
                  params=("n", "nrhs", "lda", "ldb"),
                  call="dgesvSFX(&n, &nrhs, lu, &lda, ipiv, x, &ldb, &info);"),
+    "trtrs": dict(arrays=("A", "b"), alpha=False, outputs=("x",), oracle=trtrs_oracle,
+                  params=("uplo", "trans", "diag", "n", "nrhs", "lda", "ldb"),
+                  call="dtrtrsSFX(&f0, &f1, &f2, &n, &nrhs, A, &lda, x, &ldb, &info HID3);"),
+    # the packed factors in x, with LAPACK's workspace query first (as Julia's getri! does)
+    "getri": dict(arrays=("A",), alpha=False, outputs=("x",), oracle=getri_oracle,
+                  params=("n", "lda", "ipiv"),
+                  call="{ double wq[2]; INT lq = -1; dgetriSFX(&n, x, &lda, ipiv, wq, &lq, &info); "
+                       "INT lw = (INT)wq[0]; double work[1024]; dgetriSFX(&n, x, &lda, ipiv, work, &lw, &info); }"),
     **_cholesky_routines(),
 }
-
-
+# routines whose in/out buffer starts as a copy of A (the others: of b)
 def _has_b(routine):
     """Whether the routine has a right-hand side (getrf and potrf factor A only)."""
     return "b" in ROUTINES[routine]["arrays"]
@@ -284,6 +308,8 @@ def user_declaration(routine, style, ilp64, hidden):
         "potrf": f"void {name}({c}char*, {c}{INT}*, double*, {c}{INT}*, {INT}*{L});",
         "potrs": f"void {name}({c}char*, {c}{INT}*, {c}{INT}*, {c}double*, {c}{INT}*, double*, {c}{INT}*, {INT}*{L});",
         "posv": f"void {name}({c}char*, {c}{INT}*, {c}{INT}*, double*, {c}{INT}*, double*, {c}{INT}*, {INT}*{L});",
+        "trtrs": f"void {name}({c}char*, {c}char*, {c}char*, {c}{INT}*, {c}{INT}*, {c}double*, {c}{INT}*, double*, {c}{INT}*, {INT}*{L * 3});",
+        "getri": f"void {name}({c}{INT}*, double*, {c}{INT}*, {c}{INT}*, double*, {c}{INT}*, {INT}*);",
     }[base]
     return 'extern "C" ' + proto + "\n"
 
@@ -309,7 +335,7 @@ extern "C" { __attribute__((used)) void* __enzyme_inactivefn_test_const_copy[1] 
 
 def _call(routine, ilp64, hidden):
     c = ROUTINES[routine]["call"]
-    c = c.replace("SFX", "_64_" if ilp64 else "_")
+    c = c.replace("SFX", "_64_" if ilp64 else "_").replace("INT", _int_type(ilp64))
     for k in (1, 3, 4):
         c = c.replace(f" HID{k}", "".join(", 1" for _ in range(k)) if hidden else "")
     return c
@@ -347,7 +373,7 @@ def build_source(routine, mode, active, *, decl="none", ilp64=False, hidden=Fals
             scribble += " for (int i = 0; i < CAP; i++) b[i] = 3.0;"
         if has_lu:
             scribble += " for (int i = 0; i < CAP; i++) lu[i] = 5.0;"
-        if routine == "getrs":
+        if routine in ("getrs", "getri"):
             scribble += " for (int i = 0; i < 8; i++) ipiv[i] = 1;"
     al = "double al = alpha;" if R["alpha"] else ""
     src = [PRELUDE, head, f"#define CAP {CAP}\n"]
@@ -655,8 +681,8 @@ def make_case(routine, p, seed=0, alpha=1.3):
     r = np.random.default_rng(seed)
     p = dict(p)
     arrays = {"A": r.standard_normal(CAP), "b": r.standard_normal(CAP)}
-    if routine in ("trsv", "trsm"):
-        k = p["n"] if routine == "trsv" else (p["m"] if p["side"] == "L" else p["n"])
+    if routine in ("trsv", "trsm", "trtrs"):
+        k = p["m"] if routine == "trsm" and p["side"] == "L" else p["n"]
         T = _well_conditioned_triangle(r, k)
         full = _cm(arrays["A"], k, k, p["lda"])
         mask = np.triu(np.ones((k, k), bool)) if p["uplo"] == "U" else np.tril(np.ones((k, k), bool))
@@ -671,12 +697,14 @@ def make_case(routine, p, seed=0, alpha=1.3):
         kk = min(m, n)
         M[:kk, :kk] += 2.0 * np.sqrt(kk) * np.eye(kk)[:, ::-1] if kk > 1 else 3.0 * np.eye(kk)
         _put(arrays["A"], M, p["lda"])
-    elif routine == "getrs":
+    elif routine in ("getrs", "getri"):
         n = p["n"]
-        M = r.standard_normal((n, n)) + 2.0 * np.sqrt(n) * np.eye(n)[:, ::-1]
-        lu, piv, info = lapack.dgetrf(M)
-        _put(arrays["A"], lu, p["lda"])
-        p["ipiv"] = tuple(int(v) + 1 for v in piv)
+        p["ipiv"] = ()
+        if n:   # (SciPy's wrappers reject n = 0)
+            M = r.standard_normal((n, n)) + 2.0 * np.sqrt(n) * np.eye(n)[:, ::-1]
+            lu, piv, info = lapack.dgetrf(M)
+            _put(arrays["A"], lu, p["lda"])
+            p["ipiv"] = tuple(int(v) + 1 for v in piv)
     elif "cholesky" in _family(routine):
         _put_cholesky_case(routine, p, r, arrays["A"])
     nout = CAP * len(ROUTINES[routine]["outputs"])
@@ -728,11 +756,13 @@ def kappa(routine, case):
         if routine.endswith("potrs"):
             return max(np.linalg.cond(np.tril(M) if p["uplo"] == "L" else np.triu(M)) ** 2, 1.0)
         return max(np.linalg.cond(_herm(M, p["uplo"])), 1.0)
-    if routine in ("trsv", "trsm"):
-        k = p["n"] if routine == "trsv" else (p["m"] if p["side"] == "L" else p["n"])
+    if routine in ("trsv", "trsm", "trtrs"):
+        k = p["m"] if routine == "trsm" and p["side"] == "L" else p["n"]
         return max(np.linalg.cond(_tri(_cm(A, k, k, p["lda"]), p["uplo"], p["diag"])) if k else 1.0, 1.0)
-    if routine == "getrs":
+    if routine in ("getrs", "getri"):
         n = p["n"]
+        if n == 0:
+            return 1.0
         LU = _cm(A, n, n, p["lda"])
         return max(np.linalg.cond(np.tril(LU, -1) + np.eye(n)) * np.linalg.cond(np.triu(LU)), 1.0)
     if routine == "getrf":

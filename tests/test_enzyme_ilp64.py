@@ -99,6 +99,35 @@ def test_ilp64_trsv_trsm():
     assert np.allclose(U.T @ X, 2.0 * B)
 
 
+def test_ilp64_getri_trtrs():
+    """?getri_64_ (with its workspace query) and ?trtrs_64_, real and complex."""
+    import scipy.linalg as sla
+    lib = _ilp64()
+    r = np.random.default_rng(2)
+    n, nrhs = 5, 3
+    for prefix, dtype in (("d", np.float64), ("z", np.complex128)):
+        A = r.standard_normal((n, n)) + 3 * np.eye(n)
+        if dtype == np.complex128:
+            A = A + 1j * r.standard_normal((n, n))
+        lu, piv = sla.lu_factor(A)
+        lu = np.asfortranarray(lu.astype(dtype))
+        ipiv = (piv + 1).astype(np.int64)
+        query, info = np.zeros(2, dtype), I64(7)
+        getri = getattr(lib, prefix + "getri_64_")
+        getri(_i(n), _p(lu), _i(n), _p(ipiv), _p(query), _i(-1), ctypes.byref(info))
+        lwork = int(query[0].real)
+        assert info.value == 0 and lwork >= n
+        work = np.zeros(lwork, dtype)
+        getri(_i(n), _p(lu), _i(n), _p(ipiv), _p(work), _i(lwork), ctypes.byref(info))
+        assert info.value == 0 and np.allclose(lu, np.linalg.inv(A))
+        T = np.asfortranarray(np.tril(A))
+        B = np.asfortranarray(r.standard_normal((n, nrhs)).astype(dtype))
+        X = B.copy(order="F")
+        getattr(lib, prefix + "trtrs_64_")(b"L", b"C", b"N", _i(n), _i(nrhs), _p(T), _i(n), _p(X), _i(n),
+                                           ctypes.byref(info))
+        assert info.value == 0 and np.allclose(T.conj().T @ X, B)
+
+
 PLAIN = r"""
 #include <stdio.h>
 #include "difflapack_enzyme.h"

@@ -1,6 +1,6 @@
 """Every routine x every Enzyme mode x every activity pattern, over several flag/shape cases
-(transposes, lower/upper, unit diagonal, rectangular getrf, nrhs > 1, lda > rows, incx 2 / -1;
-the Cholesky routines in double and complex double),
+(transposes, lower/upper, unit diagonal, rectangular getrf, nrhs 0 and > 1, n = 0, lda > rows,
+incx 2 / -1; getri with its workspace query; the Cholesky routines in double and complex double),
 against central differences of a NumPy/SciPy oracle. Each source is compiled once per
 (routine, mode, activity) and reused for all cases."""
 import pytest
@@ -24,6 +24,12 @@ CASES = {
     "getrs": [dict(trans="N", n=4, nrhs=2, lda=5, ldb=6), dict(trans="T", n=5, nrhs=3, lda=6, ldb=5),
               dict(trans="N", n=1, nrhs=1, lda=1, ldb=1)],
     "gesv": [dict(n=4, nrhs=2, lda=5, ldb=6), dict(n=5, nrhs=1, lda=5, ldb=5), dict(n=3, nrhs=3, lda=3, ldb=4)],
+    "trtrs": [dict(uplo="U", trans="N", diag="N", n=4, nrhs=3, lda=5, ldb=6),
+              dict(uplo="L", trans="T", diag="U", n=5, nrhs=2, lda=5, ldb=5),
+              dict(uplo="L", trans="C", diag="N", n=3, nrhs=1, lda=4, ldb=3),
+              dict(uplo="U", trans="T", diag="N", n=4, nrhs=0, lda=4, ldb=4),
+              dict(uplo="U", trans="N", diag="U", n=0, nrhs=2, lda=1, ldb=1)],
+    "getri": [dict(n=4, lda=5), dict(n=6, lda=6), dict(n=1, lda=1), dict(n=0, lda=1)],
 }
 # Cholesky, real (dpotrf_ ...) and complex (zpotrf_ ...: interleaved doubles, ld in complex units)
 _CHOLESKY_SOLVE = [dict(uplo="L", n=4, nrhs=2, lda=5, ldb=6), dict(uplo="U", n=3, nrhs=1, lda=4, ldb=3),

@@ -47,7 +47,7 @@ def general(r, n, dtype):
         a += (2.0 * np.eye(n)[:, ::-1]).astype(dtype)
     else:
         a += 2
-    return a
+    return a.astype(dtype)   # np.sqrt's float64 scalar above promotes single precision
 
 
 def hpd(r, n, dtype):
@@ -75,7 +75,7 @@ def triangular(r, n, uplo, diag, dtype):
     a = garbage_other(r, R.tri(t, uplo), uplo)
     if diag == "U" and n:
         a[np.diag_indices(n)] = 9.0  # garbage a unit-diagonal solve must ignore
-    return a
+    return a.astype(dtype)   # np.sqrt's float64 scalar above promotes single precision
 
 
 def eps(dtype):

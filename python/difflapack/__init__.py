@@ -7,6 +7,8 @@ modified; C or Fortran order):
     gesv, gesv_jvp, gesv_vjp, solve, solve_jvp, solve_vjp          (LU)
     potrf, potrf_jvp, potrf_vjp, potrs, potrs_jvp, potrs_vjp,
     posv, posv_jvp, posv_vjp                                       (Cholesky)
+    trtrs, trtrs_jvp, trtrs_vjp                                    (triangular, LAPACK)
+    getri, inv, det, slogdet and their _jvp / _vjp                 (inverse, determinant)
 C core: get_include(), get_library(); C/C++ builds without Python: get_cmake_dir(),
 get_pkgconfig_dir(); Enzyme layer: difflapack.enzyme; checker: difflapack.testing.
 """
@@ -18,12 +20,17 @@ from ._core import (  # noqa: F401
 __version__ = "0.2.0"
 
 from .triangular import trsv, trsv_jvp, trsv_vjp, trsm, trsm_jvp, trsm_vjp  # noqa: F401
+from .triangular import trtrs, trtrs_jvp, trtrs_vjp  # noqa: F401
 from .lu import (  # noqa: F401
     getrf, getrf_jvp, getrf_vjp, getrs, getrs_jvp, getrs_vjp,
     gesv, gesv_jvp, gesv_vjp, solve, solve_jvp, solve_vjp,
 )
 from .cholesky import (  # noqa: F401
     potrf, potrf_jvp, potrf_vjp, potrs, potrs_jvp, potrs_vjp, posv, posv_jvp, posv_vjp,
+)
+from .inverse import (  # noqa: F401
+    getri, getri_jvp, getri_vjp, inv, inv_jvp, inv_vjp,
+    det, det_jvp, det_vjp, slogdet, slogdet_jvp, slogdet_vjp,
 )
 
 

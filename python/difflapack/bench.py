@@ -1,10 +1,12 @@
 """``python -m difflapack bench``: speed and memory of difflapack's derivative kernels.
 
-For trsv, trsm, getrf, getrs, gesv, potrf and posv, forward and reverse, at n in {100, 250, 500, 1000}
+For trsv, trsm, getrf, getrs, gesv, potrf, posv, inv (getrf + getri) and slogdet, forward and
+reverse, at n in {100, 250, 500, 1000}
 (2000 with ``--large``), single-threaded BLAS unless ``--threads`` says otherwise, it measures
 
 * the primal call: the plain Fortran BLAS/LAPACK routine of the system OpenBLAS
-  (``dtrsv_`` ... ``dgesv_``, ``dpotrf_``, ``dposv_``), the same library and thread count our kernels use;
+  (``dtrsv_`` ... ``dgesv_``, ``dpotrf_``, ``dposv_``; inv: ``dgetrf_`` + ``dgetri_``; slogdet:
+  ``dgetrf_`` + the sum of log|U_ii|), the same library and thread count our kernels use;
 * our kernels (``dl_d*_fwd`` / ``dl_d*_rev``) called through ctypes on preallocated Fortran
   buffers, as ratios to that primal;
 * the same derivative in JAX (``jax.jvp`` / ``jax.vjp`` of ``lu_factor``, ``lu_solve``,
@@ -47,7 +49,7 @@ import time
 
 import numpy as np
 
-ROUTINES = ("trsv", "trsm", "getrf", "getrs", "gesv", "potrf", "posv")
+ROUTINES = ("trsv", "trsm", "getrf", "getrs", "gesv", "potrf", "posv", "inv", "slogdet")
 DEFAULT_SIZES = (100, 250, 500, 1000)
 QUICK_SIZES = (100, 250)
 LARGE_SIZE = 2000
@@ -63,6 +65,9 @@ SHAPES = {
     "potrf": "A n x n symmetric positive definite, uplo L",
     "posv": "A n x n symmetric positive definite (uplo L), B n x nrhs (nrhs = {nrhs}); reverse = A\\b: "
             "cotangent of x only (Cbar = 0)",
+    "inv": "A n x n; ours = the kernels of inv_jvp / inv_vjp (getrf + recursive inversion, then dX = "
+           "-X dA X / Abar = -X^H Xbar X^H, two gemm; rev p+pb runs that primal)",
+    "slogdet": "A n x n; reverse: cotangent of logabsdet only (Abar = A^-H, by the recursive inversion)",
 }
 
 # (routine, mode, ratio definition, limit); checked at n = TARGET_N.
@@ -76,10 +81,13 @@ TARGETS = (
     ("getrs", "rev", "pb", 2.5),
     ("trsm", "rev", "pb", 2.5),
     ("trsm", "fwd", "fwd", 2.5),
+    ("inv", "fwd", "fwd", 3.0),
+    ("inv", "rev", "p+pb", 3.0),
+    ("slogdet", "rev", "p+pb", 2.5),
 )
 # The ratio each routine's reverse is judged (and plotted) by.
 REV_DEFINITION = {"trsv": "pb", "trsm": "pb", "getrf": "pb", "getrs": "pb", "gesv": "p+pb", "potrf": "p+pb",
-                  "posv": "p+pb"}
+                  "posv": "p+pb", "inv": "p+pb", "slogdet": "p+pb"}
 
 ACTIVE_A, ACTIVE_B = 1, 2
 # Right-hand sides of getrs/gesv/posv (--nrhs). An environment variable, so that the memory
@@ -111,7 +119,7 @@ def _single_thread_environment(threads: int) -> None:
 def _openblas() -> ctypes.CDLL:
     """The system OpenBLAS the difflapack core links (the same loaded object)."""
     blas = ctypes.CDLL("libopenblas.so.0", mode=ctypes.RTLD_GLOBAL)
-    for name in ("dtrsv_", "dtrsm_", "dgetrf_", "dgetrs_", "dgesv_", "dpotrf_", "dposv_"):
+    for name in ("dtrsv_", "dtrsm_", "dgetrf_", "dgetrs_", "dgesv_", "dpotrf_", "dposv_", "dgetri_"):
         getattr(blas, name).restype = None  # Fortran subroutines
     return blas
 
@@ -209,11 +217,12 @@ def problem(routine: str, n: int, seed: int = 0) -> dict:
     else:
         p["dA"] = _f(r.standard_normal((n, n)))
     p["dB"] = _f(r.standard_normal(p["B"].shape))
-    p["Xbar"] = _f(r.standard_normal(p["B"].shape))
+    # the cotangent of the output: x (B's shape), or the inverse X
+    p["Xbar"] = _f(r.standard_normal((n, n) if routine == "inv" else p["B"].shape))
     p["LUbar"] = _f(r.standard_normal((n, n)))
     if routine in ("potrf", "posv"):
         p["C"] = _f(np.linalg.cholesky(p["A"]))  # the factor, lower (the other triangle 0)
-    if routine in ("getrs", "gesv", "getrf"):
+    if routine in ("getrs", "gesv", "getrf", "inv", "slogdet"):
         import scipy.linalg
 
         lu, piv = scipy.linalg.lu_factor(p["A"])
@@ -444,6 +453,50 @@ def our_cases(routine: str, p: dict, lib, blas) -> dict:
             cases["rev_full"] = _seq(primal, _seq(bf.zeroer(dAr), bf.copier(dB, xbar0),
                                      _call(lib.dl_dposv_rev, ACTIVE_A | ACTIVE_B, b"L", n, k, ptr(A), n,
                                            ptr(dAr), n, ptr(B), n, ptr(dB), n)))
+    elif routine == "inv":
+        A0, A, dA0, dA = bf.buf(p["A"]), bf.buf(p["A"]), bf.buf(p["dA"]), bf.buf(p["dA"])
+        ipiv = bf.buf(p["ipiv"], np.int32)
+        xbar0, dX = bf.buf(p["Xbar"]), bf.buf(p["Xbar"])
+        X = bf.buf(np.linalg.inv(p["A"]))
+        work = bf.buf(np.zeros(64 * n))
+        lwork = _byref_int(64 * n)
+        primal = _seq(bf.copier(A, A0), _call(blas.dgetrf_, iN, iN, vp(A), iN, vp(ipiv), pinfo),
+                      _call(blas.dgetri_, iN, vp(A), iN, vp(ipiv), vp(work), lwork, pinfo))
+        cases["primal"] = primal
+        if has("dl_dinv_fwd"):
+            cases["fwd"] = _seq(bf.copier(A, A0), bf.copier(dA, dA0),
+                                _call(lib.dl_dinv_fwd, ACTIVE_A, n, ptr(A), n, ptr(ipiv), ptr(dA), n))
+        if has("dl_dinv_rev"):
+            cases["rev_pb"] = _seq(bf.copier(dX, xbar0), _call(lib.dl_dinv_rev, ACTIVE_A, n, ptr(X), n, ptr(dX), n))
+            # inv_vjp: its primal (getrf + our inversion), then the pullback on the X it left
+            cases["rev_full"] = _seq(bf.copier(A, A0), _call(lib.dl_dinv, n, ptr(A), n, ptr(ipiv)),
+                                     _seq(bf.copier(dX, xbar0),
+                                          _call(lib.dl_dinv_rev, ACTIVE_A, n, ptr(A), n, ptr(dX), n)))
+    elif routine == "slogdet":
+        A0, A, dA = bf.buf(p["A"]), bf.buf(p["A"]), bf.buf(p["dA"])
+        ipiv = bf.buf(p["ipiv"], np.int32)
+        LU, ipiv_lu = bf.buf(p["LU"]), bf.buf(p["ipiv"], np.int32)
+        diagonal = A.reshape(-1, order="F")[:: n + 1]  # a view of U's diagonal in A
+        sign, logabs, dsign, dlogabs = (bf.buf(np.zeros(1)) for _ in range(4))
+        labar = bf.buf(np.ones(1))
+        dAr = bf.buf(np.zeros((n, n)))
+        total = np.zeros(1)
+
+        def log_abs_sum():  # returns None: the sanity check reads LAPACK's info instead
+            total[0] = np.sum(np.log(np.abs(diagonal)))
+        primal = _seq(bf.copier(A, A0), _call(blas.dgetrf_, iN, iN, vp(A), iN, vp(ipiv), pinfo), log_abs_sum)
+        cases["primal"] = primal
+        if has("dl_dslogdet_fwd"):
+            cases["fwd"] = _seq(bf.copier(A, A0),
+                                _call(lib.dl_dslogdet_fwd, ACTIVE_A, n, ptr(A), n, ptr(ipiv), ptr(dA), n,
+                                      ptr(sign), ptr(logabs), ptr(dsign), ptr(dlogabs)))
+        if has("dl_dslogdet_rev"):
+            # the cotangent of a (read-only input) starts at zero, as in the NumPy pullback
+            pb = _seq(bf.zeroer(dAr), _call(lib.dl_dslogdet_rev, ACTIVE_A, n, ptr(LU), n, ptr(ipiv_lu), None,
+                                            ptr(labar), ptr(dAr), n))
+            cases["rev_pb"] = pb
+            cases["rev_full"] = _seq(primal, _seq(bf.zeroer(dAr), _call(lib.dl_dslogdet_rev, ACTIVE_A, n, ptr(A),
+                                                                        n, ptr(ipiv), None, ptr(labar), ptr(dAr), n)))
     else:
         raise ValueError(f"unknown routine {routine!r}")
     cases["_keep"] = bf  # the buffers must outlive the callables
@@ -515,6 +568,12 @@ def jax_cases(routine: str, p: dict) -> dict:
         def f(a, b):
             return jsl.cho_solve((jnp.linalg.cholesky(a), True), b)
         args, tangents, cot = (A, B), (dA, dB), Xbar
+    elif routine == "inv":
+        f, args, tangents, cot = jnp.linalg.inv, (A,), (dA,), arr(p["Xbar"])
+    elif routine == "slogdet":
+        def f(a):
+            return jnp.linalg.slogdet(a)[1]
+        args, tangents, cot = (A,), (dA,), jnp.ones((), A.dtype)
     else:
         raise ValueError(routine)
 
@@ -569,6 +628,12 @@ def torch_cases(routine: str, p: dict) -> dict:
         def f(a, b):
             return torch.cholesky_solve(b, torch.linalg.cholesky(a))
         args, tangents, cot = (A, B), (dA, dB), Xbar
+    elif routine == "inv":
+        f, args, tangents, cot = torch.linalg.inv, (A,), (dA,), t(p["Xbar"])
+    elif routine == "slogdet":
+        def f(a):
+            return torch.linalg.slogdet(a)[1]
+        args, tangents, cot = (A,), (dA,), torch.ones((), dtype=A.dtype)
     else:
         raise ValueError(routine)
 
@@ -632,7 +697,7 @@ def memory_budget_kib(routine: str, n: int) -> float:
     """One copy of each input the caller may overwrite (the reverse-pass memory target)."""
     k = _nrhs()
     doubles = {"trsv": n, "trsm": n * n, "getrf": n * n, "getrs": n * k, "gesv": n * n + n * k, "potrf": n * n,
-               "posv": n * n + n * k}[routine]
+               "posv": n * n + n * k, "inv": n * n, "slogdet": n * n}[routine]
     return doubles * 8 / 1024
 
 
@@ -868,7 +933,7 @@ def run(routines, sizes, frameworks, threads=1, min_time=0.2, memory=True, log=p
                 row["medians"][fw] = {k: v[1] for k, v in timed.items()}
                 row["ratios"][fw] = _ratios(row["times"][fw])
                 del cases, fns
-            if "enzyme" in frameworks and n <= enzyme_max_n:
+            if "enzyme" in frameworks and n <= enzyme_max_n and routine in _ENZYME_RULES:
                 for variant in ("rules", "loops"):
                     fw = "enzyme_" + variant
                     try:

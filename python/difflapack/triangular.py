@@ -34,10 +34,12 @@ import numpy as np
 
 from . import _core
 from ._core import ACTIVE_A, ACTIVE_ALPHA, ACTIVE_B, call, ld, precision_of, raise_for_info
+from .lu import _rhs, _rhs_like, _shape_out
 
-__all__ = ["trsv", "trsv_jvp", "trsv_vjp", "trsm", "trsm_jvp", "trsm_vjp"]
+__all__ = ["trsv", "trsv_jvp", "trsv_vjp", "trsm", "trsm_jvp", "trsm_vjp", "trtrs", "trtrs_jvp", "trtrs_vjp"]
 
 _TRSV_ARGS = ("uplo", "trans", "diag", "n", "a", "lda", "b", "incx")
+_TRTRS_ARGS = ("uplo", "trans", "diag", "n", "nrhs", "a", "lda", "b", "ldb")
 _TRSM_ARGS = ("side", "uplo", "transa", "diag", "m", "n", "alpha", "a", "lda", "b", "ldb")
 
 
@@ -260,3 +262,66 @@ def trsm_vjp(a, b, alpha=1.0, side="L", uplo="U", transa="N", diag="N", *, check
         return abar, bbar, dalpha[0]
 
     return x, pullback
+
+
+# ------------------------------------------------------------------ trtrs
+def _trtrs_inputs(a, b, uplo, trans, diag, check_finite, copy_a=False):
+    flags = _trsv_flags(uplo, trans, diag)
+    prec = precision_of(a=a, b=b)
+    a = _triangle(a, "a", prec, flags[0], flags[2], check_finite, copy=copy_a)
+    x, was_1d = _rhs(b, "b", prec, a.shape[0], check_finite)
+    return prec, flags, a, x, was_1d
+
+
+def trtrs(a, b, uplo="U", trans="N", diag="N", *, check_finite=True):
+    """Solve ``op(A) X = B`` for a triangular ``A`` (LAPACK ``?trtrs``; SciPy's
+    ``solve_triangular``). ``b`` is (n,) or (n, nrhs); the result has its shape. Raises
+    SingularMatrixError on an exactly zero diagonal entry (diag='N'), found before solving.
+    """
+    prec, (u, t, d), a, x, was_1d = _trtrs_inputs(a, b, uplo, trans, diag, check_finite)
+    n, nrhs = x.shape
+    info = call(prec.kernel("trtrs"), u, t, d, n, nrhs, a, ld(a), x, ld(x))
+    raise_for_info(info, "trtrs", _TRTRS_ARGS)
+    return _shape_out(x, was_1d)
+
+
+def trtrs_jvp(a, b, da, db, uplo="U", trans="N", diag="N", *, check_finite=True):
+    """Forward mode of :func:`trtrs`: ``(x, dx)``, ``dx = op(A)^{-1} (db - op(tri(dA)) x)``;
+    ``da`` (only its referenced triangle is read) or ``db`` may be ``None`` (constant)."""
+    prec, (u, t, d), a, x, was_1d = _trtrs_inputs(a, b, uplo, trans, diag, check_finite)
+    n, nrhs = x.shape
+    active = 0
+    if da is not None:
+        da = _triangle_tangent(da, a, prec, u, d, check_finite)
+        active |= ACTIVE_A
+    if db is not None:
+        dx = _rhs_like(db, "db", prec, (n, nrhs), was_1d, check_finite)
+        active |= ACTIVE_B
+    else:
+        dx = np.zeros((n, nrhs), prec.dtype, order="F")
+    info = call(prec.kernel("trtrs_fwd"), active, u, t, d, n, nrhs, a, ld(a), da,
+                ld(da) if da is not None else 1, x, ld(x), dx, ld(dx))
+    raise_for_info(info, "trtrs_jvp", _TRTRS_ARGS)
+    return _shape_out(x, was_1d), _shape_out(dx, was_1d)
+
+
+def trtrs_vjp(a, b, uplo="U", trans="N", diag="N", *, check_finite=True):
+    """Reverse mode of :func:`trtrs`: ``(x, pullback)``; ``pullback(x_bar)`` returns
+    ``(da_bar, db_bar)``: ``db_bar = op(A)^{-H} x_bar`` and ``da_bar`` = ``-db_bar x^H``
+    (trans 'N'), ``-conj(x) db_bar^T`` ('T') or ``-x db_bar^H`` ('C') on the referenced
+    triangle (a full (n, n) array, zero elsewhere), as for :func:`trsm_vjp`."""
+    prec, (u, t, d), a, x, was_1d = _trtrs_inputs(a, b, uplo, trans, diag, check_finite, copy_a=True)
+    n, nrhs = x.shape
+    info = call(prec.kernel("trtrs"), u, t, d, n, nrhs, a, ld(a), x, ld(x))
+    raise_for_info(info, "trtrs_vjp", _TRTRS_ARGS)
+    x_saved = x.copy(order="F")
+
+    def pullback(x_bar):
+        bbar = _rhs_like(x_bar, "x_bar", prec, (n, nrhs), was_1d, check_finite)
+        abar = np.zeros((n, n), prec.dtype, order="F")
+        info = call(prec.kernel("trtrs_rev"), ACTIVE_A | ACTIVE_B, u, t, d, n, nrhs, a, ld(a), abar, ld(abar),
+                    x_saved, ld(x_saved), bbar, ld(bbar))
+        raise_for_info(info, "trtrs_vjp pullback", _TRTRS_ARGS)
+        return abar, _shape_out(bbar, was_1d)
+
+    return _shape_out(x, was_1d), pullback

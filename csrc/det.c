@@ -1,0 +1,376 @@
+/* det.c -- the determinant and the log-determinant of a square matrix from its LU (getrf):
+ * primal, tangent (fwd) and adjoint (rev) kernels, written once over the element type T
+ * (compiled for s, d, c, z; see precision.h).
+ *
+ * With A = P L U: det A = sign(P) prod U_ii, sign(P) = (-1)^#{i : ipiv(i) != i};
+ * slogdet: sign = sign(P) prod U_ii / |U_ii| (complex: on the unit circle), log|det| =
+ * sum log|U_ii|; any U_ii == 0 gives (0, -inf) as NumPy, JAX and PyTorch return.
+ *
+ * Derivatives (Giles 2008, sec. 2.2.4 / 3.2.4, the determinant): for nonsingular A with
+ * X = A^{-1} and t = tr(X dA) = sum_i dU_ii / U_ii (dU: the getrf tangent, pivots fixed),
+ *     d det = sign(P) sum_i dU_ii prod_{k != i} U_kk (= det t),   Abar = conj(det) detbar X^H,
+ *     d log|det| = Re t,  d sign = i Im(t) sign (complex; 0 for real data),
+ *     Abar = c X^H,  c = labar + i Im(conj(sign) signbar)  (complex; c = labar for real data:
+ *                    sign cannot leave the unit circle, its radial cotangent is ignored).
+ * Tangents: the getrf tangent's diagonal (4/3 n^3 flops; no inverse formed). Cotangents: the
+ * cotangent IS a multiple of X^H, so it is formed as such by the recursive inversion of
+ * inverse.c (4/3 n^3 flops in trmm/gemm) and added; the getrf adjoint of the diagonal
+ * cotangent (Ubar_ii = c / conj(U_ii)) gives the same Abar for the same flops, but at the LU
+ * recursion's lower speed.
+ *
+ * Singular A (some U_jj == 0): det is a polynomial, its derivative the adjugate adj(A):
+ * d det = tr(adj(A) dA), Abar = detbar adj(A)^H.
+ *  - only U_{n-1,n-1} == 0: the getrf derivative needs no division by it: d det by the
+ *    formula above (prefix / suffix products, no division), Abar by the getrf adjoint of the
+ *    diagonal cotangent Ubar_ii = conj(sign(P) prod_{k != i} U_kk) detbar (exact);
+ *  - exactly one U_jj == 0, j < n-1: adj(A) = s p a r^T has rank one (adj(XY) = adj(Y) adj(X),
+ *    adj(L) = L^{-1}, adj(P) = sign(P) P^T): a = [-U11^{-1} U(0:j, j); 1; 0],
+ *    b = [0; 1; -U22^{-T} U(j, j+1:)^T], r = P L^{-T} b, p = prod_{k != j} U_kk, s = sign(P);
+ *    three trsv, O(n^2);
+ *  - two or more: adj(A) may still be nonzero but is not available from the LU: NaN.
+ * log|det| = -inf has no derivative: NaN (the real sign's tangent is 0). Throughout, an
+ * exactly zero tangent / cotangent contributes exactly zero. Details and the comparison with
+ * JAX / PyTorch: docs/design/derivatives_next.md, sec. 4.
+ */
+#include <math.h>
+#include "precision.h"
+#include "internal.h"
+
+static const int INC1 = 1, DEC1 = -1;
+
+#define AT(M, ld, i, j) ((M)[(size_t)(i) + (size_t)(j) * (size_t)(ld)])
+#define TILE 64
+
+/* ?getrf's checks for the square case (n 1, A 2, lda 3, ipiv 4). */
+static int det_check(int n, const T *A, int lda, const int *ipiv) {
+    if (n < 0) return -1;
+    if (n > 0 && !A) return -2;
+    if (lda < dl_max(1, n)) return -3;
+    if (n > 0 && !ipiv) return -4;
+    return 0;
+}
+
+static int factor(int n, T *A, int lda, int *ipiv) {
+    int info = 0;
+    if (n > 0) BLAS(getrf)(&n, &n, A, &lda, ipiv, &info);
+    return info;
+}
+
+static T permutation_sign(int n, const int *ipiv) {
+    int swaps = 0;
+    for (int i = 0; i < n; ++i) swaps += ipiv[i] != i + 1;
+    return swaps % 2 ? (T)-1 : (T)1;
+}
+
+static double magnitude(T x) {
+#if DL_IS_COMPLEX
+    return hypot((double)REAL(x), (double)IMAG(x));
+#else
+    return fabs((double)x);
+#endif
+}
+
+/* How many U_ii are exactly zero, and the first such i (-1 if none). */
+static int count_zero_pivots(int n, const T *LU, int lda, int *first) {
+    int count = 0;
+    *first = -1;
+    for (int i = n - 1; i >= 0; --i)
+        if (AT(LU, lda, i, i) == 0) {
+            ++count;
+            *first = i;
+        }
+    return count;
+}
+
+/* prod_{k != skip} U_kk (skip = -1: all). */
+static T pivot_product(int n, const T *LU, int lda, int skip) {
+    T p = 1;
+    for (int k = 0; k < n; ++k)
+        if (k != skip) p *= AT(LU, lda, k, k);
+    return p;
+}
+
+static T det_of_lu(int n, const T *LU, int lda, const int *ipiv) {
+    return permutation_sign(n, ipiv) * pivot_product(n, LU, lda, -1);
+}
+
+static void slogdet_of_lu(int n, const T *LU, int lda, const int *ipiv, T *sign, R *logabsdet) {
+    int first;
+    if (count_zero_pivots(n, LU, lda, &first)) {
+        *sign = 0;
+        *logabsdet = (R)-INFINITY;
+        return;
+    }
+    T s = permutation_sign(n, ipiv);
+    double log_sum = 0; /* in double: the float sum of n logs would lose digits */
+    for (int i = 0; i < n; ++i) {
+        const T u = AT(LU, lda, i, i);
+        const double m = magnitude(u);
+        log_sum += log(m);
+        s *= u / (R)m;
+    }
+#if DL_IS_COMPLEX
+    s /= (R)magnitude(s); /* back onto the unit circle after n rounded products */
+#endif
+    *sign = s;
+    *logabsdet = (R)log_sum;
+}
+
+/* D := c X^H in place, by tiles (the diagonal tile pairs with itself). */
+static void scale_adjoint_in_place(int n, T c, T *D, int ldd) {
+    for (int j0 = 0; j0 < n; j0 += TILE)
+        for (int i0 = j0; i0 < n; i0 += TILE)
+            for (int j = j0; j < dl_min(n, j0 + TILE); ++j)
+                for (int i = (i0 == j0 ? j : i0); i < dl_min(n, i0 + TILE); ++i) {
+                    const T lower = AT(D, ldd, i, j), upper = AT(D, ldd, j, i);
+                    AT(D, ldd, i, j) = c * CONJ(upper);
+                    AT(D, ldd, j, i) = c * CONJ(lower);
+                }
+}
+
+/* D += c A^{-H}, A^{-1} from the packed LU by the recursive inversion of inverse.c. A zero D
+ * (what a pullback starts from) is overwritten in place: no workspace, no second pass. */
+static int add_scaled_inverse_adjoint(int n, T c, const T *LU, int lda, const int *ipiv, T *D, int ldd) {
+    if (IFN(all_zero)(n, n, D, ldd)) {
+        BLAS(lacpy)("A", &n, &n, LU, &lda, D, &ldd);
+        IFN(lu_inverse)(n, D, ldd, ipiv);
+        scale_adjoint_in_place(n, c, D, ldd);
+        return 0;
+    }
+    T *X = dl_alloc((size_t)n * n);
+    if (!X) return DL_ERR_ALLOC;
+    BLAS(lacpy)("A", &n, &n, LU, &lda, X, &n);
+    IFN(lu_inverse)(n, X, n, ipiv);
+    for (int j0 = 0; j0 < n; j0 += TILE) /* D += c X^H, by tiles */
+        for (int i0 = 0; i0 < n; i0 += TILE)
+            for (int j = j0; j < dl_min(n, j0 + TILE); ++j)
+                for (int i = i0; i < dl_min(n, i0 + TILE); ++i) AT(D, ldd, i, j) += c * CONJ(AT(X, n, j, i));
+    dl_free(X);
+    return 0;
+}
+
+/* The rank-one adjugate for the single zero pivot U_jj: adj(A) = s p a r^T. a, r: n each. */
+static void rank_one_adjugate(int n, const T *LU, int lda, const int *ipiv, int j, T *a, T *r, T *sp) {
+    for (int i = 0; i < n; ++i) a[i] = r[i] = 0;
+    a[j] = r[j] = 1;
+    if (j > 0) {
+        for (int i = 0; i < j; ++i) a[i] = -AT(LU, lda, i, j);
+        BLAS(trsv)("U", "N", "N", &j, LU, &lda, a, &INC1);
+    }
+    const int rest = n - j - 1;
+    if (rest > 0) {
+        for (int i = 0; i < rest; ++i) r[j + 1 + i] = -AT(LU, lda, j, j + 1 + i);
+        BLAS(trsv)("U", "T", "N", &rest, &AT(LU, lda, j + 1, j + 1), &lda, r + j + 1, &INC1);
+    }
+    BLAS(trsv)("L", "T", "U", &n, LU, &lda, r, &INC1);      /* L^{-T} b */
+    BLAS(laswp)(&INC1, r, &n, &INC1, &n, ipiv, &DEC1);      /* P L^{-T} b */
+    *sp = permutation_sign(n, ipiv) * pivot_product(n, LU, lda, j);
+}
+
+/* The diagonal of the packed getrf tangent, dU_ii (the pivots held fixed). n entries. */
+static int tangent_diagonal(int n, const T *LU, int lda, const int *ipiv, const T *dA, int ldda, T *dU) {
+    T *D = dl_alloc((size_t)n * n);
+    if (!D) return DL_ERR_ALLOC;
+    BLAS(lacpy)("A", &n, &n, dA, &ldda, D, &n);
+    const int rc = IFN(lu_rule)(0, n, n, LU, lda, ipiv, D, n);
+    for (int i = 0; i < n; ++i) dU[i] = AT(D, n, i, i);
+    dl_free(D);
+    return rc == DL_ERR_ALLOC ? rc : 0;
+}
+
+/* d det = sign(P) sum_i dU_ii prod_{k != i} U_kk, the products by prefix and suffix products
+ * (no division: exact when U_{n-1,n-1} = 0, the one zero pivot the getrf tangent allows). */
+static int det_tangent_from_lu(int n, const T *LU, int lda, const int *ipiv, const T *dA, int ldda, T *ddet) {
+    T *dU = dl_alloc(2 * (size_t)n);
+    if (!dU) return DL_ERR_ALLOC;
+    int rc = tangent_diagonal(n, LU, lda, ipiv, dA, ldda, dU);
+    T *suffix = dU + n; /* suffix[i] = prod_{k > i} U_kk */
+    T p = 1;
+    for (int i = n - 1; i >= 0; --i) {
+        suffix[i] = p;
+        p *= AT(LU, lda, i, i);
+    }
+    T prefix = 1, s = 0;
+    for (int i = 0; i < n; ++i) {
+        s += dU[i] * prefix * suffix[i];
+        prefix *= AT(LU, lda, i, i);
+    }
+    *ddet = permutation_sign(n, ipiv) * s;
+    dl_free(dU);
+    return rc;
+}
+
+/* d det for a singular A whose zero pivot(s) the getrf tangent cannot pass: one zero U_jj,
+ * j < n - 1 (rank-one adjugate), or several (NaN). dA != 0. */
+static int singular_det_tangent(int n, const T *LU, int lda, const int *ipiv, const T *dA, int ldda,
+                                int zeros, int j, T *ddet) {
+    if (zeros > 1) {
+        *ddet = NAN_T;
+        return 0;
+    }
+    T *work = dl_alloc(3 * (size_t)n);
+    if (!work) return DL_ERR_ALLOC;
+    T *a = work, *r = work + n, *dAa = work + 2 * n, sp;
+    const T one = 1, zero = 0;
+    rank_one_adjugate(n, LU, lda, ipiv, j, a, r, &sp);
+    BLAS(gemv)("N", &n, &n, &one, dA, &ldda, a, &INC1, &zero, dAa, &INC1);
+    T s = 0;
+    for (int i = 0; i < n; ++i) s += r[i] * dAa[i];
+    *ddet = sp * s;
+    dl_free(work);
+    return 0;
+}
+
+/* dA += detbar adj(A)^H for a singular A; detbar != 0. */
+static int singular_det_adjoint(int n, const T *LU, int lda, const int *ipiv, T detbar, int zeros, int j,
+                                T *dA, int ldda) {
+    if (zeros > 1) {
+        IFN(fill_nan)(n, n, dA, ldda);
+        return 0;
+    }
+    if (j == n - 1) { /* getrf adjoint of Ubar_jj = conj(sign(P) prod_{k != j} U_kk) detbar */
+        T *D = dl_alloc((size_t)n * n);
+        if (!D) return DL_ERR_ALLOC;
+        const T zero = 0;
+        BLAS(laset)("A", &n, &n, &zero, &zero, D, &n);
+        AT(D, n, j, j) = CONJ(permutation_sign(n, ipiv) * pivot_product(n, LU, lda, j)) * detbar;
+        int rc = IFN(lu_rule)(1, n, n, LU, lda, ipiv, D, n);
+        for (int c = 0; c < n; ++c)
+            for (int i = 0; i < n; ++i) AT(dA, ldda, i, c) += AT(D, n, i, c);
+        dl_free(D);
+        return rc == DL_ERR_ALLOC ? rc : 0;
+    }
+    T *work = dl_alloc(2 * (size_t)n);
+    if (!work) return DL_ERR_ALLOC;
+    T *a = work, *r = work + n, sp;
+    rank_one_adjugate(n, LU, lda, ipiv, j, a, r, &sp);
+    IFN(conj_matrix)(n, 1, r, n);
+    const T alpha = detbar * CONJ(sp); /* detbar conj(s p) conj(r) a^H */
+    GERC(&n, &n, &alpha, r, &INC1, a, &INC1, dA, &ldda);
+    dl_free(work);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- det */
+int FN(det)(int n, T *A, int lda, int *ipiv, T *det) {
+    int rc = det_check(n, A, lda, ipiv);
+    if (rc) return rc;
+    if (!det) return -105;
+    const int info = factor(n, A, lda, ipiv);
+    *det = det_of_lu(n, A, lda, ipiv);
+    return info;
+}
+
+int FN(det_fwd)(unsigned active, int n, T *A, int lda, int *ipiv, const T *dA, int ldda, T *det,
+                T *ddet) {
+    int rc = det_check(n, A, lda, ipiv);
+    if (rc) return rc;
+    const int act = (active & DL_ACTIVE_A) != 0;
+    if (act && n > 0 && !dA) return -107;
+    if (act && ldda < dl_max(1, n)) return -108;
+    if (!det) return -109;
+    if (act && !ddet) return -110;
+    const int info = factor(n, A, lda, ipiv);
+    *det = det_of_lu(n, A, lda, ipiv);
+    if (ddet) *ddet = 0;
+    if (!act || n == 0 || IFN(all_zero)(n, n, dA, ldda)) return info;
+    int first;
+    const int zeros = count_zero_pivots(n, A, lda, &first);
+    if (zeros == 0 || (zeros == 1 && first == n - 1))
+        rc = det_tangent_from_lu(n, A, lda, ipiv, dA, ldda, ddet);
+    else
+        rc = singular_det_tangent(n, A, lda, ipiv, dA, ldda, zeros, first, ddet);
+    return rc ? rc : info;
+}
+
+int FN(det_rev)(unsigned active, int n, const T *LU, int lda, const int *ipiv, const T *detbar, T *dA,
+                int ldda) {
+    int rc = det_check(n, LU, lda, ipiv);
+    if (rc) return rc;
+    if (!dl_pivots_in_range(n, ipiv, n)) return -4;
+    const int act = (active & DL_ACTIVE_A) != 0;
+    if (act && !detbar) return -106;
+    if (act && n > 0 && !dA) return -107;
+    if (act && ldda < dl_max(1, n)) return -108;
+    int first;
+    const int zeros = n > 0 ? count_zero_pivots(n, LU, lda, &first) : 0;
+    const int info = zeros ? first + 1 : 0;
+    if (!act || n == 0 || *detbar == 0) return info;
+    if (zeros) {
+        rc = singular_det_adjoint(n, LU, lda, ipiv, *detbar, zeros, first, dA, ldda);
+        return rc ? rc : info;
+    }
+    return add_scaled_inverse_adjoint(n, *detbar * CONJ(det_of_lu(n, LU, lda, ipiv)), LU, lda, ipiv, dA, ldda);
+}
+
+/* ---------------------------------------------------------------- slogdet */
+int FN(slogdet)(int n, T *A, int lda, int *ipiv, T *sign, R *logabsdet) {
+    int rc = det_check(n, A, lda, ipiv);
+    if (rc) return rc;
+    if (!sign) return -105;
+    if (!logabsdet) return -106;
+    const int info = factor(n, A, lda, ipiv);
+    slogdet_of_lu(n, A, lda, ipiv, sign, logabsdet);
+    return info;
+}
+
+int FN(slogdet_fwd)(unsigned active, int n, T *A, int lda, int *ipiv, const T *dA, int ldda, T *sign,
+                    R *logabsdet, T *dsign, R *dlogabsdet) {
+    int rc = det_check(n, A, lda, ipiv);
+    if (rc) return rc;
+    const int act = (active & DL_ACTIVE_A) != 0;
+    if (act && n > 0 && !dA) return -107;
+    if (act && ldda < dl_max(1, n)) return -108;
+    if (!sign) return -109;
+    if (!logabsdet) return -110;
+    if (act && !dsign) return -111;
+    if (act && !dlogabsdet) return -112;
+    const int info = factor(n, A, lda, ipiv);
+    slogdet_of_lu(n, A, lda, ipiv, sign, logabsdet);
+    if (dsign) *dsign = 0;
+    if (dlogabsdet) *dlogabsdet = 0;
+    if (!act || n == 0 || IFN(all_zero)(n, n, dA, ldda)) return info;
+    if (info) { /* log|det| = -inf: no derivative */
+        *dlogabsdet = (R)NAN;
+        if (DL_IS_COMPLEX) *dsign = NAN_T;
+        return info;
+    }
+    T *dU = dl_alloc((size_t)n);
+    if (!dU) return DL_ERR_ALLOC;
+    rc = tangent_diagonal(n, A, lda, ipiv, dA, ldda, dU);
+    T t = 0; /* tr(A^{-1} dA) = sum_i dU_ii / U_ii */
+    for (int i = 0; i < n; ++i) t += dU[i] / AT(A, lda, i, i);
+    dl_free(dU);
+    *dlogabsdet = REAL(t);
+#if DL_IS_COMPLEX
+    *dsign = IMAG(t) * (T)I * *sign;
+#endif
+    return rc;
+}
+
+int FN(slogdet_rev)(unsigned active, int n, const T *LU, int lda, const int *ipiv, const T *signbar,
+                    const R *labar, T *dA, int ldda) {
+    int rc = det_check(n, LU, lda, ipiv);
+    if (rc) return rc;
+    if (!dl_pivots_in_range(n, ipiv, n)) return -4;
+    const int act = (active & DL_ACTIVE_A) != 0;
+    if (act && DL_IS_COMPLEX && !signbar) return -106;
+    if (act && !labar) return -107;
+    if (act && n > 0 && !dA) return -108;
+    if (act && ldda < dl_max(1, n)) return -109;
+    if (!act || n == 0) return 0;
+    T sign;
+    R logabsdet;
+    slogdet_of_lu(n, LU, lda, ipiv, &sign, &logabsdet);
+    T c = *labar;
+#if DL_IS_COMPLEX
+    c += IMAG(CONJ(sign) * *signbar) * (T)I;
+#endif
+    const int info = IFN(first_zero_diagonal)(n, LU, lda);
+    if (info) { /* (0, -inf): neither output has a derivative */
+        if (*labar != 0 || (DL_IS_COMPLEX && *signbar != 0)) IFN(fill_nan)(n, n, dA, ldda);
+        return info;
+    }
+    if (c == 0) return 0;
+    return add_scaled_inverse_adjoint(n, c, LU, lda, ipiv, dA, ldda);
+}
