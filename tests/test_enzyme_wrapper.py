@@ -493,6 +493,15 @@ def test_output_tensor_modified_in_place_gives_a_wrong_gradient():
     np.testing.assert_allclose(doc.gradient("local"), right, rtol=1e-14)   # the documented rule
 
 
+def test_complex_division_gives_a_wrong_reverse_gradient():
+    """Enzyme 0.0.16 bug, no difflapack involved (docs/enzyme-limitations/complex_division.py):
+    this asserts the WRONG result, so that a fix shows up here."""
+    doc = _doc_module("complex_division")
+    wrong = doc.check("divide").patterns[0].result("reverse")
+    assert not wrong.ok and "dot-product test" in wrong.message
+    assert doc.check("reciprocal").ok   # the documented workaround
+
+
 def _run_doc(script, variant):
     return subprocess.run([sys.executable, os.path.join(DOCS, script), variant], capture_output=True,
                           text=True, timeout=600)

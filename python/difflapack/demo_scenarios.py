@@ -56,7 +56,8 @@ static void seed_store(const float* q, double* p, long count) { for (long k = 0;
 #define SEED_ELEMS(p, count) ELEM* p##_e = seed_floats(p, count)
 #define SEED_BACK(p, count) seed_store(p##_e, p, count)
 #define SEED_FREE(p) __builtin_free(p##_e)
-""", 2e-3, 1e-2),  # float rounding noise ~1e-7 |x| / step: a larger step, a float-sized tolerance
+""", 5e-3, 1e-2),  # float rounding noise ~1e-7 |x| / step: a larger step, a float-sized tolerance
+    # (inv's tangent -X dV X carries kappa(V)^2 times float's eps: ~2e-3 measured at n = 6)
     "z": Precision("ComplexF64", True, "typedef _Complex double ELEM;\n"
                    "#define SEED_ELEMS(p, count) ELEM* p##_e = (ELEM*)p\n" + _NO_COPY, 1e-6, None),
 }
@@ -189,7 +190,9 @@ SCENARIOS = [
     V[i] = 1;
     if (n > 1) V[i + n] = x;
     for (int j = 2; j < n; ++j) {
-      ELEM p_next = ((2 * j - 1) * x * p - (j - 1) * p_prev) / (ELEM)j;
+      /* times 1/j, not / (ELEM)j: Enzyme 0.0.16 differentiates C's complex division wrongly in
+       * reverse mode (docs/enzyme-limitations/complex_division.py) */
+      ELEM p_next = ((2 * j - 1) * x * p - (j - 1) * p_prev) * (1.0 / j);
       p_prev = p; p = p_next;
       V[i + j * n] = p;
     }
