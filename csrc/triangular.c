@@ -308,10 +308,12 @@ int FN(trsm_rev)(unsigned active, char side, char uplo, char transa, char diag, 
     if (act_alpha && !B0 && al == 0) return -115;
     if (act_alpha && B0 && ldb0 < dl_max(1, m)) return -116;
     if (act_alpha && !dalpha) return -119;
+    const int any = act_A || act_B || act_alpha;
+    if (any && !dB && !empty) return -117;
+    if (any && lddb < dl_max(1, m)) return -118;
+    /* every argument is checked before A's diagonal is read */
     const int sing = first_zero_diagonal(diag, k, A, lda);
-    if (!act_A && !act_B && !act_alpha) return sing;
-    if (!dB && !empty) return -117;
-    if (lddb < dl_max(1, m)) return -118;
+    if (!any) return sing;
     if (empty || (sing && IFN(all_zero)(m, n, dB, lddb))) return sing;
 
     T *W = NULL; /* conj(X) for the op = T projection of complex data */
