@@ -302,9 +302,18 @@ static char parse_trans(char trans) {
     return !DL_IS_COMPLEX && t == 'C' ? 'T' : t;
 }
 
+/* ?getrs. One right-hand side with trans N is ?getrs's own sequence (?laswp, ?trsv L, ?trsv U:
+ * the same kernels OpenBLAS runs) with the ?trsv that never reads past the end of B (see
+ * IFN(trsv) in internal.h). */
 static void getrs_call(char trans, int n, int nrhs, const T *LU, int lda, const int *ipiv, T *B,
                        int ldb) {
     int info = 0;
+    if (DL_IS_COMPLEX && nrhs == 1 && trans == 'N') {
+        swap_rows_forward(1, B, ldb, n, ipiv);
+        IFN(trsv)('L', 'N', 'U', n, LU, lda, B, 1);
+        IFN(trsv)('U', 'N', 'N', n, LU, lda, B, 1);
+        return;
+    }
     BLAS(getrs)(&trans, &n, &nrhs, LU, &lda, ipiv, B, &ldb, &info);
 }
 
@@ -323,7 +332,7 @@ int FN(getrs)(char trans, int n, int nrhs, const T *LU, int lda, const int *ipiv
 static void tri_solve(char uplo, char trans, char diag, int n, int nrhs, const T *Tr, int ldt,
                       T *B, int ldb) {
     if (nrhs == 1)
-        BLAS(trsv)(&uplo, &trans, &diag, &n, Tr, &ldt, B, &INC1);
+        IFN(trsv)(uplo, trans, diag, n, Tr, ldt, B, 1);
     else
         BLAS(trsm)("L", &uplo, &trans, &diag, &n, &nrhs, &ONE, Tr, &ldt, B, &ldb);
 }

@@ -99,7 +99,7 @@ int FN(trsv)(char uplo, char trans, char diag, int n, const T *A, int lda, T *x,
     int info = check_trsv(&uplo, &trans, &diag, n, A, lda, x, 1, incx);
     if (info) return info;
     if (n == 0) return 0;
-    BLAS(trsv)(&uplo, &trans, &diag, &n, A, &lda, x, &incx);
+    IFN(trsv)(uplo, trans, diag, n, A, lda, x, incx);
     return first_zero_diagonal(diag, n, A, lda);
 }
 
@@ -122,7 +122,7 @@ int FN(trsv_fwd)(unsigned active, char uplo, char trans, char diag, int n, const
         w = dl_alloc((size_t)n);
         if (!w) return DL_ERR_ALLOC;
     }
-    BLAS(trsv)(&uplo, &trans, &diag, &n, A, &lda, x, &incx);
+    IFN(trsv)(uplo, trans, diag, n, A, lda, x, incx);
     const int sing = first_zero_diagonal(diag, n, A, lda);
     if (!act_A && !act_b) { /* nothing varies: the tangent is zero */
         if (dx) {
@@ -139,7 +139,7 @@ int FN(trsv_fwd)(unsigned active, char uplo, char trans, char diag, int n, const
         else
             BLAS(copy)(&n, w, &INC1, dx, &incdx);
     }
-    BLAS(trsv)(&uplo, &trans, &diag, &n, A, &lda, dx, &incdx);
+    IFN(trsv)(uplo, trans, diag, n, A, lda, dx, incdx);
     dl_free(w);
     return sing;
 }
@@ -175,11 +175,11 @@ int FN(trsv_rev)(unsigned active, char uplo, char trans, char diag, int n, const
     }
     if (dl_adjoint_needs_conj(trans)) { /* op(A)^{-H} = conj(A)^{-1}: solve with A on conj(xbar) */
         conj_vector(n, dx, incdx);
-        BLAS(trsv)(&uplo, "N", &diag, &n, A, &lda, dx, &incdx);
+        IFN(trsv)(uplo, 'N', diag, n, A, lda, dx, incdx);
         conj_vector(n, dx, incdx);
     } else {
         const char adj = dl_adjoint_op(trans);
-        BLAS(trsv)(&uplo, &adj, &diag, &n, A, &lda, dx, &incdx);
+        IFN(trsv)(uplo, adj, diag, n, A, lda, dx, incdx);
     }
     if (act_A) {
         const T *bbar = dx;

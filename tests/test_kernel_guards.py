@@ -1,5 +1,7 @@
 """Regression tests for what the C kernel fuzzer (tests/fuzz, run by test_fuzz_kernels.py) found
 in the kernels. Code that could crash runs in a subprocess (_memguard.run_isolated)."""
+import numpy as np
+
 from _memguard import run_isolated
 
 
@@ -33,6 +35,59 @@ def test_illegal_arguments_are_rejected_before_any_array_is_touched():
             print(name, want, flush=True)
             got = getattr(lib, name)(*args)
             assert got == want, (name, got, want)
+        print("done")
+    """)
+    assert out.strip().endswith("done")
+
+
+def test_complex_trsv_never_reads_past_the_callers_vector():
+    """OpenBLAS 0.3.21 (Debian 12) ctrsv/ztrsv 'U' 'N' with incx = 1 read one element past x
+    for n > 64, n = 2 mod 4: a segfault when x ends at an unmapped page. Every kernel that
+    solves with the caller's vector (trsv, trsv_fwd, trsv_rev, getrs / gesv with one
+    right-hand side) must stay inside it."""
+    out = run_isolated("""
+        import numpy as np
+        from _memguard import at_page_end
+        from difflapack._core import lib
+        n = 66
+        rng = np.random.default_rng(0)
+        for p, dt in (("c", np.complex64), ("z", np.complex128)):
+            def vec(values):
+                v = at_page_end(n * np.dtype(dt).itemsize, dt)
+                v[:] = values
+                return v
+            a = np.asfortranarray(np.triu(rng.standard_normal((n, n))) / n + 2 * np.eye(n)).astype(dt)
+            b = rng.standard_normal(n).astype(dt)
+            want = np.linalg.solve(a, b)
+            tol = 1e-4 if p == "c" else 1e-12
+            x = vec(b)
+            assert getattr(lib, f"dl_{p}trsv")(b"U", b"N", b"N", n, a.ctypes.data, n, x.ctypes.data, 1) == 0
+            assert np.allclose(x, want, rtol=tol, atol=tol), p
+            x, dx = vec(b), vec(b)
+            assert getattr(lib, f"dl_{p}trsv_fwd")(2, b"U", b"N", b"N", n, a.ctypes.data, n, None, n,
+                                                    x.ctypes.data, 1, dx.ctypes.data, 1) == 0
+            assert np.allclose(dx, want, rtol=tol, atol=tol), p
+            for trans in (b"T", b"C"):  # the adjoint solves with 'U' 'N' on conj(xbar) / xbar
+                x, dx = vec(want), vec(b)
+                assert getattr(lib, f"dl_{p}trsv_rev")(2, b"U", trans, b"N", n, a.ctypes.data, n, None, n,
+                                                        x.ctypes.data, 1, dx.ctypes.data, 1) == 0
+            ipiv = np.arange(1, n + 1, dtype=np.int32)
+            x = vec(b)
+            assert getattr(lib, f"dl_{p}getrs")(b"N", n, 1, a.ctypes.data, n, ipiv.ctypes.data, x.ctypes.data,
+                                                  n) == 0
+            assert np.allclose(x, want, rtol=tol, atol=tol), p
+            x, dx = vec(b), vec(b)
+            assert getattr(lib, f"dl_{p}getrs_fwd")(2, b"N", n, 1, a.ctypes.data, n, None, n, ipiv.ctypes.data,
+                                                      x.ctypes.data, n, dx.ctypes.data, n) == 0
+            assert np.allclose(dx, want, rtol=tol, atol=tol), p
+            x, dx = vec(want), vec(b)
+            assert getattr(lib, f"dl_{p}getrs_rev")(2, b"C", n, 1, a.ctypes.data, n, None, n, ipiv.ctypes.data,
+                                                      x.ctypes.data, n, dx.ctypes.data, n) == 0
+            g = np.asfortranarray(a + np.tril(rng.standard_normal((n, n)), -1).astype(dt) / n)
+            lu, piv, x = g.copy(order="F"), np.zeros(n, np.int32), vec(b)
+            assert getattr(lib, f"dl_{p}gesv")(n, 1, lu.ctypes.data, n, piv.ctypes.data, x.ctypes.data, n) == 0
+            assert np.allclose(x, np.linalg.solve(g, b), rtol=tol, atol=tol), p
+            print(p, "ok", flush=True)
         print("done")
     """)
     assert out.strip().endswith("done")
