@@ -80,14 +80,18 @@ static int check_trsm(char *side, char *uplo, char *transa, char *diag, int m, i
     return 0;
 }
 
+/* |inc| as a step (inc == INT_MIN is a legal BLAS increment for a 1-element vector; negating
+ * it as an int would overflow). */
+static size_t inc_step(int inc) { return (size_t)(inc < 0 ? -(long long)inc : (long long)inc); }
+
 /* v := conj(v) for a strided vector (complex data only). */
 static void conj_vector(int n, T *v, int inc) {
-    const size_t step = (size_t)(inc > 0 ? inc : -inc);
+    const size_t step = inc_step(inc);
     for (int i = 0; i < n; ++i) v[(size_t)i * step] = CONJ(v[(size_t)i * step]);
 }
 
 static int vector_is_zero(int n, const T *v, int inc) {
-    const size_t step = (size_t)(inc > 0 ? inc : -inc);
+    const size_t step = inc_step(inc);
     for (int i = 0; i < n; ++i)
         if (v[(size_t)i * step] != 0) return 0;
     return 1;
@@ -126,7 +130,7 @@ int FN(trsv_fwd)(unsigned active, char uplo, char trans, char diag, int n, const
     const int sing = first_zero_diagonal(diag, n, A, lda);
     if (!act_A && !act_b) { /* nothing varies: the tangent is zero */
         if (dx) {
-            const size_t step = (size_t)(incdx > 0 ? incdx : -incdx);
+            const size_t step = inc_step(incdx);
             for (int i = 0; i < n; ++i) dx[(size_t)i * step] = 0;
         }
         return sing;

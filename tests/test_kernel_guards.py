@@ -1,8 +1,10 @@
 """Regression tests for what the C kernel fuzzer (tests/fuzz, run by test_fuzz_kernels.py) found
 in the kernels. Code that could crash runs in a subprocess (_memguard.run_isolated)."""
 import numpy as np
+import pytest
 
 from _memguard import run_isolated
+from difflapack import _core
 
 
 def test_illegal_arguments_are_rejected_before_any_array_is_touched():
@@ -91,3 +93,21 @@ def test_complex_trsv_never_reads_past_the_callers_vector():
         print("done")
     """)
     assert out.strip().endswith("done")
+
+
+@pytest.mark.parametrize("p,dtype", [("d", np.float64), ("z", np.complex128)])
+def test_trsv_rev_int_min_increment(p, dtype):
+    """INT_MIN is a legal increment for one element; |incx| used to be computed by negating
+    it as an int (undefined behaviour: UBSan in the fuzzer)."""
+    a = np.array([[2.0 + 1j]]).astype(dtype) if p == "z" else np.array([[2.0]])
+    x = np.array([3.0], dtype=dtype)
+    xbar = np.array([1.0], dtype=dtype)
+    abar = np.zeros((1, 1), dtype=dtype)
+    imin = -2**31
+    rc = getattr(_core.lib, f"dl_{p}trsv_rev")(_core.ACTIVE_A | _core.ACTIVE_B, b"U", b"T", b"N", 1,
+                                                a.ctypes.data, 1, abar.ctypes.data, 1, x.ctypes.data, imin,
+                                                xbar.ctypes.data, imin)
+    assert rc == 0
+    bbar = 1.0 / np.conj(a[0, 0])
+    np.testing.assert_allclose(xbar, [bbar])
+    np.testing.assert_allclose(abar, [[-np.conj(x[0]) * bbar]])
