@@ -161,12 +161,11 @@ int FN(trsv_rev)(unsigned active, char uplo, char trans, char diag, int n, const
     const int act_A = (active & DL_ACTIVE_A) != 0, act_b = (active & DL_ACTIVE_B) != 0;
     if (act_A && n > 0 && !dA) return -108;
     if (act_A && ldda < dl_max(1, n)) return -109;
-    if (!act_A && !act_b) return 0;
-    if (!dx) return -112;
-    if (incdx == 0) return -113;
-    if (n == 0) return 0;
-    const int sing = first_zero_diagonal(diag, n, A, lda);
-    if (vector_is_zero(n, dx, incdx)) return sing;
+    const int any = act_A || act_b;
+    if (any && !dx) return -112;
+    if (any && incdx == 0) return -113;
+    const int sing = first_zero_diagonal(diag, n, A, lda); /* also with nothing active */
+    if (!any || n == 0 || vector_is_zero(n, dx, incdx)) return sing;
 
     /* contiguous copies for the rank-1 update: x (conjugated for op = T on complex data, see
      * below) and bbar, only where the caller's vectors are strided */

@@ -1,5 +1,7 @@
 """Regression tests for what the C kernel fuzzer (tests/fuzz, run by test_fuzz_kernels.py) found
 in the kernels. Code that could crash runs in a subprocess (_memguard.run_isolated)."""
+import ctypes
+
 import numpy as np
 import pytest
 
@@ -111,3 +113,15 @@ def test_trsv_rev_int_min_increment(p, dtype):
     bbar = 1.0 / np.conj(a[0, 0])
     np.testing.assert_allclose(xbar, [bbar])
     np.testing.assert_allclose(abar, [[-np.conj(x[0]) * bbar]])
+
+
+def test_trsv_rev_reports_a_zero_diagonal_with_nothing_active():
+    """difflapack.h: a zero A(i,i) with diag 'N' returns i 'also when there is nothing to
+    solve'; trsv_rev with no active input returned 0 (trsm_rev returned i)."""
+    a = np.asfortranarray([[1.0, 2.0, 3.0], [0.0, 5.0, 6.0], [0.0, 0.0, 0.0]])
+    rc = _core.lib.dl_dtrsv_rev(0, b"U", b"N", b"N", 3, a.ctypes.data, 3, None, 3, None, 1, None, 1)
+    assert rc == 3
+    alpha = ctypes.c_double(1.0)
+    rc = _core.lib.dl_dtrsm_rev(0, b"L", b"U", b"N", b"N", 3, 2, ctypes.addressof(alpha), a.ctypes.data, 3, None,
+                                3, None, 3, None, 3, None, 3, None)
+    assert rc == 3
