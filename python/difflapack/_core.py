@@ -133,8 +133,38 @@ PRECISIONS = {p: Precision(p, t) for p, t in (("s", np.float32), ("d", np.float6
                                                ("c", np.complex64), ("z", np.complex128))}
 
 
+INT_MAX = 2**31 - 1
+
+
+def asarray(value, name: str) -> np.ndarray:
+    """``np.asarray(value)`` for an argument of the public API: ValueError naming the argument
+    for what NumPy cannot turn into an array (ragged nesting, ...), for masked arrays (their mask
+    would be silently ignored), for a Python integer beyond float64 (one beyond int64 becomes
+    the float it denotes, as NumPy does for a float64 operand), and for a dimension
+    beyond the 32-bit integers of the LP64 kernels (checked before anything is copied, so a
+    zero-byte or broadcast array of such a shape fails at once)."""
+    if isinstance(value, np.ma.MaskedArray):
+        raise ValueError(f"{name} is a masked array: the kernels would ignore its mask; pass {name}.filled(...) "
+                         f"or {name}.data")
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ValueError(f"{name} cannot be converted to a numeric array: {exc}") from None
+    if arr.dtype.kind == "O" and isinstance(value, int) and not isinstance(value, bool):
+        try:  # a Python int beyond int64/uint64: the float it denotes, if there is one
+            arr = np.asarray(float(value))
+        except OverflowError:
+            raise ValueError(f"{name} is an integer too large for any BLAS precision ({str(value)[:20]}...)") \
+                from None
+    for axis, size in enumerate(arr.shape):
+        if size > INT_MAX:
+            raise ValueError(f"{name} has shape {arr.shape}: dimension {axis} ({size}) exceeds {INT_MAX}, the "
+                             "largest size the LP64 (32-bit integer) BLAS/LAPACK kernels take")
+    return arr
+
+
 def _numeric_dtype(value, name: str) -> np.dtype:
-    dt = np.asarray(value).dtype
+    dt = asarray(value, name).dtype
     if dt.kind not in "biufc":
         raise ValueError(f"{name} must hold numbers; got dtype {dt}")
     return dt
@@ -150,7 +180,7 @@ def precision_of(**inputs) -> Precision:
         if value is None:
             continue
         _numeric_dtype(value, name)
-        operands.append(value if isinstance(value, (bool, int, float, complex)) else np.asarray(value))
+        operands.append(value if isinstance(value, (bool, int, float, complex)) else asarray(value, name))
     dt = np.result_type(*operands)
     if dt.kind == "c":
         return PRECISIONS["c" if dt.itemsize <= 8 else "z"]
@@ -179,7 +209,7 @@ def flag(value, name: str, allowed: str) -> bytes:
 def as_matrix(a, name: str, prec: Precision, copy: bool) -> np.ndarray:
     """A Fortran-ordered (hence contiguous) 2-D array of the computation's dtype; a fresh copy
     when `copy` (the C side writes it), otherwise no copy when `a` already is one."""
-    arr = np.asarray(a)
+    arr = asarray(a, name)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array; got shape {arr.shape}")
     _convertible(arr, name, prec)
@@ -190,7 +220,7 @@ def as_matrix(a, name: str, prec: Precision, copy: bool) -> np.ndarray:
 
 def as_vector(b, name: str, prec: Precision) -> np.ndarray:
     """A fresh contiguous copy of a 1-D array (any stride, e.g. b[::2] or b[::-1])."""
-    arr = np.asarray(b)
+    arr = asarray(b, name)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array; got shape {arr.shape}")
     _convertible(arr, name, prec)
@@ -200,7 +230,7 @@ def as_vector(b, name: str, prec: Precision) -> np.ndarray:
 def as_scalar(value, name: str, prec: Precision, check: bool) -> np.ndarray:
     """A one-element array of the computation's dtype holding a scalar (kernels take scalars
     by address, as BLAS does)."""
-    arr = np.asarray(value)
+    arr = asarray(value, name)
     if arr.ndim != 0:
         raise ValueError(f"{name} must be a scalar; got shape {arr.shape}")
     _convertible(arr, name, prec)
@@ -224,9 +254,6 @@ def ld(arr: np.ndarray) -> int:
     """Leading dimension of a Fortran-contiguous 2-D array, as produced by as_matrix (>= 1 as
     BLAS requires)."""
     return max(1, arr.shape[0])
-
-
-INT_MAX = 2**31 - 1
 
 
 def call(kernel: str, *args) -> int:

@@ -75,7 +75,7 @@ def _square(a, name, prec, check_finite, copy=True):
 
 def _rhs(b, name, prec, n, check_finite):
     """(fresh 2-D Fortran copy of b, was_1d). b is (n,) or (n, nrhs)."""
-    arr = np.asarray(b)
+    arr = _core.asarray(b, name)
     if arr.ndim not in (1, 2):
         raise ValueError(f"{name} must be a 1-D (n,) or 2-D (n, nrhs) array; got shape {arr.shape}")
     was_1d = arr.ndim == 1
@@ -87,7 +87,7 @@ def _rhs(b, name, prec, n, check_finite):
 
 def _rhs_like(d, name, prec, shape, was_1d, check_finite):
     """A fresh 2-D copy of a tangent/cotangent shaped like b ((n,) if b was 1-D)."""
-    arr = np.asarray(d)
+    arr = _core.asarray(d, name)
     want = (shape[0],) if was_1d else shape
     if arr.shape != want:
         raise ValueError(f"{name} must have shape {want}; got {arr.shape}")
@@ -104,7 +104,7 @@ def _shape_out(x, was_1d):
 
 def _pivots(piv, n):
     """LAPACK's 1-based int32 ipiv from SciPy's 0-based piv, validated."""
-    arr = np.asarray(piv)
+    arr = _core.asarray(piv, "piv")
     if arr.ndim != 1 or arr.shape[0] != n:
         raise ValueError(f"piv must be a 1-D array of length {n}; got shape {arr.shape}")
     if arr.size and not np.issubdtype(arr.dtype, np.integer):

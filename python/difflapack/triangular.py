@@ -18,8 +18,10 @@ Conventions shared by every function here
   the same holds for the tangent ``da``. Cotangents ``da_bar`` are full ``n x n`` arrays that
   are zero outside the referenced triangle (zero diagonal when ``diag='U'``).
 - Bad arguments (a flag letter that is not allowed, shapes that do not fit, a non-square
-  ``a``, a dimension beyond the 32-bit integers of the LP64 kernels) raise ``ValueError``
-  naming the argument, before any computation (LAPACK's ``info < 0`` rule).
+  ``a``, a dimension beyond the 32-bit integers of the LP64 kernels, even of an array holding
+  no data, something NumPy cannot turn into a numeric array, a masked array, whose mask would
+  be ignored) raise ``ValueError`` naming the argument, before any computation (LAPACK's
+  ``info < 0`` rule).
 - ``check_finite=True`` (default, as in SciPy) raises ``ValueError`` if an input holds inf or
   NaN (for ``a``/``da`` only the referenced triangle is checked); ``check_finite=False`` skips
   the check and lets inf/NaN propagate as BLAS does.

@@ -1,0 +1,45 @@
+"""Regression tests for what the NumPy API fuzzer (test_fuzz_api.py) found. Each bad input
+raises ValueError naming the argument; valid ones compute what the documented conversion
+gives."""
+import numpy as np
+import pytest
+
+import difflapack
+
+BIG = 2**32 + 3
+
+
+def test_ragged_input_names_the_argument():
+    with pytest.raises(ValueError, match=r"^a cannot be converted"):
+        difflapack.trsv([[1.0, 2.0], [3.0]], [1.0, 2.0])
+    with pytest.raises(ValueError, match=r"^b cannot be converted"):
+        difflapack.solve(np.eye(3), [1.0, [2.0, 3.0], 3.0])
+    with pytest.raises(ValueError, match=r"^piv cannot be converted"):
+        difflapack.getrs(np.eye(3), [0, [1], 2], np.ones(3))
+
+
+@pytest.mark.parametrize("call,name,size", [
+    (lambda: difflapack.getrf(np.empty((BIG, 0))), "a", BIG),
+    (lambda: difflapack.getrf_jvp(np.empty((0, 0)), np.empty((0, BIG))), "da", BIG),
+    (lambda: difflapack.trsm(np.empty((0, 0)), np.empty((0, BIG))), "b", BIG),
+    (lambda: difflapack.getrs(np.empty((0, 0)), np.empty(0, int), np.empty((0, 2**31))), "b", 2**31),
+    (lambda: difflapack.getrs(np.eye(1), np.broadcast_to(0, (2**31,)), np.ones(1)), "piv", 2**31),
+    (lambda: difflapack.solve(np.eye(2), np.broadcast_to(1.0, (2, 2**31))), "b", 2**31),  # no 32 GiB copy
+    (lambda: difflapack.trsv_vjp(np.eye(1), np.ones(1))[1](np.empty((BIG, 0))), "x_bar", BIG),
+])
+def test_dimensions_beyond_int32_name_argument_and_dimension(call, name, size):
+    with pytest.raises(ValueError, match=rf"^{name} has shape .*\({size}\) exceeds 2147483647"):
+        call()
+
+
+def test_masked_arrays_are_rejected():
+    a = np.ma.array(np.eye(2), mask=[[False, True], [False, False]])
+    with pytest.raises(ValueError, match=r"^a is a masked array"):
+        difflapack.solve(a, np.ones(2))
+
+
+def test_python_integers_beyond_int64():
+    x = difflapack.trsm(np.eye(2), np.ones((2, 2)), alpha=2**70)
+    np.testing.assert_array_equal(x, np.full((2, 2), float(2**70)))
+    with pytest.raises(ValueError, match=r"^alpha is an integer too large"):
+        difflapack.trsm(np.eye(2), np.ones((2, 2)), alpha=10**400)
