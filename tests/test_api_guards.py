@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import difflapack
+from difflapack import _core
 
 BIG = 2**32 + 3
 
@@ -36,6 +37,33 @@ def test_masked_arrays_are_rejected():
     a = np.ma.array(np.eye(2), mask=[[False, True], [False, False]])
     with pytest.raises(ValueError, match=r"^a is a masked array"):
         difflapack.solve(a, np.ones(2))
+
+
+@pytest.mark.parametrize("check_finite", [True, False])
+def test_overflow_into_the_computations_precision_is_an_error(check_finite):
+    a32, b32 = np.eye(2, dtype=np.float32), np.ones(2, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"^db holds values that overflow float32"):
+        difflapack.trsv_jvp(a32, b32, None, np.array([1e300, 1.0]), check_finite=check_finite)
+    with pytest.raises(ValueError, match=r"^alpha holds values that overflow float32"):
+        difflapack.trsm(a32, np.ones((2, 2), np.float32), alpha=1e300, check_finite=check_finite)
+    big = np.eye(2, dtype=np.longdouble) * np.longdouble("1e4000")
+    if np.isfinite(big).all() and np.finfo(np.longdouble).max > np.finfo(np.float64).max:
+        with pytest.raises(ValueError, match=r"^a holds values that overflow float64"):
+            difflapack.solve(big, np.ones(2), check_finite=check_finite)
+    # inf itself is no overflow: it propagates (or is rejected by check_finite)
+    if not check_finite:
+        x = difflapack.trsv(a32, np.array([np.inf, 1.0], np.float32), check_finite=False)
+        assert x.dtype == np.float32 and np.isinf(x[0])
+
+
+def test_unaligned_arrays_reach_the_kernels_aligned():
+    raw = bytearray(8 * 9 + 1)
+    a = np.frombuffer(raw, dtype=np.float64, offset=1, count=9).reshape(3, 3, order="F")
+    a[...] = np.triu(np.arange(1.0, 10.0).reshape(3, 3)) + 3 * np.eye(3)
+    assert not a.flags.aligned
+    arr = _core.as_matrix(a, "a", _core.PRECISIONS["d"], copy=False)
+    assert arr.flags.aligned and arr.flags.f_contiguous
+    np.testing.assert_array_equal(difflapack.trsv(a, np.ones(3)), difflapack.trsv(np.array(a), np.ones(3)))
 
 
 def test_python_integers_beyond_int64():

@@ -170,6 +170,18 @@ def _numeric_dtype(value, name: str) -> np.dtype:
     return dt
 
 
+def _convert(arr: np.ndarray, name: str, prec: "Precision", convert):
+    """``convert()`` (a cast of ``arr`` to the computation's dtype) with overflow as an error: a
+    finite value that does not fit the precision (a float64 tangent of a float32 computation,
+    a long double beyond float64) would otherwise silently become inf."""
+    try:
+        with np.errstate(over="raise"):
+            return convert()
+    except FloatingPointError:
+        raise ValueError(f"{name} holds values that overflow {prec.dtype} (the precision of the computation)") \
+            from None
+
+
 def precision_of(**inputs) -> Precision:
     """The precision the primal inputs promote to, like SciPy choosing s/d/c/z: NumPy's
     promotion rules (np.result_type; Python scalars are weak, NEP 50), then float16 -> float32,
@@ -207,15 +219,16 @@ def flag(value, name: str, allowed: str) -> bytes:
 
 
 def as_matrix(a, name: str, prec: Precision, copy: bool) -> np.ndarray:
-    """A Fortran-ordered (hence contiguous) 2-D array of the computation's dtype; a fresh copy
-    when `copy` (the C side writes it), otherwise no copy when `a` already is one."""
+    """A Fortran-ordered (hence contiguous) and aligned 2-D array of the computation's dtype; a
+    fresh copy when `copy` (the C side writes it), otherwise no copy when `a` already is one."""
     arr = asarray(a, name)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array; got shape {arr.shape}")
     _convertible(arr, name, prec)
     if copy:
-        return np.array(arr, dtype=prec.dtype, order="F", copy=True)
-    return np.asfortranarray(arr, dtype=prec.dtype)
+        return _convert(arr, name, prec, lambda: np.array(arr, dtype=prec.dtype, order="F", copy=True))
+    # aligned too: the C kernels read it as T*
+    return _convert(arr, name, prec, lambda: np.require(arr, prec.dtype, ["F_CONTIGUOUS", "ALIGNED"]))
 
 
 def as_vector(b, name: str, prec: Precision) -> np.ndarray:
@@ -224,7 +237,7 @@ def as_vector(b, name: str, prec: Precision) -> np.ndarray:
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array; got shape {arr.shape}")
     _convertible(arr, name, prec)
-    return np.array(arr, dtype=prec.dtype, copy=True)
+    return _convert(arr, name, prec, lambda: np.array(arr, dtype=prec.dtype, copy=True))
 
 
 def as_scalar(value, name: str, prec: Precision, check: bool) -> np.ndarray:
@@ -234,7 +247,7 @@ def as_scalar(value, name: str, prec: Precision, check: bool) -> np.ndarray:
     if arr.ndim != 0:
         raise ValueError(f"{name} must be a scalar; got shape {arr.shape}")
     _convertible(arr, name, prec)
-    out = np.array([arr], dtype=prec.dtype)
+    out = _convert(arr, name, prec, lambda: np.array([arr], dtype=prec.dtype))
     if check and not np.isfinite(out[0]):
         raise ValueError(f"{name} must be finite; got {value!r}")
     return out

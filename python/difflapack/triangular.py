@@ -24,7 +24,9 @@ Conventions shared by every function here
   ``info < 0`` rule).
 - ``check_finite=True`` (default, as in SciPy) raises ``ValueError`` if an input holds inf or
   NaN (for ``a``/``da`` only the referenced triangle is checked); ``check_finite=False`` skips
-  the check and lets inf/NaN propagate as BLAS does.
+  the check and lets inf/NaN propagate as BLAS does. A finite value that overflows the
+  computation's dtype when converted to it (a float64 tangent of a float32 computation, a long
+  double beyond float64) raises ``ValueError`` either way.
 - Singular triangle: an exactly zero diagonal entry with ``diag='N'`` raises
   :class:`difflapack.SingularMatrixError` (a ``numpy.linalg.LinAlgError``) whose ``info`` is the
   1-based index of the first zero, like LAPACK's ``?trtrs``. Nearly singular triangles are not
