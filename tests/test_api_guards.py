@@ -71,3 +71,10 @@ def test_python_integers_beyond_int64():
     np.testing.assert_array_equal(x, np.full((2, 2), float(2**70)))
     with pytest.raises(ValueError, match=r"^alpha is an integer too large"):
         difflapack.trsm(np.eye(2), np.ones((2, 2)), alpha=10**400)
+
+
+def test_check_finite_without_a_truth_value_names_it():
+    with pytest.raises(ValueError, match=r"^check_finite must be True or False"):
+        difflapack.solve(np.eye(2), np.ones(2), check_finite=np.array([True, False]))
+    # anything with a truth value counts by it, as in SciPy
+    assert difflapack.solve(np.eye(2), np.ones(2), check_finite=np.bool_(False)).shape == (2,)

@@ -253,6 +253,24 @@ def as_scalar(value, name: str, prec: Precision, check: bool) -> np.ndarray:
     return out
 
 
+def bool_keywords(*names: str):
+    """Decorator of the public functions: the keyword arguments `names` (check_finite) count by
+    their truth value, as in SciPy; one without a truth value (an array of several elements, an
+    object whose __bool__ raises) is a ValueError naming it instead of NumPy's anonymous one."""
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            for name in names:
+                if name in kwargs:
+                    try:
+                        kwargs[name] = bool(kwargs[name])
+                    except Exception as exc:  # any error of __bool__
+                        raise ValueError(f"{name} must be True or False; got {kwargs[name]!r} ({exc})") from None
+            return fn(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
 def check_finite(arr: np.ndarray, name: str) -> None:
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must contain only finite values")

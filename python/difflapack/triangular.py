@@ -110,6 +110,7 @@ def _trsv_inputs(a, b, uplo, trans, diag, check_finite, copy_a=False):
     return prec, flags, a, x
 
 
+@_core.bool_keywords("check_finite")
 def trsv(a, b, uplo="U", trans="N", diag="N", *, check_finite=True):
     """Solve ``op(A) x = b`` for a triangular ``A`` (BLAS ``?trsv``).
 
@@ -124,6 +125,7 @@ def trsv(a, b, uplo="U", trans="N", diag="N", *, check_finite=True):
     return x
 
 
+@_core.bool_keywords("check_finite")
 def trsv_jvp(a, b, da, db, uplo="U", trans="N", diag="N", *, check_finite=True):
     """Forward mode of :func:`trsv`: returns ``(x, dx)`` with
     ``dx = op(A)^{-1} (db - op(tri(dA)) x)``.
@@ -148,6 +150,7 @@ def trsv_jvp(a, b, da, db, uplo="U", trans="N", diag="N", *, check_finite=True):
     return x, dx
 
 
+@_core.bool_keywords("check_finite")
 def trsv_vjp(a, b, uplo="U", trans="N", diag="N", *, check_finite=True):
     """Reverse mode of :func:`trsv`: returns ``(x, pullback)``; ``pullback(x_bar)`` returns
     ``(da_bar, db_bar)`` with ``db_bar = op(A)^{-H} x_bar`` and ``da_bar`` = ``-db_bar x^H``
@@ -190,6 +193,7 @@ def _trsm_inputs(a, b, alpha, side, uplo, transa, diag, check_finite, copy_a=Fal
     return prec, flags, a, x, alpha
 
 
+@_core.bool_keywords("check_finite")
 def trsm(a, b, alpha=1.0, side="L", uplo="U", transa="N", diag="N", *, check_finite=True):
     """Solve ``op(A) X = alpha B`` (side 'L') or ``X op(A) = alpha B`` (side 'R') for a
     triangular ``A`` (BLAS ``?trsm``).
@@ -206,6 +210,7 @@ def trsm(a, b, alpha=1.0, side="L", uplo="U", transa="N", diag="N", *, check_fin
     return x
 
 
+@_core.bool_keywords("check_finite")
 def trsm_jvp(a, b, da, db, dalpha=None, alpha=1.0, side="L", uplo="U", transa="N", diag="N", *,
              check_finite=True):
     """Forward mode of :func:`trsm`: returns ``(X, dX)`` with
@@ -236,6 +241,7 @@ def trsm_jvp(a, b, da, db, dalpha=None, alpha=1.0, side="L", uplo="U", transa="N
     return x, dx
 
 
+@_core.bool_keywords("check_finite")
 def trsm_vjp(a, b, alpha=1.0, side="L", uplo="U", transa="N", diag="N", *, check_finite=True):
     """Reverse mode of :func:`trsm`: returns ``(X, pullback)``; ``pullback(x_bar)`` returns
     ``(da_bar, db_bar, dalpha_bar)``. With ``G = op(A)^{-H} x_bar`` (side 'L') or
