@@ -78,3 +78,14 @@ def test_check_finite_without_a_truth_value_names_it():
         difflapack.solve(np.eye(2), np.ones(2), check_finite=np.array([True, False]))
     # anything with a truth value counts by it, as in SciPy
     assert difflapack.solve(np.eye(2), np.ones(2), check_finite=np.bool_(False)).shape == (2,)
+
+
+def test_none_for_a_required_array_names_it():
+    """precision_of skipped None inputs, so getrf(None) reached np.result_type() with nothing
+    ('at least one array or dtype is required')."""
+    for call, name in [(lambda: difflapack.getrf(None), "a"), (lambda: difflapack.getrf_vjp(None), "a"),
+                       (lambda: difflapack.solve(None, None), "a"), (lambda: difflapack.trsv(np.eye(2), None), "b"),
+                       (lambda: difflapack.getrs(None, [0], [1.0]), "lu"),
+                       (lambda: difflapack.trsm(np.eye(2), np.ones((2, 2)), alpha=None), "alpha")]:
+        with pytest.raises(ValueError, match=rf"^{name} must hold numbers; got None"):
+            call()

@@ -164,6 +164,8 @@ def asarray(value, name: str) -> np.ndarray:
 
 
 def _numeric_dtype(value, name: str) -> np.dtype:
+    if value is None:
+        raise ValueError(f"{name} must hold numbers; got None")
     dt = asarray(value, name).dtype
     if dt.kind not in "biufc":
         raise ValueError(f"{name} must hold numbers; got dtype {dt}")
@@ -185,12 +187,10 @@ def _convert(arr: np.ndarray, name: str, prec: "Precision", convert):
 def precision_of(**inputs) -> Precision:
     """The precision the primal inputs promote to, like SciPy choosing s/d/c/z: NumPy's
     promotion rules (np.result_type; Python scalars are weak, NEP 50), then float16 -> float32,
-    integers and bools -> float64, long double -> float64 / complex128. None entries are
-    skipped."""
+    integers and bools -> float64, long double -> float64 / complex128. Every input is
+    required (None raises ValueError naming it, like any non-numeric input)."""
     operands = []
     for name, value in inputs.items():
-        if value is None:
-            continue
         _numeric_dtype(value, name)
         operands.append(value if isinstance(value, (bool, int, float, complex)) else asarray(value, name))
     dt = np.result_type(*operands)
