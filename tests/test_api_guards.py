@@ -89,3 +89,11 @@ def test_none_for_a_required_array_names_it():
                        (lambda: difflapack.trsm(np.eye(2), np.ones((2, 2)), alpha=None), "alpha")]:
         with pytest.raises(ValueError, match=rf"^{name} must hold numbers; got None"):
             call()
+
+
+@pytest.mark.parametrize("n", [0, -1, 2**32 + 1, 10**10, 1.5, "2", None])
+def test_set_num_threads_rejects_what_is_no_thread_count(n):
+    """ctypes truncated n to 32 bits (10**10 became 1410065408 threads, 2**32 + 1 one thread)
+    and int() took 1.5 as 1 and '2' as 2."""
+    with pytest.raises(ValueError, match=r"^n \(the number of threads\)"):
+        difflapack.set_num_threads(n)
