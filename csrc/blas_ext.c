@@ -156,7 +156,7 @@ void IFN(tri_solve)(char uplo, char trans, char diag, int n, int nrhs, const T *
                     int ldb) {
     if (n <= 0 || nrhs <= 0) return;
     if (nrhs == 1)
-        BLAS(trsv)(&uplo, &trans, &diag, &n, A, &lda, B, &INC1);
+        IFN(trsv)(uplo, trans, diag, n, A, lda, B, 1);
     else
         BLAS(trsm)("L", &uplo, &trans, &diag, &n, &nrhs, &ONE, A, &lda, B, &ldb);
 }
@@ -212,6 +212,28 @@ void IFN(trsm_blocked)(char side, char uplo, char transa, char diag, int m, int 
             IFN(trsm_blocked)(side, uplo, transa, diag, m, k1, 1, A11, lda, B1, ldb);
         }
     }
+}
+
+/* Size above which OpenBLAS's ?trsv calls ?gemv_n on a block of x (its DTB_ENTRIES is 64 on
+ * x86-64; half of it to stay clear of other targets), and the padding of the copy. */
+#define DL_TRSV_SAFE_N 32
+#define DL_TRSV_PAD 8
+
+void IFN(trsv)(char uplo, char trans, char diag, int n, const T *A, int lda, T *x, int incx) {
+    if (DL_IS_COMPLEX && incx == 1 && uplo == 'U' && trans == 'N' && n > DL_TRSV_SAFE_N) {
+        T *w = dl_alloc((size_t)n + DL_TRSV_PAD);
+        if (w) {
+            memcpy(w, x, sizeof(T) * (size_t)n);
+            for (int i = n; i < n + DL_TRSV_PAD; ++i) w[i] = 0;
+            BLAS(trsv)(&uplo, &trans, &diag, &n, A, &lda, w, &INC1);
+            memcpy(x, w, sizeof(T) * (size_t)n);
+            dl_free(w);
+        } else { /* no room for the copy: the level-3 solve, which stays inside x */
+            BLAS(trsm)("L", &uplo, &trans, &diag, &n, &INC1, &ONE, A, &lda, x, &n);
+        }
+        return;
+    }
+    BLAS(trsv)(&uplo, &trans, &diag, &n, A, &lda, x, &incx);
 }
 
 void IFN(fill_nan)(int m, int n, T *A, int lda) {

@@ -155,14 +155,14 @@ static void rank_one_adjugate(int n, const T *LU, int lda, const int *ipiv, int 
     a[j] = r[j] = 1;
     if (j > 0) {
         for (int i = 0; i < j; ++i) a[i] = -AT(LU, lda, i, j);
-        BLAS(trsv)("U", "N", "N", &j, LU, &lda, a, &INC1);
+        IFN(trsv)('U', 'N', 'N', j, LU, lda, a, 1);
     }
     const int rest = n - j - 1;
     if (rest > 0) {
         for (int i = 0; i < rest; ++i) r[j + 1 + i] = -AT(LU, lda, j, j + 1 + i);
-        BLAS(trsv)("U", "T", "N", &rest, &AT(LU, lda, j + 1, j + 1), &lda, r + j + 1, &INC1);
+        IFN(trsv)('U', 'T', 'N', rest, &AT(LU, lda, j + 1, j + 1), lda, r + j + 1, 1);
     }
-    BLAS(trsv)("L", "T", "U", &n, LU, &lda, r, &INC1);      /* L^{-T} b */
+    IFN(trsv)('L', 'T', 'U', n, LU, lda, r, 1);      /* L^{-T} b */
     BLAS(laswp)(&INC1, r, &n, &INC1, &n, ipiv, &DEC1);      /* P L^{-T} b */
     *sp = permutation_sign(n, ipiv) * pivot_product(n, LU, lda, j);
 }

@@ -45,6 +45,13 @@ void IFN(trsm_blocked)(char side, char uplo, char transa, char diag, int m, int 
  * would dominate the derivatives of the solves (level-2 operations themselves). */
 void IFN(tri_solve)(char uplo, char trans, char diag, int n, int nrhs, const T *A, int lda, T *B,
                     int ldb);
+/* x := op(A)^{-1} x: ?trsv's contract (flags upper case), except that it never reads past the
+ * end of a unit-stride x. OpenBLAS 0.3.21's complex ?gemv_n kernels (Haswell to Cooperlake, the
+ * version of Debian 12) read one element past the vector they are given, and ?trsv 'U' 'N'
+ * hands them the last block of the caller's x: a segfault when x ends at an unmapped page.
+ * That one case runs on a padded copy (O(n) next to the O(n^2) solve). Every solve with a
+ * caller's vector goes through here. */
+void IFN(trsv)(char uplo, char trans, char diag, int n, const T *A, int lda, T *x, int incx);
 /* Fill an m x n matrix with NaN (derivative undefined). */
 void IFN(fill_nan)(int m, int n, T *A, int lda);
 /* Zero the part of the n x n matrix A outside the (strict) uplo triangle. */

@@ -259,17 +259,20 @@ int FN(getrf_rev)(unsigned active, int m, int n, const T *LU, int lda, const int
                   int lddlu) {
     int rc = getrf_check(m, n, LU, lda, ipiv);
     if (rc) return rc;
-    if (!dl_pivots_in_range(dl_min(m, n), ipiv, m)) return -5;
     const int act_A = (active & DL_ACTIVE_A) != 0;
     if (act_A && m > 0 && n > 0 && !dLU) return -107;
     if (act_A && lddlu < dl_max(1, m)) return -108;
+    /* the only check that reads memory comes last: no array is touched on any other error */
+    if (!dl_pivots_in_range(dl_min(m, n), ipiv, m)) return -5;
     if (!act_A) return 0;
     return IFN(lu_rule)(1, m, n, LU, lda, ipiv, dLU, lddlu);
 }
 
 /* ---------------------------------------------------------------- getrs */
 /* ?getrs's checks (trans 1, n 2, nrhs 3, A 4, lda 5, ipiv 6, B 7, ldb 8). need_B: whether B
- * is read (an adjoint reads the solution X only for the factors' cotangent). */
+ * is read (an adjoint reads the solution X only for the factors' cotangent). No array is read
+ * here: the pivots' range (getrs_pivots) is checked after every other argument, so that an
+ * illegal size or leading dimension is rejected before any memory is touched. */
 static int getrs_check(char trans, int n, int nrhs, const T *LU, int lda, const int *ipiv,
                        const T *B, int need_B, int ldb) {
     if (!dl_flag(trans, "NTC")) return -1;
@@ -278,11 +281,13 @@ static int getrs_check(char trans, int n, int nrhs, const T *LU, int lda, const 
     if (n > 0 && !LU) return -4;
     if (lda < dl_max(1, n)) return -5;
     if (n > 0 && !ipiv) return -6;
-    if (!dl_pivots_in_range(n, ipiv, n)) return -6;
     if (need_B && n > 0 && nrhs > 0 && !B) return -7;
     if (ldb < dl_max(1, n)) return -8;
     return 0;
 }
+
+/* -6 if an ipiv entry lies outside 1..n (?laswp would leave the array); the last check. */
+static int getrs_pivots(int n, const int *ipiv) { return dl_pivots_in_range(n, ipiv, n) ? 0 : -6; }
 
 /* The op letter: 'C' stays 'C' for complex data only. */
 static char parse_trans(char trans) {
@@ -290,14 +295,24 @@ static char parse_trans(char trans) {
     return !DL_IS_COMPLEX && t == 'C' ? 'T' : t;
 }
 
+/* ?getrs. One right-hand side with trans N is ?getrs's own sequence (?laswp, ?trsv L, ?trsv U:
+ * the same kernels OpenBLAS runs) with the ?trsv that never reads past the end of B (see
+ * IFN(trsv) in internal.h). */
 static void getrs_call(char trans, int n, int nrhs, const T *LU, int lda, const int *ipiv, T *B,
                        int ldb) {
     int info = 0;
+    if (DL_IS_COMPLEX && nrhs == 1 && trans == 'N') {
+        swap_rows_forward(1, B, ldb, n, ipiv);
+        IFN(trsv)('L', 'N', 'U', n, LU, lda, B, 1);
+        IFN(trsv)('U', 'N', 'N', n, LU, lda, B, 1);
+        return;
+    }
     BLAS(getrs)(&trans, &n, &nrhs, LU, &lda, ipiv, B, &ldb, &info);
 }
 
 int FN(getrs)(char trans, int n, int nrhs, const T *LU, int lda, const int *ipiv, T *B, int ldb) {
     int rc = getrs_check(trans, n, nrhs, LU, lda, ipiv, B, 1, ldb);
+    if (!rc) rc = getrs_pivots(n, ipiv);
     if (rc) return rc;
     if (n == 0 || nrhs == 0) return 0;
     getrs_call(parse_trans(trans), n, nrhs, LU, lda, ipiv, B, ldb);
@@ -345,6 +360,7 @@ int FN(getrs_fwd)(unsigned active, char trans, int n, int nrhs, const T *LU, int
     if (a_on && lddlu < dl_max(1, n)) return -108;
     if (any && !empty && !dB) return -112;
     if (any && lddb < dl_max(1, n)) return -113;
+    if ((rc = getrs_pivots(n, ipiv))) return rc;
     if (empty) return 0;
     trans = parse_trans(trans);
     getrs_call(trans, n, nrhs, LU, lda, ipiv, B, ldb);
@@ -409,6 +425,7 @@ int FN(getrs_rev)(unsigned active, char trans, int n, int nrhs, const T *LU, int
     if (a_on && lddlu < dl_max(1, n)) return -108;
     if (any && !empty && !dB) return -112;
     if (any && lddb < dl_max(1, n)) return -113;
+    if ((rc = getrs_pivots(n, ipiv))) return rc;
     if (empty || !any) return 0;
     trans = parse_trans(trans);
     const int singular = IFN(first_zero_diagonal)(n, LU, lda);
@@ -525,12 +542,13 @@ int FN(gesv_rev)(unsigned active, int n, int nrhs, const T *LU, int lda, const i
                  int ldda, const T *X, int ldx, T *dB, int lddb) {
     int rc = gesv_check(n, nrhs, LU, lda, ipiv, X, (active & DL_ACTIVE_A) != 0, ldx);
     if (rc) return rc;
-    if (!dl_pivots_in_range(n, ipiv, n)) return -5;
     const int a_on = (active & DL_ACTIVE_A) != 0, any = (active & (DL_ACTIVE_A | DL_ACTIVE_B)) != 0;
     if (a_on && n > 0 && !dA) return -107;
     if (a_on && ldda < dl_max(1, n)) return -108;
     if (any && n > 0 && nrhs > 0 && !dB) return -111;
     if (any && lddb < dl_max(1, n)) return -112;
+    /* the only check that reads memory comes last: no array is touched on any other error */
+    if (!dl_pivots_in_range(n, ipiv, n)) return -5;
     if (n == 0 || !any) return 0;
     const int singular = IFN(first_zero_diagonal)(n, LU, lda);
     const int lubar_zero = !a_on || IFN(all_zero)(n, n, dA, ldda);

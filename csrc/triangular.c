@@ -77,14 +77,18 @@ static int check_trsm(char *side, char *uplo, char *transa, char *diag, int m, i
     return 0;
 }
 
+/* |inc| as a step (inc == INT_MIN is a legal BLAS increment for a 1-element vector; negating
+ * it as an int would overflow). */
+static size_t inc_step(int inc) { return (size_t)(inc < 0 ? -(long long)inc : (long long)inc); }
+
 /* v := conj(v) for a strided vector (complex data only). */
 static void conj_vector(int n, T *v, int inc) {
-    const size_t step = (size_t)(inc > 0 ? inc : -inc);
+    const size_t step = inc_step(inc);
     for (int i = 0; i < n; ++i) v[(size_t)i * step] = CONJ(v[(size_t)i * step]);
 }
 
 static int vector_is_zero(int n, const T *v, int inc) {
-    const size_t step = (size_t)(inc > 0 ? inc : -inc);
+    const size_t step = inc_step(inc);
     for (int i = 0; i < n; ++i)
         if (v[(size_t)i * step] != 0) return 0;
     return 1;
@@ -96,7 +100,7 @@ int FN(trsv)(char uplo, char trans, char diag, int n, const T *A, int lda, T *x,
     int info = check_trsv(&uplo, &trans, &diag, n, A, lda, x, 1, incx);
     if (info) return info;
     if (n == 0) return 0;
-    BLAS(trsv)(&uplo, &trans, &diag, &n, A, &lda, x, &incx);
+    IFN(trsv)(uplo, trans, diag, n, A, lda, x, incx);
     return first_zero_diagonal(diag, n, A, lda);
 }
 
@@ -119,11 +123,11 @@ int FN(trsv_fwd)(unsigned active, char uplo, char trans, char diag, int n, const
         w = dl_alloc((size_t)n);
         if (!w) return DL_ERR_ALLOC;
     }
-    BLAS(trsv)(&uplo, &trans, &diag, &n, A, &lda, x, &incx);
+    IFN(trsv)(uplo, trans, diag, n, A, lda, x, incx);
     const int sing = first_zero_diagonal(diag, n, A, lda);
     if (!act_A && !act_b) { /* nothing varies: the tangent is zero */
         if (dx) {
-            const size_t step = (size_t)(incdx > 0 ? incdx : -incdx);
+            const size_t step = inc_step(incdx);
             for (int i = 0; i < n; ++i) dx[(size_t)i * step] = 0;
         }
         return sing;
@@ -136,7 +140,7 @@ int FN(trsv_fwd)(unsigned active, char uplo, char trans, char diag, int n, const
         else
             BLAS(copy)(&n, w, &INC1, dx, &incdx);
     }
-    BLAS(trsv)(&uplo, &trans, &diag, &n, A, &lda, dx, &incdx);
+    IFN(trsv)(uplo, trans, diag, n, A, lda, dx, incdx);
     dl_free(w);
     return sing;
 }
@@ -154,12 +158,11 @@ int FN(trsv_rev)(unsigned active, char uplo, char trans, char diag, int n, const
     const int act_A = (active & DL_ACTIVE_A) != 0, act_b = (active & DL_ACTIVE_B) != 0;
     if (act_A && n > 0 && !dA) return -108;
     if (act_A && ldda < dl_max(1, n)) return -109;
-    if (!act_A && !act_b) return 0;
-    if (!dx) return -112;
-    if (incdx == 0) return -113;
-    if (n == 0) return 0;
-    const int sing = first_zero_diagonal(diag, n, A, lda);
-    if (vector_is_zero(n, dx, incdx)) return sing;
+    const int any = act_A || act_b;
+    if (any && !dx) return -112;
+    if (any && incdx == 0) return -113;
+    const int sing = first_zero_diagonal(diag, n, A, lda); /* also with nothing active */
+    if (!any || n == 0 || vector_is_zero(n, dx, incdx)) return sing;
 
     /* contiguous copies for the rank-1 update: x (conjugated for op = T on complex data, see
      * below) and bbar, only where the caller's vectors are strided */
@@ -172,11 +175,11 @@ int FN(trsv_rev)(unsigned active, char uplo, char trans, char diag, int n, const
     }
     if (dl_adjoint_needs_conj(trans)) { /* op(A)^{-H} = conj(A)^{-1}: solve with A on conj(xbar) */
         conj_vector(n, dx, incdx);
-        BLAS(trsv)(&uplo, "N", &diag, &n, A, &lda, dx, &incdx);
+        IFN(trsv)(uplo, 'N', diag, n, A, lda, dx, incdx);
         conj_vector(n, dx, incdx);
     } else {
         const char adj = dl_adjoint_op(trans);
-        BLAS(trsv)(&uplo, &adj, &diag, &n, A, &lda, dx, &incdx);
+        IFN(trsv)(uplo, adj, diag, n, A, lda, dx, incdx);
     }
     if (act_A) {
         const T *bbar = dx;
@@ -305,10 +308,12 @@ int FN(trsm_rev)(unsigned active, char side, char uplo, char transa, char diag, 
     if (act_alpha && !B0 && al == 0) return -115;
     if (act_alpha && B0 && ldb0 < dl_max(1, m)) return -116;
     if (act_alpha && !dalpha) return -119;
+    const int any = act_A || act_B || act_alpha;
+    if (any && !dB && !empty) return -117;
+    if (any && lddb < dl_max(1, m)) return -118;
+    /* every argument is checked before A's diagonal is read */
     const int sing = first_zero_diagonal(diag, k, A, lda);
-    if (!act_A && !act_B && !act_alpha) return sing;
-    if (!dB && !empty) return -117;
-    if (lddb < dl_max(1, m)) return -118;
+    if (!any) return sing;
     if (empty || (sing && IFN(all_zero)(m, n, dB, lddb))) return sing;
 
     T *W = NULL; /* conj(X) for the op = T projection of complex data */

@@ -16,7 +16,10 @@
  *    the KERNEL itself (counted from 1, e.g. a derivative's leading dimension or a NULL array
  *    that is needed) is illegal; i > 0 when the routine meets an exactly zero pivot / diagonal
  *    entry at position i (1-based, like LAPACK's info); DL_ERR_ALLOC when workspace could not be
- *    allocated. Outputs are untouched on an error < 0.
+ *    allocated. Every argument is checked before any array is read or written (the range of the
+ *    pivots, which needs ipiv itself, is checked last), so an error < 0 touches no array: an
+ *    illegal size or leading dimension is reported even when the arrays are smaller than it
+ *    says. With several illegal arguments, any one of their codes may be returned.
  *  - `active` is a bit mask of DL_ACTIVE_* saying which inputs carry derivatives. Work for
  *    inactive inputs is skipped and their derivative pointers are never read or written (they
  *    may be NULL).
@@ -159,13 +162,14 @@ DL_PRECISIONS(DL_DECLARE_PRECISION)
  *   x[(n-1-i)*|incx|]).
  * dl_?trsv_fwd: on entry x = b, dx = db (read only if DL_ACTIVE_B; otherwise taken as 0); on
  *   exit x = op(A)^{-1} b, dx = op(A)^{-1} (db - op(tri(dA)) x) (dA read if DL_ACTIVE_A). dx is
- *   written whenever dx != NULL (zero when no input is active). Errors: -109 bad ldda (A
- *   active), -112 dx NULL while an input is active, -113 incdx == 0.
+ *   written whenever dx != NULL (zero when no input is active). Errors: -108 dA NULL / -109 bad
+ *   ldda (A active), -112 dx NULL while an input is active, -113 incdx == 0 (dx != NULL).
  * dl_?trsv_rev: x: the solution (primal output). If any input is active, dx: on entry xbar, on
  *   exit bbar = op(A)^{-H} xbar (also when only A is active). If DL_ACTIVE_A, dA (its
  *   referenced triangle only) += the projection of -bbar x^H (trans N), -conj(x) bbar^T (T) or
- *   -x bbar^H (C). Nothing active: nothing touched. Errors as trsv_fwd. A zero xbar contributes
- *   exactly zero, also with a zero diagonal entry.
+ *   -x bbar^H (C). Nothing active: nothing touched (x and dx may be NULL). Errors as trsv_fwd
+ *   (x may be NULL unless A is active; -112 and -113 only when an input is active). A zero xbar
+ *   contributes exactly zero, also with a zero diagonal entry.
  *
  * dl_?trsm: B := alpha op(A)^{-1} B (side L) or alpha B op(A)^{-1} (side R); B is m x n, A is
  *   k x k with k = m (L) or n (R). alpha == 0 sets B = 0 without reading it.
@@ -174,8 +178,8 @@ DL_PRECISIONS(DL_DECLARE_PRECISION)
  *     dB = dX = op(A)^{-1} (alpha dB + dalpha B - op(tri(dA)) X)            (side L)
  *          dX = (alpha dB + dalpha B - X op(tri(dA))) op(A)^{-1}             (side R).
  *   dB is written whenever dB != NULL (zero when no input is active). Workspace: m*n elements
- *   when A and (B or alpha) are active. Errors: -109 dalpha NULL (alpha active), -113 bad ldda
- *   (A active), -116 dB NULL while an input is active, -117 bad lddb.
+ *   when A and (B or alpha) are active. Errors: -109 dalpha NULL (alpha active), -112 dA NULL /
+ *   -113 bad ldda (A active), -116 dB NULL while an input is active, -117 bad lddb (dB != NULL).
  * dl_?trsm_rev: X: the primal output (ldx checked like ?trsm's ldb: -11). B0: the original B if
  *   the caller still has it, else NULL (then alphabar uses <X, Xbar>/conj(alpha): needs alpha !=
  *   0; alpha == 0 with DL_ACTIVE_ALPHA and B0 == NULL returns -115). B0 is read only for
@@ -186,7 +190,9 @@ DL_PRECISIONS(DL_DECLARE_PRECISION)
  *                      through op (transposed for T, conjugate-transposed for C);
  *     DL_ACTIVE_ALPHA: *dalpha += sum conj(B0) .* G.
  *   Works for any alpha, including 0 and values whose square over- or underflows. Errors:
- *   -112 bad ldda (A active), -116 bad ldb0, -117 dB NULL, -118 bad lddb, -119 dalpha NULL.
+ *   -10 X NULL when read (A active, or alpha active without B0), -111 dA NULL / -112 bad ldda
+ *   (A active), -116 bad ldb0 (alpha active, B0 given), -119 dalpha NULL (alpha active), and
+ *   when any input is active -117 dB NULL, -118 bad lddb.
  *
  * ---------------------------------------------------------------- getrf
  * LU notation: A (m x n) = P L U, k = min(m,n); L (m x k, unit lower) and U (k x n, upper)
@@ -202,11 +208,11 @@ DL_PRECISIONS(DL_DECLARE_PRECISION)
  *   factorisation is completed). -1 m, -2 n, -4 lda, -5 ipiv NULL.
  * dl_?getrf_fwd: on exit A = LU, ipiv, and dA = the packed tangent, by a column-recursive
  *   (Toledo) differentiation of the LU with fixed pivots, ~n^3 flops mostly in gemm. Returns
- *   LAPACK's info; -108 bad ldda or dA NULL (A active).
+ *   LAPACK's info; -107 dA NULL / -108 bad ldda (A active).
  * dl_?getrf_rev: LU, ipiv: the primal outputs. dLU: on entry the packed cotangent of the
  *   factors (all m x n entries read), on exit Abar (same m x n layout; overwritten, not
  *   accumulated). Returns 0 (or the position of a zero pivot the derivative met, after filling
- *   as described above); -5 an ipiv entry outside 1..m; -108 bad lddlu / dLU NULL.
+ *   as described above); -5 an ipiv entry outside 1..m; -107 dLU NULL / -108 bad lddlu (A active).
  *
  * ---------------------------------------------------------------- getrs
  * dl_?getrs: B (n x nrhs) := op(A)^{-1} B with A = P L U given packed (trans N, T, C). Like
@@ -214,11 +220,12 @@ DL_PRECISIONS(DL_DECLARE_PRECISION)
  *   -6 if an ipiv entry is outside 1..n.
  * dl_?getrs_fwd: DL_ACTIVE_A: dLU is the tangent of the packed factors; DL_ACTIVE_B: dB holds
  *   the tangent of B on entry (otherwise not read, taken as 0). On exit B = X and, when either
- *   is active, dB = dX = op(A)^{-1} (dB - op(dA) X) with dA = P (dL U + L dU). -108 bad lddlu /
- *   dLU NULL (A active), -112 dB NULL, -113 bad lddb (an input active).
+ *   is active, dB = dX = op(A)^{-1} (dB - op(dA) X) with dA = P (dL U + L dU). -107 dLU NULL /
+ *   -108 bad lddlu (A active), -112 dB NULL, -113 bad lddb (an input active).
  * dl_?getrs_rev: X: primal output. dB: in Xbar, out Bbar = op(A)^{-H} Xbar (whenever A or B is
  *   active). If DL_ACTIVE_A: dLU += packed cotangent of the factors (all n x n entries updated).
- *   -8 bad ldx; -108, -112, -113 as getrs_fwd. Zero columns of Xbar contribute exactly zero.
+ *   -7 X NULL (A active), -8 bad ldx; -107, -108, -112, -113 as getrs_fwd. Zero columns of
+ *   Xbar contribute exactly zero.
  *
  * ---------------------------------------------------------------- gesv
  * dl_?gesv: A := LU, B := X = A^{-1} B (?getrf + ?getrs 'N'). Returns LAPACK's info (> 0:
@@ -226,14 +233,14 @@ DL_PRECISIONS(DL_DECLARE_PRECISION)
  * dl_?gesv_fwd: on exit A = LU, ipiv, B = X and (if A or B is active) dB = dX = A^{-1}(dB - dA
  *   X), dB read only if DL_ACTIVE_B and dA only if DL_ACTIVE_A; if DL_ACTIVE_A and DL_WANT_DLU,
  *   also dA := packed dLU (as dl_?getrf_fwd); otherwise dA is left unchanged. info > 0: B is
- *   unchanged, so dB keeps its tangent (zero if B is inactive). -107 bad ldda / dA NULL,
- *   -111 dB NULL, -112 bad lddb.
+ *   unchanged, so dB keeps its tangent (zero if B is inactive). -106 dA NULL / -107 bad ldda
+ *   (A active), -111 dB NULL, -112 bad lddb (an input active).
  * dl_?gesv_rev: LU, ipiv, X: primal outputs. dB: in Xbar, out Bbar = A^{-H} Xbar (whenever A or
  *   B is active). If DL_ACTIVE_A: dA: in LUbar (cotangent of the packed factors; all zero is
  *   detected and the getrf adjoint skipped), out Abar = -Bbar X^H + getrf adjoint of LUbar.
  *   With a zero U(i,i) (info > 0, B was left unchanged) Bbar = Xbar and Abar is the getrf
- *   adjoint of LUbar alone. -5 ipiv outside 1..n, -7 bad ldx, -108 bad ldda / dA NULL,
- *   -111 dB NULL, -112 bad lddb.
+ *   adjoint of LUbar alone. -5 ipiv outside 1..n, -6 X NULL (A active), -7 bad ldx, -107 dA
+ *   NULL / -108 bad ldda (A active), -111 dB NULL, -112 bad lddb (an input active).
  *
  * ---------------------------------------------------------------- potrf, potrs, posv
  * Cholesky notation: uplo 'L': A = L L^H, 'U': A = U^H U, the factor C in the uplo (stored)

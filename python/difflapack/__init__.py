@@ -35,6 +35,16 @@ from .inverse import (  # noqa: F401
 
 
 def set_num_threads(n: int) -> None:
-    """Set the number of threads of the backing OpenBLAS (benchmarks use 1)."""
-    from ._core import lib
-    lib.dl_set_num_threads(int(n))
+    """Set the number of threads of the backing OpenBLAS (benchmarks use 1). ``n`` is an
+    integer >= 1 (ValueError otherwise; ctypes would silently truncate a larger one to 32
+    bits)."""
+    import operator
+
+    from ._core import INT_MAX, lib
+    try:
+        count = operator.index(n)
+    except TypeError:
+        raise ValueError(f"n (the number of threads) must be an integer; got {n!r}") from None
+    if not 1 <= count <= INT_MAX:
+        raise ValueError(f"n (the number of threads) must lie in 1..{INT_MAX}; got {count}")
+    lib.dl_set_num_threads(count)

@@ -163,24 +163,66 @@ PRECISIONS = {p: Precision(p, t) for p, t in (("s", np.float32), ("d", np.float6
                                                ("c", np.complex64), ("z", np.complex128))}
 
 
+INT_MAX = 2**31 - 1
+
+
+def asarray(value, name: str) -> np.ndarray:
+    """``np.asarray(value)`` for an argument of the public API: ValueError naming the argument
+    for what NumPy cannot turn into an array (ragged nesting, ...), for masked arrays (their mask
+    would be silently ignored), for a Python integer beyond float64 (one beyond int64 becomes
+    the float it denotes, as NumPy does for a float64 operand), and for a dimension
+    beyond the 32-bit integers of the LP64 kernels (checked before anything is copied, so a
+    zero-byte or broadcast array of such a shape fails at once)."""
+    if isinstance(value, np.ma.MaskedArray):
+        raise ValueError(f"{name} is a masked array: the kernels would ignore its mask; pass {name}.filled(...) "
+                         f"or {name}.data")
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ValueError(f"{name} cannot be converted to a numeric array: {exc}") from None
+    if arr.dtype.kind == "O" and isinstance(value, int) and not isinstance(value, bool):
+        try:  # a Python int beyond int64/uint64: the float it denotes, if there is one
+            arr = np.asarray(float(value))
+        except OverflowError:
+            raise ValueError(f"{name} is an integer too large for any BLAS precision ({str(value)[:20]}...)") \
+                from None
+    for axis, size in enumerate(arr.shape):
+        if size > INT_MAX:
+            raise ValueError(f"{name} has shape {arr.shape}: dimension {axis} ({size}) exceeds {INT_MAX}, the "
+                             "largest size the LP64 (32-bit integer) BLAS/LAPACK kernels take")
+    return arr
+
+
 def _numeric_dtype(value, name: str) -> np.dtype:
-    dt = np.asarray(value).dtype
+    if value is None:
+        raise ValueError(f"{name} must hold numbers; got None")
+    dt = asarray(value, name).dtype
     if dt.kind not in "biufc":
         raise ValueError(f"{name} must hold numbers; got dtype {dt}")
     return dt
 
 
+def _convert(arr: np.ndarray, name: str, prec: "Precision", convert):
+    """``convert()`` (a cast of ``arr`` to the computation's dtype) with overflow as an error: a
+    finite value that does not fit the precision (a float64 tangent of a float32 computation,
+    a long double beyond float64) would otherwise silently become inf."""
+    try:
+        with np.errstate(over="raise"):
+            return convert()
+    except FloatingPointError:
+        raise ValueError(f"{name} holds values that overflow {prec.dtype} (the precision of the computation)") \
+            from None
+
+
 def precision_of(**inputs) -> Precision:
     """The precision the primal inputs promote to, like SciPy choosing s/d/c/z: NumPy's
     promotion rules (np.result_type; Python scalars are weak, NEP 50), then float16 -> float32,
-    integers and bools -> float64, long double -> float64 / complex128. None entries are
-    skipped."""
+    integers and bools -> float64, long double -> float64 / complex128. Every input is
+    required (None raises ValueError naming it, like any non-numeric input)."""
     operands = []
     for name, value in inputs.items():
-        if value is None:
-            continue
         _numeric_dtype(value, name)
-        operands.append(value if isinstance(value, (bool, int, float, complex)) else np.asarray(value))
+        operands.append(value if isinstance(value, (bool, int, float, complex)) else asarray(value, name))
     dt = np.result_type(*operands)
     if dt.kind == "c":
         return PRECISIONS["c" if dt.itemsize <= 8 else "z"]
@@ -207,37 +249,56 @@ def flag(value, name: str, allowed: str) -> bytes:
 
 
 def as_matrix(a, name: str, prec: Precision, copy: bool) -> np.ndarray:
-    """A Fortran-ordered (hence contiguous) 2-D array of the computation's dtype; a fresh copy
-    when `copy` (the C side writes it), otherwise no copy when `a` already is one."""
-    arr = np.asarray(a)
+    """A Fortran-ordered (hence contiguous) and aligned 2-D array of the computation's dtype; a
+    fresh copy when `copy` (the C side writes it), otherwise no copy when `a` already is one."""
+    arr = asarray(a, name)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array; got shape {arr.shape}")
     _convertible(arr, name, prec)
     if copy:
-        return np.array(arr, dtype=prec.dtype, order="F", copy=True)
-    return np.asfortranarray(arr, dtype=prec.dtype)
+        return _convert(arr, name, prec, lambda: np.array(arr, dtype=prec.dtype, order="F", copy=True))
+    # aligned too: the C kernels read it as T*
+    return _convert(arr, name, prec, lambda: np.require(arr, prec.dtype, ["F_CONTIGUOUS", "ALIGNED"]))
 
 
 def as_vector(b, name: str, prec: Precision) -> np.ndarray:
     """A fresh contiguous copy of a 1-D array (any stride, e.g. b[::2] or b[::-1])."""
-    arr = np.asarray(b)
+    arr = asarray(b, name)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array; got shape {arr.shape}")
     _convertible(arr, name, prec)
-    return np.array(arr, dtype=prec.dtype, copy=True)
+    return _convert(arr, name, prec, lambda: np.array(arr, dtype=prec.dtype, copy=True))
 
 
 def as_scalar(value, name: str, prec: Precision, check: bool) -> np.ndarray:
     """A one-element array of the computation's dtype holding a scalar (kernels take scalars
     by address, as BLAS does)."""
-    arr = np.asarray(value)
+    arr = asarray(value, name)
     if arr.ndim != 0:
         raise ValueError(f"{name} must be a scalar; got shape {arr.shape}")
     _convertible(arr, name, prec)
-    out = np.array([arr], dtype=prec.dtype)
+    out = _convert(arr, name, prec, lambda: np.array([arr], dtype=prec.dtype))
     if check and not np.isfinite(out[0]):
         raise ValueError(f"{name} must be finite; got {value!r}")
     return out
+
+
+def bool_keywords(*names: str):
+    """Decorator of the public functions: the keyword arguments `names` (check_finite) count by
+    their truth value, as in SciPy; one without a truth value (an array of several elements, an
+    object whose __bool__ raises) is a ValueError naming it instead of NumPy's anonymous one."""
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            for name in names:
+                if name in kwargs:
+                    try:
+                        kwargs[name] = bool(kwargs[name])
+                    except Exception as exc:  # any error of __bool__
+                        raise ValueError(f"{name} must be True or False; got {kwargs[name]!r} ({exc})") from None
+            return fn(*args, **kwargs)
+        return wrapper
+    return decorate
 
 
 def check_finite(arr: np.ndarray, name: str) -> None:
@@ -254,9 +315,6 @@ def ld(arr: np.ndarray) -> int:
     """Leading dimension of a Fortran-contiguous 2-D array, as produced by as_matrix (>= 1 as
     BLAS requires)."""
     return max(1, arr.shape[0])
-
-
-INT_MAX = 2**31 - 1
 
 
 def call(kernel: str, *args) -> int:

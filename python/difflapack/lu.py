@@ -75,7 +75,7 @@ def _square(a, name, prec, check_finite, copy=True):
 
 def _rhs(b, name, prec, n, check_finite):
     """(fresh 2-D Fortran copy of b, was_1d). b is (n,) or (n, nrhs)."""
-    arr = np.asarray(b)
+    arr = _core.asarray(b, name)
     if arr.ndim not in (1, 2):
         raise ValueError(f"{name} must be a 1-D (n,) or 2-D (n, nrhs) array; got shape {arr.shape}")
     was_1d = arr.ndim == 1
@@ -87,7 +87,7 @@ def _rhs(b, name, prec, n, check_finite):
 
 def _rhs_like(d, name, prec, shape, was_1d, check_finite):
     """A fresh 2-D copy of a tangent/cotangent shaped like b ((n,) if b was 1-D)."""
-    arr = np.asarray(d)
+    arr = _core.asarray(d, name)
     want = (shape[0],) if was_1d else shape
     if arr.shape != want:
         raise ValueError(f"{name} must have shape {want}; got {arr.shape}")
@@ -104,7 +104,7 @@ def _shape_out(x, was_1d):
 
 def _pivots(piv, n):
     """LAPACK's 1-based int32 ipiv from SciPy's 0-based piv, validated."""
-    arr = np.asarray(piv)
+    arr = _core.asarray(piv, "piv")
     if arr.ndim != 1 or arr.shape[0] != n:
         raise ValueError(f"piv must be a 1-D array of length {n}; got shape {arr.shape}")
     if arr.size and not np.issubdtype(arr.dtype, np.integer):
@@ -160,6 +160,7 @@ def _factor(a, check_finite):
     return prec, lu, ipiv, int(info)
 
 
+@_core.bool_keywords("check_finite")
 def getrf(a, *, check_finite=True):
     """LU factorisation with partial pivoting of the m x n matrix ``a`` (any shape).
 
@@ -170,6 +171,7 @@ def getrf(a, *, check_finite=True):
     return lu, _zero_based(ipiv), info
 
 
+@_core.bool_keywords("check_finite")
 def getrf_jvp(a, da, *, check_finite=True):
     """Forward mode of :func:`getrf`: ``(lu, piv, info), dlu``.
 
@@ -191,6 +193,7 @@ def getrf_jvp(a, da, *, check_finite=True):
     return (lu, _zero_based(ipiv), int(info)), dlu
 
 
+@_core.bool_keywords("check_finite")
 def getrf_vjp(a, *, check_finite=True):
     """Reverse mode of :func:`getrf`: ``(lu, piv, info), pullback`` with
     ``a_bar = pullback(lu_bar)``; ``lu_bar`` is the cotangent of the packed factors (all
@@ -228,6 +231,7 @@ def _solve_in_place(prec, t: bytes, lu: np.ndarray, ipiv: np.ndarray, x: np.ndar
     _raise_singular(info, routine)
 
 
+@_core.bool_keywords("check_finite")
 def getrs(lu, piv, b, trans="N", *, check_finite=True):
     """Solve op(A) x = b with A = P L U given by :func:`getrf` (``lu`` square, ``piv``
     0-based) like ``scipy.linalg.lapack.?getrs``. trans: 'N' (A x = b), 'T' (A^T x = b) or
@@ -238,6 +242,7 @@ def getrs(lu, piv, b, trans="N", *, check_finite=True):
     return _shape_out(x, was_1d)
 
 
+@_core.bool_keywords("check_finite")
 def getrs_jvp(lu, piv, b, dlu, db, trans="N", *, check_finite=True):
     """Forward mode of :func:`getrs`: ``x, dx``.
 
@@ -264,6 +269,7 @@ def getrs_jvp(lu, piv, b, dlu, db, trans="N", *, check_finite=True):
     return _shape_out(x, was_1d), _shape_out(dx, was_1d)
 
 
+@_core.bool_keywords("check_finite")
 def getrs_vjp(lu, piv, b, trans="N", *, check_finite=True):
     """Reverse mode of :func:`getrs`: ``x, pullback`` with
     ``lu_bar, b_bar = pullback(x_bar)``. ``lu_bar`` is the packed cotangent of the factors
@@ -294,6 +300,7 @@ def _gesv_inputs(a, b, check_finite):
     return prec, am, bm, was_1d
 
 
+@_core.bool_keywords("check_finite")
 def gesv(a, b, *, check_finite=True):
     """Solve a x = b by LU with partial pivoting (``a`` square): ``(lu, piv, x, info)`` like
     ``scipy.linalg.lapack.?gesv``. ``info = i > 0``: U(i-1,i-1) is exactly zero, x is not
@@ -329,6 +336,7 @@ def _gesv_forward(a, b, da, db, want_dlu, check_finite, routine):
     return lu, _zero_based(ipiv), _shape_out(x, was_1d), dlu, _shape_out(dx, was_1d)
 
 
+@_core.bool_keywords("check_finite")
 def gesv_jvp(a, b, da, db, *, check_finite=True):
     """Forward mode of :func:`gesv`: ``(lu, piv, x, info), (dlu, dx)``.
 
@@ -339,6 +347,7 @@ def gesv_jvp(a, b, da, db, *, check_finite=True):
     return (lu, piv, x, 0), (dlu, dx)
 
 
+@_core.bool_keywords("check_finite")
 def gesv_vjp(a, b, *, check_finite=True):
     """Reverse mode of :func:`gesv`: ``(lu, piv, x, info), pullback`` with
     ``a_bar, b_bar = pullback(x_bar, lu_bar=None)``: b_bar = a^{-H} x_bar,
@@ -370,6 +379,7 @@ def gesv_vjp(a, b, *, check_finite=True):
 
 
 # ------------------------------------------------------------------ solve (= gesv's x)
+@_core.bool_keywords("check_finite")
 def solve(a, b, *, check_finite=True):
     """x = a^{-1} b (``a`` square, ``b`` (n,) or (n, nrhs)) by :func:`gesv`. Raises
     SingularMatrixError if a is exactly singular."""
@@ -378,6 +388,7 @@ def solve(a, b, *, check_finite=True):
     return x
 
 
+@_core.bool_keywords("check_finite")
 def solve_jvp(a, b, da, db, *, check_finite=True):
     """Forward mode of :func:`solve`: ``(x, dx)`` with dx = a^{-1} (db - da x); da/db may be
     None. Costs one LU and one extra solve (the LU tangent is not formed)."""
@@ -385,6 +396,7 @@ def solve_jvp(a, b, da, db, *, check_finite=True):
     return x, dx
 
 
+@_core.bool_keywords("check_finite")
 def solve_vjp(a, b, *, check_finite=True):
     """Reverse mode of :func:`solve`: ``(x, pullback)``, ``a_bar, b_bar = pullback(x_bar)``
     with b_bar = a^{-H} x_bar and a_bar = -b_bar x^H. Raises SingularMatrixError if a is

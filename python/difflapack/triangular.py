@@ -18,11 +18,15 @@ Conventions shared by every function here
   the same holds for the tangent ``da``. Cotangents ``da_bar`` are full ``n x n`` arrays that
   are zero outside the referenced triangle (zero diagonal when ``diag='U'``).
 - Bad arguments (a flag letter that is not allowed, shapes that do not fit, a non-square
-  ``a``, a dimension beyond the 32-bit integers of the LP64 kernels) raise ``ValueError``
-  naming the argument, before any computation (LAPACK's ``info < 0`` rule).
+  ``a``, a dimension beyond the 32-bit integers of the LP64 kernels, even of an array holding
+  no data, something NumPy cannot turn into a numeric array, a masked array, whose mask would
+  be ignored) raise ``ValueError`` naming the argument, before any computation (LAPACK's
+  ``info < 0`` rule).
 - ``check_finite=True`` (default, as in SciPy) raises ``ValueError`` if an input holds inf or
   NaN (for ``a``/``da`` only the referenced triangle is checked); ``check_finite=False`` skips
-  the check and lets inf/NaN propagate as BLAS does.
+  the check and lets inf/NaN propagate as BLAS does. A finite value that overflows the
+  computation's dtype when converted to it (a float64 tangent of a float32 computation, a long
+  double beyond float64) raises ``ValueError`` either way.
 - Singular triangle: an exactly zero diagonal entry with ``diag='N'`` raises
   :class:`difflapack.SingularMatrixError` (a ``numpy.linalg.LinAlgError``) whose ``info`` is the
   1-based index of the first zero, like LAPACK's ``?trtrs``. Nearly singular triangles are not
@@ -108,6 +112,7 @@ def _trsv_inputs(a, b, uplo, trans, diag, check_finite, copy_a=False):
     return prec, flags, a, x
 
 
+@_core.bool_keywords("check_finite")
 def trsv(a, b, uplo="U", trans="N", diag="N", *, check_finite=True):
     """Solve ``op(A) x = b`` for a triangular ``A`` (BLAS ``?trsv``).
 
@@ -122,6 +127,7 @@ def trsv(a, b, uplo="U", trans="N", diag="N", *, check_finite=True):
     return x
 
 
+@_core.bool_keywords("check_finite")
 def trsv_jvp(a, b, da, db, uplo="U", trans="N", diag="N", *, check_finite=True):
     """Forward mode of :func:`trsv`: returns ``(x, dx)`` with
     ``dx = op(A)^{-1} (db - op(tri(dA)) x)``.
@@ -146,6 +152,7 @@ def trsv_jvp(a, b, da, db, uplo="U", trans="N", diag="N", *, check_finite=True):
     return x, dx
 
 
+@_core.bool_keywords("check_finite")
 def trsv_vjp(a, b, uplo="U", trans="N", diag="N", *, check_finite=True):
     """Reverse mode of :func:`trsv`: returns ``(x, pullback)``; ``pullback(x_bar)`` returns
     ``(da_bar, db_bar)`` with ``db_bar = op(A)^{-H} x_bar`` and ``da_bar`` = ``-db_bar x^H``
@@ -188,6 +195,7 @@ def _trsm_inputs(a, b, alpha, side, uplo, transa, diag, check_finite, copy_a=Fal
     return prec, flags, a, x, alpha
 
 
+@_core.bool_keywords("check_finite")
 def trsm(a, b, alpha=1.0, side="L", uplo="U", transa="N", diag="N", *, check_finite=True):
     """Solve ``op(A) X = alpha B`` (side 'L') or ``X op(A) = alpha B`` (side 'R') for a
     triangular ``A`` (BLAS ``?trsm``).
@@ -204,6 +212,7 @@ def trsm(a, b, alpha=1.0, side="L", uplo="U", transa="N", diag="N", *, check_fin
     return x
 
 
+@_core.bool_keywords("check_finite")
 def trsm_jvp(a, b, da, db, dalpha=None, alpha=1.0, side="L", uplo="U", transa="N", diag="N", *,
              check_finite=True):
     """Forward mode of :func:`trsm`: returns ``(X, dX)`` with
@@ -234,6 +243,7 @@ def trsm_jvp(a, b, da, db, dalpha=None, alpha=1.0, side="L", uplo="U", transa="N
     return x, dx
 
 
+@_core.bool_keywords("check_finite")
 def trsm_vjp(a, b, alpha=1.0, side="L", uplo="U", transa="N", diag="N", *, check_finite=True):
     """Reverse mode of :func:`trsm`: returns ``(X, pullback)``; ``pullback(x_bar)`` returns
     ``(da_bar, db_bar, dalpha_bar)``. With ``G = op(A)^{-H} x_bar`` (side 'L') or

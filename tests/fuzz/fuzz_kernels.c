@@ -1,0 +1,753 @@
+/* fuzz_kernels.c -- every kernel of one precision (compile with -DDL_PREC_S/_D/_C/_Z, like the
+ * library's generic sources), with a model of its documented argument rules (difflapack.h).
+ *
+ * One case: random arguments (flags of any byte, negative / zero / huge sizes and leading
+ * dimensions, zero / negative / extreme increments, activity masks with any bits, NULL arrays),
+ * then the model decides:
+ *   - some argument is illegal: every array the kernel gets (other than NULL) is an address in
+ *     a PROT_NONE region, alpha sits on a read-only page, and the kernel must return one of the
+ *     codes of the illegal arguments (-i primal position, -(100 + k) kernel position) without
+ *     touching anything;
+ *   - all legal: every array is allocated with exactly its declared size (LAPACK's minimal
+ *     (cols - 1) * ld + rows, or 1 + (n - 1) |inc|) against a PROT_NONE page, with guard bytes
+ *     around it, and filled with random data (zeros, NaN, inf included). Arrays the contract
+ *     says are not touched (inactive derivatives) are PROT_NONE addresses. The kernel must
+ *     return 0 or a pivot position in 1..k; read-only arrays must be bytewise unchanged, outputs
+ *     may change only in their logical entries (not the ld padding, not the increments' gaps,
+ *     for the reverse triangle kernels only inside the referenced triangle);
+ *   - with 1 pivot out of range (routines that read ipiv) the kernel must return the pivot
+ *     code and leave everything unchanged.
+ * Legal cases whose arrays would be too large to allocate are skipped (declared sizes are the
+ * caller's contract). */
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "precision.h"
+#include "difflapack.h"
+#include "fuzz.h"
+
+#define MAXP 20
+#define CAP_ELEMENTS ((long long)1 << 21)
+
+enum { K_ACT, K_FLAG, K_DIM, K_LD, K_INC, K_ARR, K_IPIV, K_SCAL };
+enum { M_NONE, M_CONST, M_OUT, M_OUT_TRI };
+
+typedef struct {
+    const char *name;
+    int kind;
+    int code;            /* the error code of this argument (0: none) */
+    const char *extra;   /* K_FLAG: the letters allowed; K_LD: the dim giving its rows ("k": trsm) */
+} param;
+
+typedef struct {
+    long long rows, cols, ld; /* matrix; a vector has cols = -1 and its increment in ld */
+    int mode, is_int, is_vec;
+    char tri_uplo;            /* M_OUT_TRI: the referenced triangle of a rows x rows matrix */
+    int tri_strict;
+    int set;
+} layout;
+
+typedef struct {
+    int ndef, def[2 * MAXP], nmaybe, maybe[2 * MAXP];
+    layout lay[MAXP];
+    int piv_idx, piv_code;
+    long long piv_count, piv_max;
+    long long max_info;
+    int tri_idx; /* trsv/trsm: the triangle whose first zero diagonal entry the kernel returns */
+    long long tri_k, tri_ld;
+    int tri_unit;
+} model;
+
+struct routine;
+typedef struct {
+    const struct routine *r;
+    long long v[MAXP];
+    int isnull[MAXP];
+    void *ptr[MAXP];
+    T alpha, dalpha; /* the values of scalar arguments */
+} vals;
+
+typedef struct routine {
+    const char *name;
+    int np;
+    param p[MAXP];
+    void (*model)(const vals *c, model *m);
+} routine;
+
+/* ------------------------------------------------------------------ access by name */
+static int idx(const vals *c, const char *name) {
+    for (int i = 0; i < c->r->np; ++i)
+        if (!strcmp(c->r->p[i].name, name)) return i;
+    fz_fail("fuzz_kernels: %s has no parameter %s", c->r->name, name);
+}
+static long long G(const vals *c, const char *name) { return c->v[idx(c, name)]; }
+static int NUL(const vals *c, const char *name) { return c->isnull[idx(c, name)]; }
+static long long max1(long long a) { return a > 1 ? a : 1; }
+static long long min2(long long a, long long b) { return a < b ? a : b; }
+
+static char upper_flag(long long v) {
+    unsigned char ch = (unsigned char)v;
+    return (char)(ch >= 'a' && ch <= 'z' ? ch - 'a' + 'A' : ch);
+}
+static int flag_ok(const vals *c, const char *name) {
+    const int i = idx(c, name);
+    const char u = upper_flag(c->v[i]);
+    return u != 0 && strchr(c->r->p[i].extra, u) != NULL;
+}
+
+/* ------------------------------------------------------------------ model helpers */
+static void bad(model *m, int cond, int code) {
+    if (cond) m->def[m->ndef++] = code;
+}
+static void maybe_bad(model *m, int cond, int code) {
+    if (cond) m->maybe[m->nmaybe++] = code;
+}
+static void flags_bad(const vals *c, model *m, const char *const *names, int n) {
+    for (int i = 0; i < n; ++i) bad(m, !flag_ok(c, names[i]), c->r->p[idx(c, names[i])].code);
+}
+/* a check on trsm's k = m (side L) or n (side R): if side itself is illegal, either reading
+ * is acceptable but not required */
+static void k_bad(const vals *c, model *m, int cond_left, int cond_right, int code) {
+    if (flag_ok(c, "side"))
+        bad(m, upper_flag(G(c, "side")) == 'L' ? cond_left : cond_right, code);
+    else
+        maybe_bad(m, cond_left || cond_right, code);
+}
+static void mat(const vals *c, model *m, const char *name, int mode, long long rows, long long cols,
+                long long ld) {
+    layout *l = &m->lay[idx(c, name)];
+    *l = (layout){rows, cols, ld, mode, 0, 0, 0, 0, 1};
+}
+static void tri(const vals *c, model *m, const char *name, long long k, long long ld, char uplo, int strict) {
+    layout *l = &m->lay[idx(c, name)];
+    *l = (layout){k, k, ld, M_OUT_TRI, 0, 0, uplo, strict, 1};
+}
+static void vec(const vals *c, model *m, const char *name, int mode, long long n, long long inc) {
+    layout *l = &m->lay[idx(c, name)];
+    *l = (layout){n, -1, inc, mode, 0, 1, 0, 0, 1};
+}
+static void ivec(const vals *c, model *m, const char *name, int mode, long long count) {
+    layout *l = &m->lay[idx(c, name)];
+    *l = (layout){count, 1, max1(count), mode, 1, 0, 0, 0, 1};
+}
+static void scal(const vals *c, model *m, const char *name, int mode) {
+    layout *l = &m->lay[idx(c, name)];
+    *l = (layout){1, 1, 1, mode, 0, 0, 0, 0, 1};
+}
+static void pivots(const vals *c, model *m, const char *name, long long count, long long maxv, int code) {
+    m->piv_idx = idx(c, name);
+    m->piv_count = count;
+    m->piv_max = maxv;
+    m->piv_code = code;
+}
+static long long elements(const layout *l) {
+    if (l->is_vec) {
+        if (l->rows <= 0) return 0;
+        const long long inc = l->ld < 0 ? -l->ld : l->ld;
+        return 1 + (l->rows - 1) * inc;
+    }
+    if (l->rows <= 0 || l->cols <= 0) return 0;
+    return (l->cols - 1) * l->ld + l->rows;
+}
+/* whether element e of the buffer is one the kernel may write (M_OUT / M_OUT_TRI) */
+static int writable(const layout *l, long long e) {
+    if (l->is_vec) {
+        const long long inc = l->ld < 0 ? -l->ld : l->ld;
+        return e % inc == 0;
+    }
+    const long long i = e % l->ld, j = e / l->ld;
+    if (i >= l->rows) return 0;
+    if (l->mode != M_OUT_TRI) return 1;
+    if (l->tri_uplo == 'U') return l->tri_strict ? i < j : i <= j;
+    return l->tri_strict ? i > j : i >= j;
+}
+
+/* trsv/trsm: "an exactly zero A(i,i) with diag == 'N' ... return i (the first such i), also
+ * when there is nothing to solve" */
+static void zero_diagonal_info(const vals *c, model *m, long long k) {
+    m->tri_idx = idx(c, "A");
+    m->tri_k = k;
+    m->tri_ld = G(c, "lda");
+    m->tri_unit = upper_flag(G(c, "diag")) == 'U';
+}
+static long long first_zero_diagonal(const model *m, const T *A) {
+    if (m->tri_unit) return 0;
+    for (long long i = 0; i < m->tri_k; ++i)
+        if (A[i + i * m->tri_ld] == 0) return i + 1;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ the routines
+ * Error codes: primal arguments carry the primal routine's xerbla position (negative), kernel
+ * arguments -(100 + their position in the kernel). */
+#define ACT {"active", K_ACT, 0, NULL}
+#define FLAG(nm, code, allowed) {nm, K_FLAG, code, allowed}
+#define DIM(nm, code) {nm, K_DIM, code, NULL}
+#define LD(nm, code, rows) {nm, K_LD, code, rows}
+#define INC(nm, code) {nm, K_INC, code, NULL}
+#define ARR(nm, code) {nm, K_ARR, code, NULL}
+#define IPIV(nm, code) {nm, K_IPIV, code, NULL}
+#define SCAL(nm, code) {nm, K_SCAL, code, NULL}
+
+static const char *const TRSV_FLAGS[] = {"uplo", "trans", "diag"};
+static const char *const TRSM_FLAGS[] = {"side", "uplo", "transa", "diag"};
+
+static unsigned act(const vals *c) { return (unsigned)G(c, "active"); }
+#define ACT_A(c) ((act(c) & DL_ACTIVE_A) != 0)
+#define ACT_B(c) ((act(c) & DL_ACTIVE_B) != 0)
+#define ACT_ALPHA(c) ((act(c) & DL_ACTIVE_ALPHA) != 0)
+
+/* trsv's own checks (uplo 1, trans 2, diag 3, n 4, A 5, lda 6, x 7, incx 8) */
+static void trsv_primal(const vals *c, model *m, int need_x) {
+    const long long n = G(c, "n");
+    flags_bad(c, m, TRSV_FLAGS, 3);
+    bad(m, n < 0, -4);
+    bad(m, n > 0 && NUL(c, "A"), -5);
+    bad(m, G(c, "lda") < max1(n), -6);
+    bad(m, need_x && n > 0 && NUL(c, "x"), -7);
+    bad(m, G(c, "incx") == 0, -8);
+    mat(c, m, "A", M_CONST, n, n, G(c, "lda"));
+    m->max_info = n;
+    zero_diagonal_info(c, m, n);
+}
+
+static void model_trsv(const vals *c, model *m) {
+    trsv_primal(c, m, 1);
+    vec(c, m, "x", M_OUT, G(c, "n"), G(c, "incx"));
+}
+
+static void model_trsv_fwd(const vals *c, model *m) {
+    const long long n = G(c, "n");
+    const int a = ACT_A(c), any = a || ACT_B(c);
+    trsv_primal(c, m, 1);
+    bad(m, a && n > 0 && NUL(c, "dA"), -108);
+    bad(m, a && G(c, "ldda") < max1(n), -109);
+    bad(m, any && NUL(c, "dx"), -112);
+    bad(m, !NUL(c, "dx") && G(c, "incdx") == 0, -113);
+    if (a) mat(c, m, "dA", M_CONST, n, n, G(c, "ldda"));
+    vec(c, m, "x", M_OUT, n, G(c, "incx"));
+    vec(c, m, "dx", M_OUT, n, G(c, "incdx")); /* written whenever dx != NULL */
+}
+
+static void model_trsv_rev(const vals *c, model *m) {
+    const long long n = G(c, "n");
+    const int a = ACT_A(c), any = a || ACT_B(c);
+    trsv_primal(c, m, a);
+    bad(m, a && n > 0 && NUL(c, "dA"), -108);
+    bad(m, a && G(c, "ldda") < max1(n), -109);
+    bad(m, any && NUL(c, "dx"), -112);
+    bad(m, any && G(c, "incdx") == 0, -113);
+    if (a) tri(c, m, "dA", n, G(c, "ldda"), upper_flag(G(c, "uplo")), upper_flag(G(c, "diag")) == 'U');
+    vec(c, m, "x", M_CONST, n, G(c, "incx"));
+    if (any) vec(c, m, "dx", M_OUT, n, G(c, "incdx"));
+}
+
+/* trsm's own checks (side 1, uplo 2, transa 3, diag 4, m 5, n 6, alpha 7, A 8, lda 9, B 10,
+ * ldb 11); B is the name of the right-hand side / solution argument of the kernel */
+static long long trsm_k(const vals *c) { return upper_flag(G(c, "side")) == 'L' ? G(c, "m") : G(c, "n"); }
+
+static void trsm_primal(const vals *c, model *m, const char *B, const char *ldb, int need_B) {
+    const long long mm = G(c, "m"), n = G(c, "n"), lda = G(c, "lda");
+    const int empty = mm == 0 || n == 0;
+    flags_bad(c, m, TRSM_FLAGS, 4);
+    bad(m, mm < 0, -5);
+    bad(m, n < 0, -6);
+    bad(m, NUL(c, "alpha"), -7);
+    k_bad(c, m, mm > 0 && NUL(c, "A"), n > 0 && NUL(c, "A"), -8);
+    k_bad(c, m, lda < max1(mm), lda < max1(n), -9);
+    bad(m, need_B && !empty && NUL(c, B), -10);
+    bad(m, G(c, ldb) < max1(mm), -11);
+    const long long k = trsm_k(c);
+    scal(c, m, "alpha", M_CONST);
+    mat(c, m, "A", M_CONST, k, k, lda);
+    m->max_info = k;
+    zero_diagonal_info(c, m, k);
+}
+
+static void model_trsm(const vals *c, model *m) {
+    trsm_primal(c, m, "B", "ldb", 1);
+    mat(c, m, "B", M_OUT, G(c, "m"), G(c, "n"), G(c, "ldb"));
+}
+
+static void model_trsm_fwd(const vals *c, model *m) {
+    const long long mm = G(c, "m"), n = G(c, "n"), ldda = G(c, "ldda");
+    const int a = ACT_A(c), any = a || ACT_B(c) || ACT_ALPHA(c), empty = mm == 0 || n == 0;
+    trsm_primal(c, m, "B", "ldb", 1);
+    bad(m, ACT_ALPHA(c) && NUL(c, "dalpha"), -109);
+    k_bad(c, m, a && mm > 0 && NUL(c, "dA"), a && n > 0 && NUL(c, "dA"), -112);
+    k_bad(c, m, a && ldda < max1(mm), a && ldda < max1(n), -113);
+    bad(m, any && !empty && NUL(c, "dB"), -116);
+    bad(m, !NUL(c, "dB") && G(c, "lddb") < max1(mm), -117);
+    if (ACT_ALPHA(c)) scal(c, m, "dalpha", M_CONST);
+    if (a) mat(c, m, "dA", M_CONST, trsm_k(c), trsm_k(c), ldda);
+    mat(c, m, "B", M_OUT, mm, n, G(c, "ldb"));
+    mat(c, m, "dB", M_OUT, mm, n, G(c, "lddb"));
+}
+
+static void model_trsm_rev(const vals *c, model *m) {
+    const long long mm = G(c, "m"), n = G(c, "n"), ldda = G(c, "ldda");
+    const int a = ACT_A(c), al = ACT_ALPHA(c), any = a || ACT_B(c) || al, empty = mm == 0 || n == 0;
+    const int need_X = a || (al && NUL(c, "B0"));
+    trsm_primal(c, m, "X", "ldx", need_X);
+    k_bad(c, m, a && mm > 0 && NUL(c, "dA"), a && n > 0 && NUL(c, "dA"), -111);
+    k_bad(c, m, a && ldda < max1(mm), a && ldda < max1(n), -112);
+    bad(m, al && NUL(c, "B0") && !NUL(c, "alpha") && c->alpha == 0, -115);
+    bad(m, al && !NUL(c, "B0") && G(c, "ldb0") < max1(mm), -116);
+    bad(m, al && NUL(c, "dalpha"), -119);
+    bad(m, any && !empty && NUL(c, "dB"), -117);
+    bad(m, any && G(c, "lddb") < max1(mm), -118);
+    if (a) tri(c, m, "dA", trsm_k(c), ldda, upper_flag(G(c, "uplo")), upper_flag(G(c, "diag")) == 'U');
+    mat(c, m, "X", M_CONST, mm, n, G(c, "ldx"));
+    if (al) mat(c, m, "B0", M_CONST, mm, n, G(c, "ldb0"));
+    if (any) mat(c, m, "dB", M_OUT, mm, n, G(c, "lddb"));
+    if (al) scal(c, m, "dalpha", M_OUT);
+}
+
+/* getrf's own checks (m 1, n 2, A 3, lda 4, ipiv 5); A names the matrix argument */
+static void getrf_primal(const vals *c, model *m, const char *A, int a_mode, int piv_mode) {
+    const long long mm = G(c, "m"), n = G(c, "n");
+    const int empty = mm == 0 || n == 0;
+    bad(m, mm < 0, -1);
+    bad(m, n < 0, -2);
+    bad(m, !empty && NUL(c, A), -3);
+    bad(m, G(c, "lda") < max1(mm), -4);
+    bad(m, !empty && NUL(c, "ipiv"), -5);
+    mat(c, m, A, a_mode, mm, n, G(c, "lda"));
+    ivec(c, m, "ipiv", piv_mode, min2(mm, n));
+    m->max_info = min2(mm, n);
+}
+
+static void model_getrf(const vals *c, model *m) { getrf_primal(c, m, "A", M_OUT, M_OUT); }
+
+static void model_getrf_fwd(const vals *c, model *m) {
+    const long long mm = G(c, "m"), n = G(c, "n");
+    getrf_primal(c, m, "A", M_OUT, M_OUT);
+    bad(m, ACT_A(c) && mm > 0 && n > 0 && NUL(c, "dA"), -107);
+    bad(m, ACT_A(c) && G(c, "ldda") < max1(mm), -108);
+    if (ACT_A(c)) mat(c, m, "dA", M_OUT, mm, n, G(c, "ldda"));
+}
+
+static void model_getrf_rev(const vals *c, model *m) {
+    const long long mm = G(c, "m"), n = G(c, "n");
+    getrf_primal(c, m, "LU", M_CONST, M_CONST);
+    bad(m, ACT_A(c) && mm > 0 && n > 0 && NUL(c, "dLU"), -107);
+    bad(m, ACT_A(c) && G(c, "lddlu") < max1(mm), -108);
+    pivots(c, m, "ipiv", min2(mm, n), mm, -5);
+    if (ACT_A(c)) mat(c, m, "dLU", M_OUT, mm, n, G(c, "lddlu"));
+}
+
+/* getrs's own checks (trans 1, n 2, nrhs 3, LU 4, lda 5, ipiv 6, B 7, ldb 8) */
+static void getrs_primal(const vals *c, model *m, const char *B, const char *ldb, int need_B, int b_mode) {
+    const long long n = G(c, "n"), nrhs = G(c, "nrhs");
+    bad(m, !flag_ok(c, "trans"), -1);
+    bad(m, n < 0, -2);
+    bad(m, nrhs < 0, -3);
+    bad(m, n > 0 && NUL(c, "LU"), -4);
+    bad(m, G(c, "lda") < max1(n), -5);
+    bad(m, n > 0 && NUL(c, "ipiv"), -6);
+    bad(m, need_B && n > 0 && nrhs > 0 && NUL(c, B), -7);
+    bad(m, G(c, ldb) < max1(n), -8);
+    pivots(c, m, "ipiv", n, n, -6);
+    mat(c, m, "LU", M_CONST, n, n, G(c, "lda"));
+    ivec(c, m, "ipiv", M_CONST, n);
+    mat(c, m, B, b_mode, n, nrhs, G(c, ldb));
+    m->max_info = n;
+}
+
+static void model_getrs(const vals *c, model *m) { getrs_primal(c, m, "B", "ldb", 1, M_OUT); }
+
+static void getrs_kernel_checks(const vals *c, model *m, int dlu_mode) {
+    const long long n = G(c, "n"), nrhs = G(c, "nrhs");
+    const int a = ACT_A(c), any = a || ACT_B(c);
+    bad(m, a && n > 0 && NUL(c, "dLU"), -107);
+    bad(m, a && G(c, "lddlu") < max1(n), -108);
+    bad(m, any && n > 0 && nrhs > 0 && NUL(c, "dB"), -112);
+    bad(m, any && G(c, "lddb") < max1(n), -113);
+    if (a) mat(c, m, "dLU", dlu_mode, n, n, G(c, "lddlu"));
+    if (any) mat(c, m, "dB", M_OUT, n, nrhs, G(c, "lddb"));
+}
+
+static void model_getrs_fwd(const vals *c, model *m) {
+    getrs_primal(c, m, "B", "ldb", 1, M_OUT);
+    getrs_kernel_checks(c, m, M_CONST);
+}
+
+static void model_getrs_rev(const vals *c, model *m) {
+    getrs_primal(c, m, "X", "ldx", ACT_A(c), M_CONST);
+    getrs_kernel_checks(c, m, M_OUT);
+}
+
+/* gesv's own checks (n 1, nrhs 2, A 3, lda 4, ipiv 5, B 6, ldb 7) */
+static void gesv_primal(const vals *c, model *m, const char *A, const char *B, const char *ldb, int need_B,
+                        int mode) {
+    const long long n = G(c, "n"), nrhs = G(c, "nrhs");
+    bad(m, n < 0, -1);
+    bad(m, nrhs < 0, -2);
+    bad(m, n > 0 && NUL(c, A), -3);
+    bad(m, G(c, "lda") < max1(n), -4);
+    bad(m, n > 0 && NUL(c, "ipiv"), -5);
+    bad(m, need_B && n > 0 && nrhs > 0 && NUL(c, B), -6);
+    bad(m, G(c, ldb) < max1(n), -7);
+    mat(c, m, A, mode, n, n, G(c, "lda"));
+    ivec(c, m, "ipiv", mode, n);
+    mat(c, m, B, mode, n, nrhs, G(c, ldb));
+    m->max_info = n;
+}
+
+static void model_gesv(const vals *c, model *m) { gesv_primal(c, m, "A", "B", "ldb", 1, M_OUT); }
+
+static void model_gesv_fwd(const vals *c, model *m) {
+    const long long n = G(c, "n"), nrhs = G(c, "nrhs");
+    const int a = ACT_A(c), any = a || ACT_B(c);
+    gesv_primal(c, m, "A", "B", "ldb", 1, M_OUT);
+    bad(m, a && n > 0 && NUL(c, "dA"), -106);
+    bad(m, a && G(c, "ldda") < max1(n), -107);
+    bad(m, any && n > 0 && nrhs > 0 && NUL(c, "dB"), -111);
+    bad(m, any && G(c, "lddb") < max1(n), -112);
+    /* dA becomes dLU only with DL_WANT_DLU; otherwise it is left unchanged */
+    if (a) mat(c, m, "dA", (act(c) & DL_WANT_DLU) ? M_OUT : M_CONST, n, n, G(c, "ldda"));
+    if (any) mat(c, m, "dB", M_OUT, n, nrhs, G(c, "lddb"));
+}
+
+static void model_gesv_rev(const vals *c, model *m) {
+    const long long n = G(c, "n"), nrhs = G(c, "nrhs");
+    const int a = ACT_A(c), any = a || ACT_B(c);
+    gesv_primal(c, m, "LU", "X", "ldx", a, M_CONST);
+    bad(m, a && n > 0 && NUL(c, "dA"), -107);
+    bad(m, a && G(c, "ldda") < max1(n), -108);
+    bad(m, any && n > 0 && nrhs > 0 && NUL(c, "dB"), -111);
+    bad(m, any && G(c, "lddb") < max1(n), -112);
+    pivots(c, m, "ipiv", n, n, -5);
+    if (a) mat(c, m, "dA", M_OUT, n, n, G(c, "ldda"));
+    if (any) mat(c, m, "dB", M_OUT, n, nrhs, G(c, "lddb"));
+}
+
+enum { R_TRSV, R_TRSV_FWD, R_TRSV_REV, R_TRSM, R_TRSM_FWD, R_TRSM_REV, R_GETRF, R_GETRF_FWD, R_GETRF_REV,
+       R_GETRS, R_GETRS_FWD, R_GETRS_REV, R_GESV, R_GESV_FWD, R_GESV_REV, R_COUNT };
+
+#define TRSV_FLAG_PARAMS FLAG("uplo", -1, "UL"), FLAG("trans", -2, "NTC"), FLAG("diag", -3, "NU")
+#define TRSM_FLAG_PARAMS FLAG("side", -1, "LR"), FLAG("uplo", -2, "UL"), FLAG("transa", -3, "NTC"), \
+                         FLAG("diag", -4, "NU")
+
+static const routine ROUTINES[R_COUNT] = {
+    [R_TRSV] = {"trsv", 8, {TRSV_FLAG_PARAMS, DIM("n", -4), ARR("A", -5), LD("lda", -6, "n"), ARR("x", -7),
+                            INC("incx", -8)}, model_trsv},
+    [R_TRSV_FWD] = {"trsv_fwd", 13, {ACT, TRSV_FLAG_PARAMS, DIM("n", -4), ARR("A", -5), LD("lda", -6, "n"),
+                                     ARR("dA", -108), LD("ldda", -109, "n"), ARR("x", -7), INC("incx", -8),
+                                     ARR("dx", -112), INC("incdx", -113)}, model_trsv_fwd},
+    [R_TRSV_REV] = {"trsv_rev", 13, {ACT, TRSV_FLAG_PARAMS, DIM("n", -4), ARR("A", -5), LD("lda", -6, "n"),
+                                     ARR("dA", -108), LD("ldda", -109, "n"), ARR("x", -7), INC("incx", -8),
+                                     ARR("dx", -112), INC("incdx", -113)}, model_trsv_rev},
+    [R_TRSM] = {"trsm", 11, {TRSM_FLAG_PARAMS, DIM("m", -5), DIM("n", -6), SCAL("alpha", -7), ARR("A", -8),
+                             LD("lda", -9, "k"), ARR("B", -10), LD("ldb", -11, "m")}, model_trsm},
+    [R_TRSM_FWD] = {"trsm_fwd", 17, {ACT, TRSM_FLAG_PARAMS, DIM("m", -5), DIM("n", -6), SCAL("alpha", -7),
+                                     SCAL("dalpha", -109), ARR("A", -8), LD("lda", -9, "k"), ARR("dA", -112),
+                                     LD("ldda", -113, "k"), ARR("B", -10), LD("ldb", -11, "m"),
+                                     ARR("dB", -116), LD("lddb", -117, "m")}, model_trsm_fwd},
+    [R_TRSM_REV] = {"trsm_rev", 19, {ACT, TRSM_FLAG_PARAMS, DIM("m", -5), DIM("n", -6), SCAL("alpha", -7),
+                                     ARR("A", -8), LD("lda", -9, "k"), ARR("dA", -111), LD("ldda", -112, "k"),
+                                     ARR("X", -10), LD("ldx", -11, "m"), ARR("B0", -115),
+                                     LD("ldb0", -116, "m"), ARR("dB", -117), LD("lddb", -118, "m"),
+                                     SCAL("dalpha", -119)}, model_trsm_rev},
+    [R_GETRF] = {"getrf", 5, {DIM("m", -1), DIM("n", -2), ARR("A", -3), LD("lda", -4, "m"), IPIV("ipiv", -5)},
+                 model_getrf},
+    [R_GETRF_FWD] = {"getrf_fwd", 8, {ACT, DIM("m", -1), DIM("n", -2), ARR("A", -3), LD("lda", -4, "m"),
+                                      IPIV("ipiv", -5), ARR("dA", -107), LD("ldda", -108, "m")},
+                     model_getrf_fwd},
+    [R_GETRF_REV] = {"getrf_rev", 8, {ACT, DIM("m", -1), DIM("n", -2), ARR("LU", -3), LD("lda", -4, "m"),
+                                      IPIV("ipiv", -5), ARR("dLU", -107), LD("lddlu", -108, "m")},
+                     model_getrf_rev},
+    [R_GETRS] = {"getrs", 8, {FLAG("trans", -1, "NTC"), DIM("n", -2), DIM("nrhs", -3), ARR("LU", -4),
+                              LD("lda", -5, "n"), IPIV("ipiv", -6), ARR("B", -7), LD("ldb", -8, "n")},
+                 model_getrs},
+    [R_GETRS_FWD] = {"getrs_fwd", 13, {ACT, FLAG("trans", -1, "NTC"), DIM("n", -2), DIM("nrhs", -3),
+                                       ARR("LU", -4), LD("lda", -5, "n"), ARR("dLU", -107),
+                                       LD("lddlu", -108, "n"), IPIV("ipiv", -6), ARR("B", -7),
+                                       LD("ldb", -8, "n"), ARR("dB", -112), LD("lddb", -113, "n")},
+                     model_getrs_fwd},
+    [R_GETRS_REV] = {"getrs_rev", 13, {ACT, FLAG("trans", -1, "NTC"), DIM("n", -2), DIM("nrhs", -3),
+                                       ARR("LU", -4), LD("lda", -5, "n"), ARR("dLU", -107),
+                                       LD("lddlu", -108, "n"), IPIV("ipiv", -6), ARR("X", -7),
+                                       LD("ldx", -8, "n"), ARR("dB", -112), LD("lddb", -113, "n")},
+                     model_getrs_rev},
+    [R_GESV] = {"gesv", 7, {DIM("n", -1), DIM("nrhs", -2), ARR("A", -3), LD("lda", -4, "n"), IPIV("ipiv", -5),
+                            ARR("B", -6), LD("ldb", -7, "n")}, model_gesv},
+    [R_GESV_FWD] = {"gesv_fwd", 12, {ACT, DIM("n", -1), DIM("nrhs", -2), ARR("A", -3), LD("lda", -4, "n"),
+                                     ARR("dA", -106), LD("ldda", -107, "n"), IPIV("ipiv", -5), ARR("B", -6),
+                                     LD("ldb", -7, "n"), ARR("dB", -111), LD("lddb", -112, "n")},
+                    model_gesv_fwd},
+    [R_GESV_REV] = {"gesv_rev", 12, {ACT, DIM("n", -1), DIM("nrhs", -2), ARR("LU", -3), LD("lda", -4, "n"),
+                                     IPIV("ipiv", -5), ARR("dA", -107), LD("ldda", -108, "n"), ARR("X", -6),
+                                     LD("ldx", -7, "n"), ARR("dB", -111), LD("lddb", -112, "n")},
+                    model_gesv_rev},
+};
+
+/* ------------------------------------------------------------------ calling a kernel */
+#define IV(k) ((int)c->v[k])
+#define UV(k) ((unsigned)c->v[k])
+#define CV(k) ((char)c->v[k])
+#define PV(k) (c->ptr[k])
+
+static int call(int r, const vals *c) {
+    switch (r) {
+    case R_TRSV: return FN(trsv)(CV(0), CV(1), CV(2), IV(3), PV(4), IV(5), PV(6), IV(7));
+    case R_TRSV_FWD:
+        return FN(trsv_fwd)(UV(0), CV(1), CV(2), CV(3), IV(4), PV(5), IV(6), PV(7), IV(8), PV(9), IV(10), PV(11), IV(12));
+    case R_TRSV_REV:
+        return FN(trsv_rev)(UV(0), CV(1), CV(2), CV(3), IV(4), PV(5), IV(6), PV(7), IV(8), PV(9), IV(10), PV(11), IV(12));
+    case R_TRSM: return FN(trsm)(CV(0), CV(1), CV(2), CV(3), IV(4), IV(5), PV(6), PV(7), IV(8), PV(9), IV(10));
+    case R_TRSM_FWD:
+        return FN(trsm_fwd)(UV(0), CV(1), CV(2), CV(3), CV(4), IV(5), IV(6), PV(7), PV(8), PV(9), IV(10), PV(11), IV(12),
+                            PV(13), IV(14), PV(15), IV(16));
+    case R_TRSM_REV:
+        return FN(trsm_rev)(UV(0), CV(1), CV(2), CV(3), CV(4), IV(5), IV(6), PV(7), PV(8), IV(9), PV(10), IV(11), PV(12),
+                            IV(13), PV(14), IV(15), PV(16), IV(17), PV(18));
+    case R_GETRF: return FN(getrf)(IV(0), IV(1), PV(2), IV(3), PV(4));
+    case R_GETRF_FWD: return FN(getrf_fwd)(UV(0), IV(1), IV(2), PV(3), IV(4), PV(5), PV(6), IV(7));
+    case R_GETRF_REV: return FN(getrf_rev)(UV(0), IV(1), IV(2), PV(3), IV(4), PV(5), PV(6), IV(7));
+    case R_GETRS: return FN(getrs)(CV(0), IV(1), IV(2), PV(3), IV(4), PV(5), PV(6), IV(7));
+    case R_GETRS_FWD:
+        return FN(getrs_fwd)(UV(0), CV(1), IV(2), IV(3), PV(4), IV(5), PV(6), IV(7), PV(8), PV(9), IV(10), PV(11), IV(12));
+    case R_GETRS_REV:
+        return FN(getrs_rev)(UV(0), CV(1), IV(2), IV(3), PV(4), IV(5), PV(6), IV(7), PV(8), PV(9), IV(10), PV(11), IV(12));
+    case R_GESV: return FN(gesv)(IV(0), IV(1), PV(2), IV(3), PV(4), PV(5), IV(6));
+    case R_GESV_FWD:
+        return FN(gesv_fwd)(UV(0), IV(1), IV(2), PV(3), IV(4), PV(5), IV(6), PV(7), PV(8), IV(9), PV(10), IV(11));
+    case R_GESV_REV:
+        return FN(gesv_rev)(UV(0), IV(1), IV(2), PV(3), IV(4), PV(5), PV(6), IV(7), PV(8), IV(9), PV(10), IV(11));
+    }
+    fz_fail("unknown routine %d", r);
+}
+
+/* ------------------------------------------------------------------ random arguments */
+static const int HOSTILE_INTS[] = {-1, -2, INT_MIN, INT_MIN + 1, INT_MAX, INT_MAX - 1, 1 << 30, 46341, 65536,
+                                   -65536};
+
+static int hostile_int(void) {
+    if (fz_pct(20)) return (int)fz_u32();
+    return HOSTILE_INTS[fz_below((int)(sizeof HOSTILE_INTS / sizeof *HOSTILE_INTS))];
+}
+
+static int gen_dim(void) {
+    const int r = fz_below(100);
+    if (r < 45) return fz_below(5);
+    if (r < 72) return 5 + fz_below(8);
+    if (r < 82) return 13 + fz_below(100); /* past the recursions' base cases (48, 96) */
+    return hostile_int();
+}
+
+static int gen_ld(long long rows) {
+    const long long legal = max1(rows);
+    if (fz_pct(80) && legal <= INT_MAX - 4) return (int)(legal + (fz_pct(60) ? 0 : fz_below(4)));
+    switch (fz_below(4)) {
+    case 0: return (int)(rows - 1 > INT_MIN ? rows - 1 : INT_MIN);
+    case 1: return 0;
+    default: return hostile_int();
+    }
+}
+
+static int gen_inc(void) {
+    const int r = fz_below(100);
+    if (r < 60) return fz_pct(70) ? 1 : -1;
+    if (r < 85) return (fz_pct(50) ? 1 : -1) * (2 + fz_below(3));
+    if (r < 93) return 0;
+    return hostile_int();
+}
+
+static long long gen_flag(const char *allowed) {
+    if (fz_pct(88)) {
+        char ch = allowed[fz_below((int)strlen(allowed))];
+        if (fz_pct(30)) ch = (char)(ch - 'A' + 'a');
+        return ch;
+    }
+    return (long long)(signed char)(fz_u32() & 0xFF); /* any byte, as the char it becomes */
+}
+
+static unsigned gen_active(void) {
+    const int r = fz_below(100);
+    if (r < 75) return (unsigned)fz_below(16);
+    if (r < 90) return (unsigned)fz_below(16) | (fz_u32() & ~0xFu);
+    return fz_u32();
+}
+
+static R rnd_real(void) { return (R)((int)fz_below(4001) - 2000) / (R)1000; }
+
+static T rnd_value(int zero_pct) {
+    const int r = fz_below(1000);
+    if (r < zero_pct * 10) return 0;
+    if (r < zero_pct * 10 + 5) return NAN_T;
+    if (r < zero_pct * 10 + 10) return (T)INFINITY;
+#if DL_IS_COMPLEX
+    return rnd_real() + rnd_real() * (T)I;
+#else
+    return rnd_real();
+#endif
+}
+
+static T gen_scalar(void) {
+    const int r = fz_below(100);
+    if (r < 20) return 0;
+    if (r < 40) return 1;
+    return rnd_value(0);
+}
+
+static void gen(const routine *rt, vals *c) {
+    memset(c, 0, sizeof *c);
+    c->r = rt;
+    /* dims first: leading dimensions are drawn near their rows */
+    for (int i = 0; i < rt->np; ++i) {
+        const param *p = &rt->p[i];
+        switch (p->kind) {
+        case K_ACT: c->v[i] = gen_active(); break;
+        case K_FLAG: c->v[i] = gen_flag(p->extra); break;
+        case K_DIM: c->v[i] = gen_dim(); break;
+        case K_INC: c->v[i] = gen_inc(); break;
+        case K_ARR: case K_IPIV: case K_SCAL: c->isnull[i] = fz_pct(7); break;
+        default: break;
+        }
+    }
+    for (int i = 0; i < rt->np; ++i) {
+        const param *p = &rt->p[i];
+        if (p->kind != K_LD) continue;
+        long long rows = !strcmp(p->extra, "k") ? (upper_flag(G(c, "side")) == 'L' ? G(c, "m") : G(c, "n"))
+                                                : G(c, p->extra);
+        c->v[i] = gen_ld(rows);
+    }
+    c->alpha = gen_scalar();
+    c->dalpha = gen_scalar();
+}
+
+static void describe(const vals *c, const char *what) {
+    size_t len = strlen(fz_case);
+    len += (size_t)snprintf(fz_case + len, sizeof fz_case - len, "dl_%c%s(%s):", DL_P_CHAR, c->r->name, what);
+    for (int i = 0; i < c->r->np && len < sizeof fz_case - 64; ++i) {
+        const param *p = &c->r->p[i];
+        switch (p->kind) {
+        case K_ACT: len += (size_t)snprintf(fz_case + len, sizeof fz_case - len, " active=0x%x", UV(i)); break;
+        case K_FLAG:
+            len += (size_t)snprintf(fz_case + len, sizeof fz_case - len, " %s=0x%02x", p->name,
+                                    (unsigned char)c->v[i]);
+            break;
+        case K_DIM: case K_LD: case K_INC:
+            len += (size_t)snprintf(fz_case + len, sizeof fz_case - len, " %s=%d", p->name, IV(i));
+            break;
+        default:
+            len += (size_t)snprintf(fz_case + len, sizeof fz_case - len, " %s=%s", p->name,
+                                    c->isnull[i] ? "NULL" : "ptr");
+        }
+    }
+    snprintf(fz_case + len, sizeof fz_case - len, "\n");
+}
+
+/* ------------------------------------------------------------------ one case */
+static int run_case(int r, long *n_illegal, long *n_legal, long *n_pivots) {
+    vals c;
+    model m;
+    gen(&ROUTINES[r], &c);
+    memset(&m, 0, sizeof m);
+    m.piv_idx = -1;
+    m.tri_idx = -1;
+    ROUTINES[r].model(&c, &m);
+    const int np = ROUTINES[r].np;
+
+    if (m.ndef > 0) { /* illegal: nothing may be touched */
+        for (int i = 0; i < np; ++i) {
+            const int kind = ROUTINES[r].p[i].kind;
+            if (kind != K_ARR && kind != K_IPIV && kind != K_SCAL) continue;
+            if (c.isnull[i]) c.ptr[i] = NULL;
+            else if (!strcmp(ROUTINES[r].p[i].name, "alpha")) c.ptr[i] = fz_readonly(&c.alpha, sizeof(T));
+            else c.ptr[i] = fz_noaccess();
+        }
+        describe(&c, "illegal arguments, arrays inaccessible");
+        const int rc = call(r, &c);
+        for (int i = 0; i < m.ndef; ++i)
+            if (rc == m.def[i]) { ++*n_illegal; return 1; }
+        for (int i = 0; i < m.nmaybe; ++i)
+            if (rc == m.maybe[i]) { ++*n_illegal; return 1; }
+        char want[256] = "";
+        for (int i = 0; i < m.ndef; ++i) snprintf(want + strlen(want), sizeof want - strlen(want), " %d", m.def[i]);
+        for (int i = 0; i < m.nmaybe; ++i)
+            snprintf(want + strlen(want), sizeof want - strlen(want), " (%d)", m.maybe[i]);
+        fz_fail("returned %d for an illegal argument set; the illegal arguments' codes are%s", rc, want);
+    }
+
+    /* legal: exact-size buffers */
+    for (int i = 0; i < np; ++i)
+        if (!c.isnull[i] && m.lay[i].set && m.lay[i].mode != M_NONE && elements(&m.lay[i]) > CAP_ELEMENTS)
+            return 0;
+    fz_buf bufs[MAXP];
+    memset(bufs, 0, sizeof bufs);
+    for (int i = 0; i < np; ++i) {
+        const param *p = &ROUTINES[r].p[i];
+        if (p->kind != K_ARR && p->kind != K_IPIV && p->kind != K_SCAL) continue;
+        const layout *l = &m.lay[i];
+        if (c.isnull[i]) { c.ptr[i] = NULL; continue; }
+        if (!l->set || l->mode == M_NONE) { c.ptr[i] = fz_noaccess(); continue; }
+        const long long count = elements(l);
+        if (l->is_int) {
+            int *v = fz_guarded(&bufs[i], sizeof(int) * (size_t)count);
+            for (long long e = 0; e < count; ++e)
+                v[e] = (i == m.piv_idx) ? 1 + fz_below((int)(m.piv_max > 0 ? m.piv_max : 1)) : (int)fz_u32();
+            c.ptr[i] = v;
+        } else {
+            T *v = fz_guarded(&bufs[i], sizeof(T) * (size_t)count);
+            const int all_zero = fz_pct(8);
+            for (long long e = 0; e < count; ++e) v[e] = all_zero ? 0 : rnd_value(4);
+            if (!strcmp(p->name, "alpha")) v[0] = c.alpha;
+            if (!strcmp(p->name, "dalpha")) v[0] = c.dalpha;
+            c.ptr[i] = v;
+        }
+    }
+    int bad_pivot = 0;
+    if (m.piv_idx >= 0 && m.piv_count > 0 && !c.isnull[m.piv_idx] && fz_pct(20)) {
+        static const int wrong[] = {0, -1, INT_MIN, INT_MAX};
+        int *v = c.ptr[m.piv_idx];
+        const int which = fz_below((int)min2(m.piv_count, INT_MAX));
+        const int pick = fz_below(5);
+        v[which] = pick == 4 ? (int)min2(m.piv_max + 1, INT_MAX) : wrong[pick];
+        bad_pivot = 1;
+    }
+    for (int i = 0; i < np; ++i)
+        if (bufs[i].map) fz_snapshot(&bufs[i]);
+    describe(&c, bad_pivot ? "legal sizes, one pivot out of range" : "legal arguments, exact-size buffers");
+
+    const int rc = call(r, &c);
+
+    for (int i = 0; i < np; ++i) {
+        if (!bufs[i].map) continue;
+        const char *name = ROUTINES[r].p[i].name;
+        if (!fz_guards_intact(&bufs[i])) fz_fail("%s: memory written outside [buffer, buffer + size)", name);
+        const layout *l = &m.lay[i];
+        const size_t esize = l->is_int ? sizeof(int) : sizeof(T);
+        const long long count = elements(l);
+        for (long long e = 0; e < count; ++e) {
+            if (!memcmp(bufs[i].data + e * esize, bufs[i].snapshot + e * esize, esize)) continue;
+            if (bad_pivot) fz_fail("%s[%lld] modified although the call was rejected (rc %d)", name, e, rc);
+            if (l->mode == M_CONST) fz_fail("read-only argument %s modified at element %lld", name, e);
+            if (!writable(l, e))
+                fz_fail("%s: element %lld modified, outside the %s the kernel may write", name, e,
+                        l->is_vec ? "vector's increments" : l->mode == M_OUT_TRI ? "referenced triangle" : "matrix");
+        }
+    }
+    if (bad_pivot) {
+        if (rc != m.piv_code) fz_fail("returned %d for a pivot out of range; want %d", rc, m.piv_code);
+        ++*n_pivots;
+    } else {
+        if (rc < 0 || rc > m.max_info)
+            fz_fail("returned %d for legal arguments; want 0 or a zero-pivot position in 1..%lld", rc, m.max_info);
+        if (m.tri_idx >= 0 && rc != first_zero_diagonal(&m, (const T *)c.ptr[m.tri_idx]))
+            fz_fail("returned %d; the first zero diagonal entry of A is at %lld (0: none)", rc,
+                    first_zero_diagonal(&m, (const T *)c.ptr[m.tri_idx]));
+        ++*n_legal;
+    }
+    for (int i = 0; i < np; ++i) fz_release(&bufs[i]);
+    return 1;
+}
+
+static const char *routine_name(int r) { return ROUTINES[r].name; }
+
+#define FZ_CAT_(a, b) a##b
+#define FZ_CAT(a, b) FZ_CAT_(a, b)
+const fz_precision FZ_CAT(fz_precision_, DL_P) = {DL_P_CHAR, R_COUNT, routine_name, run_case};

@@ -1,0 +1,127 @@
+"""Regression tests for what the C kernel fuzzer (tests/fuzz, run by test_fuzz_kernels.py) found
+in the kernels. Code that could crash runs in a subprocess (_memguard.run_isolated)."""
+import ctypes
+
+import numpy as np
+import pytest
+
+from _memguard import run_isolated
+from difflapack import _core
+
+
+def test_illegal_arguments_are_rejected_before_any_array_is_touched():
+    """Every array is a PROT_NONE address; each call has exactly one illegal argument, which
+    the kernels used to check only after reading ipiv (getrs*, getrf_rev, gesv_rev) or A's
+    diagonal (trsm_rev)."""
+    out = run_isolated("""
+        import numpy as np
+        from _memguard import no_access
+        from difflapack._core import lib
+        NA = no_access()
+        alpha = np.ones(1)
+        cases = [
+            ("dl_dgetrs", (b"N", 3, 1, NA, 3, NA, NA, 0), -8),
+            ("dl_zgetrs", (b"N", 3, 1, NA, 3, NA, None, 3), -7),
+            ("dl_dgetrs_fwd", (3, b"N", 3, 1, NA, 3, NA, 3, NA, NA, 3, NA, 0), -113),
+            ("dl_dgetrs_fwd", (3, b"N", 3, 1, NA, 3, None, 3, NA, NA, 3, NA, 3), -107),
+            ("dl_cgetrs_rev", (3, b"T", 3, 2, NA, 3, NA, 2, NA, NA, 3, NA, 3), -108),
+            ("dl_dgetrs_rev", (2, b"C", 3, 2, NA, 3, None, 3, NA, NA, 3, None, 3), -112),
+            ("dl_dgetrf_rev", (1, 3, 3, NA, 3, NA, NA, 2), -108),
+            ("dl_sgetrf_rev", (1, 4, 2, NA, 4, NA, None, 4), -107),
+            ("dl_dgesv_rev", (3, 3, 1, NA, 3, NA, NA, 3, NA, 3, NA, 0), -112),
+            ("dl_zgesv_rev", (1, 3, 1, NA, 3, NA, NA, 2, NA, 3, NA, 3), -108),
+            ("dl_dtrsm_rev", (2, b"L", b"U", b"N", b"N", 3, 3, alpha.ctypes.data, NA, 3, None, 3, NA, 3,
+                              None, 3, None, 3, None), -117),
+            ("dl_dtrsm_rev", (2, b"R", b"L", b"T", b"N", 3, 4, alpha.ctypes.data, NA, 4, None, 4, NA, 3,
+                              None, 3, NA, 0, None), -118),
+        ]
+        for name, args, want in cases:
+            print(name, want, flush=True)
+            got = getattr(lib, name)(*args)
+            assert got == want, (name, got, want)
+        print("done")
+    """)
+    assert out.strip().endswith("done")
+
+
+def test_complex_trsv_never_reads_past_the_callers_vector():
+    """OpenBLAS 0.3.21 (Debian 12) ctrsv/ztrsv 'U' 'N' with incx = 1 read one element past x
+    for n > 64, n = 2 mod 4: a segfault when x ends at an unmapped page. Every kernel that
+    solves with the caller's vector (trsv, trsv_fwd, trsv_rev, getrs / gesv with one
+    right-hand side) must stay inside it."""
+    out = run_isolated("""
+        import numpy as np
+        from _memguard import at_page_end
+        from difflapack._core import lib
+        n = 66
+        rng = np.random.default_rng(0)
+        for p, dt in (("c", np.complex64), ("z", np.complex128)):
+            def vec(values):
+                v = at_page_end(n * np.dtype(dt).itemsize, dt)
+                v[:] = values
+                return v
+            a = np.asfortranarray(np.triu(rng.standard_normal((n, n))) / n + 2 * np.eye(n)).astype(dt)
+            b = rng.standard_normal(n).astype(dt)
+            want = np.linalg.solve(a, b)
+            tol = 1e-4 if p == "c" else 1e-12
+            x = vec(b)
+            assert getattr(lib, f"dl_{p}trsv")(b"U", b"N", b"N", n, a.ctypes.data, n, x.ctypes.data, 1) == 0
+            assert np.allclose(x, want, rtol=tol, atol=tol), p
+            x, dx = vec(b), vec(b)
+            assert getattr(lib, f"dl_{p}trsv_fwd")(2, b"U", b"N", b"N", n, a.ctypes.data, n, None, n,
+                                                    x.ctypes.data, 1, dx.ctypes.data, 1) == 0
+            assert np.allclose(dx, want, rtol=tol, atol=tol), p
+            for trans in (b"T", b"C"):  # the adjoint solves with 'U' 'N' on conj(xbar) / xbar
+                x, dx = vec(want), vec(b)
+                assert getattr(lib, f"dl_{p}trsv_rev")(2, b"U", trans, b"N", n, a.ctypes.data, n, None, n,
+                                                        x.ctypes.data, 1, dx.ctypes.data, 1) == 0
+            ipiv = np.arange(1, n + 1, dtype=np.int32)
+            x = vec(b)
+            assert getattr(lib, f"dl_{p}getrs")(b"N", n, 1, a.ctypes.data, n, ipiv.ctypes.data, x.ctypes.data,
+                                                  n) == 0
+            assert np.allclose(x, want, rtol=tol, atol=tol), p
+            x, dx = vec(b), vec(b)
+            assert getattr(lib, f"dl_{p}getrs_fwd")(2, b"N", n, 1, a.ctypes.data, n, None, n, ipiv.ctypes.data,
+                                                      x.ctypes.data, n, dx.ctypes.data, n) == 0
+            assert np.allclose(dx, want, rtol=tol, atol=tol), p
+            x, dx = vec(want), vec(b)
+            assert getattr(lib, f"dl_{p}getrs_rev")(2, b"C", n, 1, a.ctypes.data, n, None, n, ipiv.ctypes.data,
+                                                      x.ctypes.data, n, dx.ctypes.data, n) == 0
+            g = np.asfortranarray(a + np.tril(rng.standard_normal((n, n)), -1).astype(dt) / n)
+            lu, piv, x = g.copy(order="F"), np.zeros(n, np.int32), vec(b)
+            assert getattr(lib, f"dl_{p}gesv")(n, 1, lu.ctypes.data, n, piv.ctypes.data, x.ctypes.data, n) == 0
+            assert np.allclose(x, np.linalg.solve(g, b), rtol=tol, atol=tol), p
+            print(p, "ok", flush=True)
+        print("done")
+    """)
+    assert out.strip().endswith("done")
+
+
+@pytest.mark.parametrize("p,dtype", [("d", np.float64), ("z", np.complex128)])
+def test_trsv_rev_int_min_increment(p, dtype):
+    """INT_MIN is a legal increment for one element; |incx| used to be computed by negating
+    it as an int (undefined behaviour: UBSan in the fuzzer)."""
+    a = np.array([[2.0 + 1j]]).astype(dtype) if p == "z" else np.array([[2.0]])
+    x = np.array([3.0], dtype=dtype)
+    xbar = np.array([1.0], dtype=dtype)
+    abar = np.zeros((1, 1), dtype=dtype)
+    imin = -2**31
+    rc = getattr(_core.lib, f"dl_{p}trsv_rev")(_core.ACTIVE_A | _core.ACTIVE_B, b"U", b"T", b"N", 1,
+                                                a.ctypes.data, 1, abar.ctypes.data, 1, x.ctypes.data, imin,
+                                                xbar.ctypes.data, imin)
+    assert rc == 0
+    bbar = 1.0 / np.conj(a[0, 0])
+    np.testing.assert_allclose(xbar, [bbar])
+    np.testing.assert_allclose(abar, [[-np.conj(x[0]) * bbar]])
+
+
+def test_trsv_rev_reports_a_zero_diagonal_with_nothing_active():
+    """difflapack.h: a zero A(i,i) with diag 'N' returns i 'also when there is nothing to
+    solve'; trsv_rev with no active input returned 0 (trsm_rev returned i)."""
+    a = np.asfortranarray([[1.0, 2.0, 3.0], [0.0, 5.0, 6.0], [0.0, 0.0, 0.0]])
+    rc = _core.lib.dl_dtrsv_rev(0, b"U", b"N", b"N", 3, a.ctypes.data, 3, None, 3, None, 1, None, 1)
+    assert rc == 3
+    alpha = ctypes.c_double(1.0)
+    rc = _core.lib.dl_dtrsm_rev(0, b"L", b"U", b"N", b"N", 3, 2, ctypes.addressof(alpha), a.ctypes.data, 3, None,
+                                3, None, 3, None, 3, None, 3, None)
+    assert rc == 3
