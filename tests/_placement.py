@@ -92,6 +92,11 @@ class Elem:
     def same_bytes(self):   # storage is the tensor's bytes: memcpy / in-place use are possible
         return self.ctype == "double" or (self.ncomp == 2 and "double" in self.ctype)
 
+    def placements(self, kind):
+        """The placements a slot of this kind can take with this element type: memcpy from a
+        tensor and in-place use of a tensor need the storage to be the tensor's bytes."""
+        return tuple(p for p in PLACEMENTS[kind] if self.same_bytes or p not in ("heapcpy", "input"))
+
     def load(self, dst, src, i):
         """C++: element i of `dst` (storage) from the float64 array `src` (tensor layout)."""
         if self.ncomp == 1:
@@ -308,7 +313,7 @@ def make_cell(routine, mode, active, impl="dl", elem="d", **placement):
     R = ROUTINES[routine]
     pl = tuple((s.name, placement.get(s.name, DEFAULT)) for s in R.slots)
     for s, p in pl:
-        if p not in PLACEMENTS[R.slot(s).kind]:
+        if p not in ELEMS[elem].placements(R.slot(s).kind):
             raise ValueError(f"{routine}: slot {s} ({R.slot(s).kind}) cannot be placed in {p}")
     act = tuple((n, bool(active[n])) for n in R.inputs)
     if not any(a for _, a in act):
@@ -867,7 +872,9 @@ def child_main(conn, job, case_list):
         stage = "run"
         t0 = time.perf_counter()
         results = [job.unpack(compiled(*args(c))) for c in case_list]
-        conn.send(("done", results, time.perf_counter() - t0))
+        import resource
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        conn.send(("done", results, time.perf_counter() - t0, ru.ru_utime + ru.ru_stime))
     except BaseException:   # noqa: BLE001
         conn.send(("error", stage, traceback.format_exc()[-2000:]))
     finally:
@@ -885,6 +892,7 @@ class Outcome:
     build_s: float = 0.0
     run_s: float = 0.0
     wall_s: float = 0.0
+    cpu_s: float = 0.0      # CPU seconds of the child (all threads), when it finished
     log: str = ""
 
     @property
@@ -912,7 +920,7 @@ def _start_method_context():
 class Runner:
     """Runs cells in forked children, up to `jobs` at a time, in the order they are queued."""
 
-    def __init__(self, jobs=None, timeout=300.0):
+    def __init__(self, jobs=None, timeout=600.0):
         self.jobs = jobs or int(os.environ.get("DIFFLAPACK_PLACEMENT_JOBS", min(2, os.cpu_count() or 1)))
         self.timeout = timeout
         self.ctx = _start_method_context()
@@ -970,7 +978,7 @@ class Runner:
                 out.failures, out.build_s = msg[1], msg[3]
                 out.status, out.log = "built", msg[2]
             elif msg[0] == "done":
-                out.results, out.run_s = msg[1], msg[2]
+                out.results, out.run_s, out.cpu_s = msg[1], msg[2], msg[3]
                 self._finish(cell, "ran")
             else:
                 self._finish(cell, "error", f"{msg[1]} raised:\n{msg[2]}")
@@ -997,6 +1005,14 @@ class Runner:
     def close(self):
         for cell in list(self.running):
             self._finish(cell, "error", "runner closed")
+        path = os.environ.get("DIFFLAPACK_PLACEMENT_REPORT")
+        if path:    # one JSON line per finished cell: id, status, seconds, message
+            import json
+            with open(path, "a") as f:
+                for out in self.done.values():
+                    f.write(json.dumps({"id": out.cell.id, "status": out.status, "build_s": round(out.build_s, 3),
+                                        "wall_s": round(out.wall_s, 3), "cpu_s": round(out.cpu_s, 3),
+                                        "failures": out.failures[:3], "message": out.message[:600]}) + "\n")
 
 
 def _err(got, want):
