@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # difflapack developer entry point: sets up everything on a fresh Debian machine, then runs
 #   ./dev.sh demo    the main job: python -m difflapack demo
-#   ./dev.sh test    the whole test suite (NumPy API, C kernels, Enzyme layer)
+#   ./dev.sh test    the whole test suite (NumPy API, C kernels, Enzyme layer, C/CMake packaging)
 #   ./dev.sh bench   the benchmarks (python -m difflapack bench; extra args passed on)
 # Setup is idempotent: apt packages (OpenBLAS LP64 + ILP64, LAPACK, compilers, Python 3.11),
 # a virtualenv in .venv with the pinned Enzyme (enzyme-ad 0.0.16, needs Python 3.11) and JAX,
@@ -9,7 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-APT_PACKAGES="libopenblas-dev liblapack-dev libopenblas64-dev build-essential python3-venv"
+# cmake, pkgconf: the C consumers of tests/test_c_package.py; liblapacke-dev: examples/c and the
+# real LAPACKE the oracle tests compare with (tests/_lapacke_oracle.py)
+APT_PACKAGES="libopenblas-dev liblapack-dev libopenblas64-dev liblapacke-dev build-essential cmake pkgconf python3-venv"
 
 ensure_apt() {
   local missing=()

@@ -1,14 +1,23 @@
-/* difflapack_enzyme.h -- make the Enzyme AD engine differentiate BLAS/LAPACK calls
- * dtrsv_, dtrsm_, dgetrf_, dgetrs_, dgesv_ (LP64, int*) and dtrsv_64_ ... dgesv_64_ (ILP64,
- * 64-bit integers, the names Julia calls) with difflapack's tangent/adjoint kernels, in forward
- * mode (__enzyme_fwddiff, jax.jvp), combined reverse mode (__enzyme_autodiff) and split
- * reverse mode (jax.grad over an Enzyme-JAX cpp_call), for any subset of active arrays.
+/* difflapack_enzyme.h -- make the Enzyme AD engine differentiate BLAS/LAPACK calls with
+ * difflapack's tangent/adjoint kernels:
  *
- * Usage: #include "difflapack_enzyme.h" (include dir: difflapack.get_include()) and link /
- * load libdifflapack.so (difflapack.enzyme.load() does that for cpp_call). Nothing else
- * changes: call the routines exactly as before, with or without the trailing Fortran hidden
- * string-length arguments, declaring them yourself (before or after this header, const or
- * not, int / long / long long) or not at all. Without Enzyme the calls simply run the primal.
+ *   ?trsv_ ?trsm_ ?getrf_ ?getrs_ ?gesv_           ? = s, d, c, z  (LP64: int*)
+ *   ?trsv_64_ ... ?gesv_64_                                        (ILP64: 64-bit ints, Julia)
+ *
+ * in forward mode (__enzyme_fwddiff, jax.jvp), combined reverse mode (__enzyme_autodiff) and
+ * split reverse mode (jax.grad over an Enzyme-JAX cpp_call), for any subset of active arrays.
+ *
+ * Usage: #include "difflapack_enzyme.h" (include dir: difflapack.get_include()) in ONE or more
+ * translation units and link / load libdifflapack.so (difflapack.enzyme.load() does that for
+ * cpp_call). Nothing else changes: call the routines exactly as before, with or without the
+ * trailing Fortran hidden string-length arguments, declaring them yourself (before or after
+ * this header, const or not, int / long / long long, any pointer type for the arrays: double*,
+ * std::complex<double>*, double* holding (re, im) pairs, a struct of two doubles) or not at all.
+ * Without Enzyme the calls simply run the primal.
+ *
+ * Complex data: Enzyme's shadow of a complex array holds the derivatives with respect to the
+ * real and the imaginary parts; read as complex numbers that is zbar = dL/dRe z + i dL/dIm z in
+ * reverse mode and the complex tangent dz in forward mode: the convention of the kernels.
  *
  * How: each routine name is a function-like macro that dispatches on the argument count to
  * difflapack_enzyme_<routine>_<count>. A user's own prototype of the routine thus becomes a
@@ -16,11 +25,22 @@
  * asm label, so any pointer types in the user's prototype match at the LLVM level), and in C++
  * a function template of that name serves calls when the user declared nothing. The shim
  * splits the call into kernels whose rules Enzyme accepts in every mode (see enzyme_glue.c):
- * an inactive setup call, one-argument "set" calls for the read-only double inputs, and a
- * compute call on the in/out array. Limitations: docs/enzyme-limitations/README.md.
+ *  - an inactive setup call (flags, sizes, pivots by value; validates like BLAS/LAPACK);
+ *  - dle_set_matrix(A) / dle_set_scalar(alpha) BEFORE the compute call: their forward rules
+ *    record the read-only input's tangent (they fire only when it is active);
+ *  - dle_compute(x) on the in/out array: its rules dispatch on the recorded routine;
+ *  - dle_bind_matrix(A) / dle_bind_scalar(alpha) AFTER it: the reverse pass runs their rules
+ *    just before the compute call's, and it is only there that Enzyme hands over the real
+ *    shadow of a read-only input (in split mode, jax.grad, the shadow of a cpp_call input does
+ *    not exist yet during the augmented forward pass).
+ * Each array is also announced to Enzyme's type analysis (__enzyme_double / __enzyme_float /
+ * __enzyme_integer), so that a heap buffer whose only users are these calls (filled by memcpy,
+ * say) has a known element type. Limitations: docs/enzyme-limitations/README.md.
  */
 #ifndef DIFFLAPACK_ENZYME_H
 #define DIFFLAPACK_ENZYME_H
+
+#include "difflapack_table.h"
 
 #if defined(__has_attribute)
 #if __has_attribute(enzyme_nofree)
@@ -35,39 +55,45 @@
 extern "C" {
 #endif
 
-/* ---- kernels in libdifflapack.so (enzyme_glue.c). Integers travel as long long so the
- * LP64 and ILP64 entry points share them. Setup calls validate like BLAS/LAPACK (xerbla,
- * return -position) and return 0 when the call may proceed. */
-DLE_NOFREE int dle_setup_trsv(char uplo, char trans, char diag, long long n, long long lda, long long incx);
-DLE_NOFREE int dle_setup_trsm(char side, char uplo, char transa, char diag, long long m, long long n,
-                   long long lda, long long ldb);
-DLE_NOFREE int dle_setup_getrf(long long m, long long n, long long lda);
-DLE_NOFREE int dle_setup_getrs(char trans, long long n, long long nrhs, long long lda, const void *ipiv,
-                    int ipiv64, long long ldb);
-DLE_NOFREE int dle_check_gesv(long long n, long long nrhs, long long lda, long long ldb);
-DLE_NOFREE int dle_setup_gesv_solve(long long n, long long nrhs, long long lda, long long ldb);
+/* ---- kernels in libdifflapack.so (enzyme_glue.c). `prec` is the precision letter 's', 'd',
+ * 'c' or 'z'. Integers travel as long long so the LP64 and ILP64 entry points share them.
+ * Setup calls validate like BLAS/LAPACK (xerbla, return -position) and return 0 when the call
+ * may proceed; they are inactive for Enzyme. */
+DLE_NOFREE int dle_setup_trsv(int prec, char uplo, char trans, char diag, long long n, long long lda,
+                              long long incx);
+DLE_NOFREE int dle_setup_trsm(int prec, char side, char uplo, char transa, char diag, long long m,
+                              long long n, long long lda, long long ldb);
+DLE_NOFREE int dle_setup_getrf(int prec, long long m, long long n, long long lda);
+DLE_NOFREE int dle_setup_getrs(int prec, char trans, long long n, long long nrhs, long long lda,
+                               const void *ipiv, int ipiv64, long long ldb);
+DLE_NOFREE int dle_setup_gesv(int prec, long long n, long long nrhs, long long lda, long long ldb);
+DLE_NOFREE int dle_setup_gesv_solve(void);
 DLE_NOFREE int dle_fetch_getrf(void *ipiv, int ipiv64);
+/* *info := value (int or 64-bit). An opaque store: if the caller's info were written by a plain
+ * store of the setup call's result, Enzyme could forward that result to a later use of info in
+ * floating-point code and then ask for an augmented pass of the setup call to recompute it
+ * (measured: "No augmented forward pass found for dle_setup_gesv"). */
+DLE_NOFREE void dle_store_info(void *info, int info64, long long value);
 /* bytes copied into reverse-mode tapes so far (diagnostics) */
 unsigned long long dle_taped_bytes(void);
+/* Type annotations for Enzyme's type analysis (no-ops in libdifflapack for builds without
+ * Enzyme; Enzyme removes them). The size must be a constant. */
+void __enzyme_double(void *, unsigned long);
+void __enzyme_float(void *, unsigned long);
+void __enzyme_integer(void *, unsigned long);
 
 /* The kernels with Enzyme rules, one table: (name, parameter type of the primal). Each has a
  * primal dle_<name>(a), a forward rule dle_<name>_fwd(a, da), and an augmented forward and a
  * reverse rule dle_<name>_aug(a, da) -> tape, dle_<name>_rev(a, da, tape); the rules take
- * non-const pointers (one signature for all) and never write a read-only input.
- * set_matrix / set_alpha record a read-only input and its shadow (their rules fire only when
- * it is active); the others compute on the in/out array. gesv_factor / gesv_solve are
- * dgesv's own factorization and solve: their primal and forward rules are getrf's and getrs',
- * but the augmented factorization tapes LU and pivots once and links its tape to the solve
- * that follows, whose reverse is then done by the factorization's as one dl_dgesv_rev. */
+ * non-const pointers (one signature for all) and never write a read-only input. */
 #define DLE_RULE_KERNELS(X)                                                                      \
-    X(set_matrix, const double *) X(set_alpha, const double *) X(trsv, double *)                \
-    X(trsm, double *) X(getrf, double *) X(getrs, double *) X(gesv_factor, double *)            \
-    X(gesv_solve, double *)
+    X(set_matrix, const void *) X(set_scalar, const void *) X(bind_matrix, const void *)         \
+    X(bind_scalar, const void *) X(compute, void *)
 #define DLE_DECLARE_KERNEL(name, T)                                                              \
     DLE_NOFREE void dle_##name(T a);                                                             \
-    void dle_##name##_fwd(double *a, double *da);                                                \
-    void *dle_##name##_aug(double *a, double *da);                                               \
-    void dle_##name##_rev(double *a, double *da, void *tape);
+    void dle_##name##_fwd(void *a, void *da);                                                    \
+    void *dle_##name##_aug(void *a, void *da);                                                   \
+    void dle_##name##_rev(void *a, void *da, void *tape);
 DLE_RULE_KERNELS(DLE_DECLARE_KERNEL)
 
 #ifdef __cplusplus
@@ -76,23 +102,6 @@ DLE_RULE_KERNELS(DLE_DECLARE_KERNEL)
 
 #ifndef DIFFLAPACK_ENZYME_GLUE_ONLY
 
-/* ---- Enzyme registrations: {primal, forward rule} and {primal, augmented, reverse}. The rules
- * must have bodies in this module (Enzyme crashes on a rule that is a bare declaration), so
- * each is a static forwarder to the library's implementation. */
-#define DLE_RULES(kernel, T)                                                                      \
-    static void dle_rule_##kernel##_fwd(double *a, double *da) { dle_##kernel##_fwd(a, da); }    \
-    static void *dle_rule_##kernel##_aug(double *a, double *da) { return dle_##kernel##_aug(a, da); } \
-    static void dle_rule_##kernel##_rev(double *a, double *da, void *tape) {                     \
-        dle_##kernel##_rev(a, da, tape);                                                         \
-    }                                                                                            \
-    DLE_EXTERN_C_BEGIN                                                                           \
-    __attribute__((used)) void *__enzyme_register_derivative_difflapack_##kernel[2] = {          \
-        (void *)dle_##kernel, (void *)dle_rule_##kernel##_fwd};                                  \
-    __attribute__((used)) void *__enzyme_register_gradient_difflapack_##kernel[3] = {            \
-        (void *)dle_##kernel, (void *)dle_rule_##kernel##_aug, (void *)dle_rule_##kernel##_rev}; \
-    DLE_EXTERN_C_END
-#define DLE_INACTIVE(fn)                                                                         \
-    DLE_EXTERN_C_BEGIN __attribute__((used)) void *__enzyme_inactivefn_difflapack_##fn[1] = {(void *)fn}; DLE_EXTERN_C_END
 #ifdef __cplusplus
 #define DLE_EXTERN_C_BEGIN extern "C" {
 #define DLE_EXTERN_C_END }
@@ -101,69 +110,106 @@ DLE_RULE_KERNELS(DLE_DECLARE_KERNEL)
 #define DLE_EXTERN_C_END
 #endif
 
+/* ---- Enzyme registrations: {primal, forward rule} and {primal, augmented, reverse}. The rules
+ * must have bodies in this module (Enzyme crashes on a rule that is a bare declaration), so
+ * each is a static forwarder to the library's implementation. The registration globals are
+ * weak: several translation units of one program may include this header. */
+#define DLE_RULES(kernel, T)                                                                      \
+    static void dle_rule_##kernel##_fwd(void *a, void *da) { dle_##kernel##_fwd(a, da); }        \
+    static void *dle_rule_##kernel##_aug(void *a, void *da) { return dle_##kernel##_aug(a, da); } \
+    static void dle_rule_##kernel##_rev(void *a, void *da, void *tape) {                         \
+        dle_##kernel##_rev(a, da, tape);                                                         \
+    }                                                                                            \
+    DLE_EXTERN_C_BEGIN                                                                           \
+    __attribute__((used, weak)) void *__enzyme_register_derivative_difflapack_##kernel[2] = {    \
+        (void *)dle_##kernel, (void *)dle_rule_##kernel##_fwd};                                  \
+    __attribute__((used, weak)) void *__enzyme_register_gradient_difflapack_##kernel[3] = {      \
+        (void *)dle_##kernel, (void *)dle_rule_##kernel##_aug, (void *)dle_rule_##kernel##_rev}; \
+    DLE_EXTERN_C_END
 DLE_RULE_KERNELS(DLE_RULES)
-DLE_INACTIVE(dle_setup_trsv)
-DLE_INACTIVE(dle_setup_trsm)
-DLE_INACTIVE(dle_setup_getrf)
-DLE_INACTIVE(dle_setup_getrs)
-DLE_INACTIVE(dle_check_gesv)
-DLE_INACTIVE(dle_setup_gesv_solve)
-DLE_INACTIVE(dle_fetch_getrf)
 
-/* ---- the shims, written once over 64-bit integer values. Not noinline, no rule of their own:
+#define DLE_INACTIVE_KERNELS(X)                                                                  \
+    X(dle_setup_trsv) X(dle_setup_trsm) X(dle_setup_getrf) X(dle_setup_getrs) X(dle_setup_gesv)  \
+    X(dle_setup_gesv_solve) X(dle_fetch_getrf) X(dle_store_info)
+#define DLE_INACTIVE(fn)                                                                         \
+    DLE_EXTERN_C_BEGIN                                                                           \
+    __attribute__((used, weak)) void *__enzyme_inactivefn_difflapack_##fn[1] = {(void *)fn};      \
+    DLE_EXTERN_C_END
+DLE_INACTIVE_KERNELS(DLE_INACTIVE)
+
+/* ---- the shims, written once over 64-bit integer values and instantiated per precision (the
+ * element type matters only to the type annotations). Not noinline, no rule of their own:
  * Enzyme differentiates through them into the kernels above. */
-static inline void dle_dtrsv_body(char uplo, char trans, char diag, long long n, const double *A,
-                                  long long lda, double *x, long long incx) {
-    if (dle_setup_trsv(uplo, trans, diag, n, lda, incx) != 0) return;
-    dle_set_matrix(A);
-    dle_trsv(x);
-}
+#define DLE_ANNOTATE_float(p) __enzyme_float((void *)(p), 4)
+#define DLE_ANNOTATE_double(p) __enzyme_double((void *)(p), 8)
+#define DLE_ANNOTATE_PIVOTS(p, ipiv64) __enzyme_integer((void *)(p), (ipiv64) ? 8 : 4)
 
-static inline void dle_dtrsm_body(char side, char uplo, char transa, char diag, long long m,
-                                  long long n, const double *alpha, const double *A, long long lda,
-                                  double *B, long long ldb) {
-    if (dle_setup_trsm(side, uplo, transa, diag, m, n, lda, ldb) != 0) return;
-    dle_set_alpha(alpha);
-    dle_set_matrix(A);
-    dle_trsm(B);
-}
-
-static inline long long dle_dgetrf_body(long long m, long long n, double *A, long long lda,
-                                        void *ipiv, int ipiv64) {
-    long long info = dle_setup_getrf(m, n, lda);
-    if (info != 0) return info;
-    dle_getrf(A);
-    return dle_fetch_getrf(ipiv, ipiv64);
-}
-
-static inline long long dle_dgetrs_body(char trans, long long n, long long nrhs, const double *LU,
-                                        long long lda, const void *ipiv, int ipiv64, double *B,
-                                        long long ldb) {
-    long long info = dle_setup_getrs(trans, n, nrhs, lda, ipiv, ipiv64, ldb);
-    if (info != 0) return info;
-    dle_set_matrix(LU);
-    dle_getrs(B);
-    return 0;
-}
-
-/* dgesv is dgetrf followed by dgetrs('N'), exactly as LAPACK computes it, but through
- * gesv's own kernels: their reverse is that of A X = B (one transposed solve and a rank-nrhs
- * update; the getrf adjoint only for a nonzero cotangent of the factors left in A) instead of
- * getrs' adjoint chained into the full getrf adjoint, and the tape holds one copy of LU. */
-static inline long long dle_dgesv_body(long long n, long long nrhs, double *A, long long lda,
-                                       void *ipiv, int ipiv64, double *B, long long ldb) {
-    long long info = dle_check_gesv(n, nrhs, lda, ldb);
-    if (info != 0) return info;
-    info = dle_setup_getrf(n, n, lda);
-    if (info != 0) return info;
-    dle_gesv_factor(A);
-    info = dle_fetch_getrf(ipiv, ipiv64);
-    if (info != 0) return info;
-    dle_setup_gesv_solve(n, nrhs, lda, ldb);
-    dle_set_matrix(A);
-    dle_gesv_solve(B);
-    return 0;
-}
+#define DLE_DEFINE_BODIES(p, T, R, is_complex)                                                   \
+    static inline void dle_##p##trsv_body(char uplo, char trans, char diag, long long n,         \
+                                          const void *A, long long lda, void *x, long long incx) { \
+        DLE_ANNOTATE_##R(A);                                                                     \
+        DLE_ANNOTATE_##R(x);                                                                     \
+        if (dle_setup_trsv(#p[0], uplo, trans, diag, n, lda, incx) != 0) return;                 \
+        dle_set_matrix(A);                                                                       \
+        dle_compute(x);                                                                          \
+        dle_bind_matrix(A);                                                                      \
+    }                                                                                            \
+    static inline void dle_##p##trsm_body(char side, char uplo, char transa, char diag,          \
+                                          long long m, long long n, const void *alpha,           \
+                                          const void *A, long long lda, void *B, long long ldb) { \
+        DLE_ANNOTATE_##R(alpha);                                                                 \
+        DLE_ANNOTATE_##R(A);                                                                     \
+        DLE_ANNOTATE_##R(B);                                                                     \
+        if (dle_setup_trsm(#p[0], side, uplo, transa, diag, m, n, lda, ldb) != 0) return;        \
+        dle_set_scalar(alpha);                                                                   \
+        dle_set_matrix(A);                                                                       \
+        dle_compute(B);                                                                          \
+        dle_bind_matrix(A);                                                                      \
+        dle_bind_scalar(alpha);                                                                  \
+    }                                                                                            \
+    static inline long long dle_##p##getrf_body(long long m, long long n, void *A, long long lda, \
+                                                void *ipiv, int ipiv64) {                        \
+        DLE_ANNOTATE_##R(A);                                                                     \
+        DLE_ANNOTATE_PIVOTS(ipiv, ipiv64);                                                       \
+        long long info = dle_setup_getrf(#p[0], m, n, lda);                                      \
+        if (info != 0) return info;                                                              \
+        dle_compute(A);                                                                          \
+        return dle_fetch_getrf(ipiv, ipiv64);                                                    \
+    }                                                                                            \
+    static inline long long dle_##p##getrs_body(char trans, long long n, long long nrhs,         \
+                                                const void *LU, long long lda, const void *ipiv, \
+                                                int ipiv64, void *B, long long ldb) {            \
+        DLE_ANNOTATE_##R(LU);                                                                    \
+        DLE_ANNOTATE_PIVOTS(ipiv, ipiv64);                                                       \
+        DLE_ANNOTATE_##R(B);                                                                     \
+        long long info = dle_setup_getrs(#p[0], trans, n, nrhs, lda, ipiv, ipiv64, ldb);         \
+        if (info != 0) return info;                                                              \
+        dle_set_matrix(LU);                                                                      \
+        dle_compute(B);                                                                          \
+        dle_bind_matrix(LU);                                                                     \
+        return 0;                                                                                \
+    }                                                                                            \
+    /* ?gesv is ?getrf then ?getrs('N'), exactly as LAPACK computes it, through gesv's own      \
+     * kernels: its reverse is that of A X = B (one transposed solve and a rank-nrhs update; the \
+     * getrf adjoint only for a nonzero cotangent of the factors left in A), not getrs' adjoint \
+     * chained into the full getrf adjoint, and the tape holds one copy of LU. The solve needs no \
+     * bind call: the factorization's reverse rule receives A's shadow itself. */              \
+    static inline long long dle_##p##gesv_body(long long n, long long nrhs, void *A, long long lda, \
+                                               void *ipiv, int ipiv64, void *B, long long ldb) { \
+        DLE_ANNOTATE_##R(A);                                                                     \
+        DLE_ANNOTATE_PIVOTS(ipiv, ipiv64);                                                       \
+        DLE_ANNOTATE_##R(B);                                                                     \
+        long long info = dle_setup_gesv(#p[0], n, nrhs, lda, ldb);                               \
+        if (info != 0) return info;                                                              \
+        dle_compute(A);                                                                          \
+        info = dle_fetch_getrf(ipiv, ipiv64);                                                    \
+        if (info != 0) return info;                                                              \
+        dle_setup_gesv_solve();                                                                  \
+        dle_set_matrix(A);                                                                       \
+        dle_compute(B);                                                                          \
+        return 0;                                                                                \
+    }
+DL_PRECISIONS(DLE_DEFINE_BODIES)
 
 /* ---- entry points: extern "C" symbols difflapack_enzyme_<routine>_<argument count>.
  * DLE_ENTRY declares the C-level name dle_entry_<...> bound to that symbol; a user prototype
@@ -181,59 +227,63 @@ static inline long long dle_dgesv_body(long long n, long long nrhs, double *A, l
 #define DLE_CHAR const char *
 #define DLE_LEN __attribute__((unused)) unsigned long /* Fortran hidden string length (flags are 1 character) */
 
-#define DLE_DEFINE_ENTRIES(INT, SFX, IPIV64)                                                     \
-    DLE_ENTRY(dtrsv##SFX##_8, (DLE_CHAR uplo, DLE_CHAR trans, DLE_CHAR diag, const INT *n,       \
-                               const double *A, const INT *lda, double *x, const INT *incx)) {   \
-        dle_dtrsv_body(*uplo, *trans, *diag, *n, A, *lda, x, *incx);                            \
+/* One precision p, one integer type INT, symbol suffix SFX ("" or _64). Arrays are void*: the
+ * caller may hold them as any pointer type. */
+#define DLE_DEFINE_ENTRIES(p, INT, SFX, IPIV64)                                                  \
+    DLE_ENTRY(p##trsv##SFX##_8, (DLE_CHAR uplo, DLE_CHAR trans, DLE_CHAR diag, const INT *n,     \
+                                 const void *A, const INT *lda, void *x, const INT *incx)) {     \
+        dle_##p##trsv_body(*uplo, *trans, *diag, *n, A, *lda, x, *incx);                        \
     }                                                                                            \
-    DLE_ENTRY(dtrsv##SFX##_11, (DLE_CHAR uplo, DLE_CHAR trans, DLE_CHAR diag, const INT *n,      \
-                                const double *A, const INT *lda, double *x, const INT *incx,     \
-                                DLE_LEN l1, DLE_LEN l2, DLE_LEN l3)) {                           \
-        dle_dtrsv_body(*uplo, *trans, *diag, *n, A, *lda, x, *incx);                            \
+    DLE_ENTRY(p##trsv##SFX##_11, (DLE_CHAR uplo, DLE_CHAR trans, DLE_CHAR diag, const INT *n,    \
+                                  const void *A, const INT *lda, void *x, const INT *incx,       \
+                                  DLE_LEN l1, DLE_LEN l2, DLE_LEN l3)) {                         \
+        dle_##p##trsv_body(*uplo, *trans, *diag, *n, A, *lda, x, *incx);                        \
     }                                                                                            \
-    DLE_ENTRY(dtrsm##SFX##_11, (DLE_CHAR side, DLE_CHAR uplo, DLE_CHAR transa, DLE_CHAR diag,    \
-                                const INT *m, const INT *n, const double *alpha, const double *A, \
-                                const INT *lda, double *B, const INT *ldb)) {                    \
-        dle_dtrsm_body(*side, *uplo, *transa, *diag, *m, *n, alpha, A, *lda, B, *ldb);          \
+    DLE_ENTRY(p##trsm##SFX##_11, (DLE_CHAR side, DLE_CHAR uplo, DLE_CHAR transa, DLE_CHAR diag,  \
+                                  const INT *m, const INT *n, const void *alpha, const void *A,  \
+                                  const INT *lda, void *B, const INT *ldb)) {                    \
+        dle_##p##trsm_body(*side, *uplo, *transa, *diag, *m, *n, alpha, A, *lda, B, *ldb);      \
     }                                                                                            \
-    DLE_ENTRY(dtrsm##SFX##_15, (DLE_CHAR side, DLE_CHAR uplo, DLE_CHAR transa, DLE_CHAR diag,    \
-                                const INT *m, const INT *n, const double *alpha, const double *A, \
-                                const INT *lda, double *B, const INT *ldb, DLE_LEN l1,           \
-                                DLE_LEN l2, DLE_LEN l3, DLE_LEN l4)) {                           \
-        dle_dtrsm_body(*side, *uplo, *transa, *diag, *m, *n, alpha, A, *lda, B, *ldb);          \
+    DLE_ENTRY(p##trsm##SFX##_15, (DLE_CHAR side, DLE_CHAR uplo, DLE_CHAR transa, DLE_CHAR diag,  \
+                                  const INT *m, const INT *n, const void *alpha, const void *A,  \
+                                  const INT *lda, void *B, const INT *ldb, DLE_LEN l1,           \
+                                  DLE_LEN l2, DLE_LEN l3, DLE_LEN l4)) {                         \
+        dle_##p##trsm_body(*side, *uplo, *transa, *diag, *m, *n, alpha, A, *lda, B, *ldb);      \
     }                                                                                            \
-    DLE_ENTRY(dgetrf##SFX##_6, (const INT *m, const INT *n, double *A, const INT *lda, INT *ipiv, \
-                                INT *info)) {                                                    \
-        *info = (INT)dle_dgetrf_body(*m, *n, A, *lda, ipiv, IPIV64);                            \
+    DLE_ENTRY(p##getrf##SFX##_6, (const INT *m, const INT *n, void *A, const INT *lda,           \
+                                  INT *ipiv, INT *info)) {                                       \
+        dle_store_info(info, IPIV64, dle_##p##getrf_body(*m, *n, A, *lda, ipiv, IPIV64));            \
     }                                                                                            \
-    DLE_ENTRY(dgetrs##SFX##_9, (DLE_CHAR trans, const INT *n, const INT *nrhs, const double *A,  \
-                                const INT *lda, const INT *ipiv, double *B, const INT *ldb,      \
-                                INT *info)) {                                                    \
-        *info = (INT)dle_dgetrs_body(*trans, *n, *nrhs, A, *lda, ipiv, IPIV64, B, *ldb);        \
+    DLE_ENTRY(p##getrs##SFX##_9, (DLE_CHAR trans, const INT *n, const INT *nrhs, const void *A,  \
+                                  const INT *lda, const INT *ipiv, void *B, const INT *ldb,      \
+                                  INT *info)) {                                                  \
+        dle_store_info(info, IPIV64, dle_##p##getrs_body(*trans, *n, *nrhs, A, *lda, ipiv, IPIV64, B, *ldb)); \
     }                                                                                            \
-    DLE_ENTRY(dgetrs##SFX##_10, (DLE_CHAR trans, const INT *n, const INT *nrhs, const double *A, \
-                                 const INT *lda, const INT *ipiv, double *B, const INT *ldb,     \
-                                 INT *info, DLE_LEN l1)) {                                       \
-        *info = (INT)dle_dgetrs_body(*trans, *n, *nrhs, A, *lda, ipiv, IPIV64, B, *ldb);        \
+    DLE_ENTRY(p##getrs##SFX##_10, (DLE_CHAR trans, const INT *n, const INT *nrhs, const void *A, \
+                                   const INT *lda, const INT *ipiv, void *B, const INT *ldb,     \
+                                   INT *info, DLE_LEN l1)) {                                     \
+        dle_store_info(info, IPIV64, dle_##p##getrs_body(*trans, *n, *nrhs, A, *lda, ipiv, IPIV64, B, *ldb)); \
     }                                                                                            \
-    DLE_ENTRY(dgesv##SFX##_8, (const INT *n, const INT *nrhs, double *A, const INT *lda,         \
-                               INT *ipiv, double *B, const INT *ldb, INT *info)) {               \
-        *info = (INT)dle_dgesv_body(*n, *nrhs, A, *lda, ipiv, IPIV64, B, *ldb);                 \
+    DLE_ENTRY(p##gesv##SFX##_8, (const INT *n, const INT *nrhs, void *A, const INT *lda,         \
+                                 INT *ipiv, void *B, const INT *ldb, INT *info)) {               \
+        dle_store_info(info, IPIV64, dle_##p##gesv_body(*n, *nrhs, A, *lda, ipiv, IPIV64, B, *ldb)); \
     }
 
-DLE_DEFINE_ENTRIES(int, , 0)
-DLE_DEFINE_ENTRIES(long long, _64, 1)
+#define DLE_DEFINE_PRECISION_ENTRIES(p, T, R, is_complex)                                        \
+    DLE_DEFINE_ENTRIES(p, int, , 0) DLE_DEFINE_ENTRIES(p, long long, _64, 1)
+DL_PRECISIONS(DLE_DEFINE_PRECISION_ENTRIES)
 
 /* ---- the names user code calls. In C++, a function template per entry point makes the call
  * compile when the user declared nothing (a user's own extern "C" prototype of the entry name
  * is a distinct, non-template overload that reaches the same symbol). In C, an unprototyped
  * declaration is compatible with any later user prototype. */
 
-/* Every entry point, (routine + symbol suffix, argument count): the table the C++ templates and
- * the C declarations below are generated from (DLE_DEFINE_ENTRIES defines the same set). */
-#define DLE_ENTRY_POINTS(X, SFX)                                                                 \
-    X(dtrsv##SFX, 8) X(dtrsv##SFX, 11) X(dtrsm##SFX, 11) X(dtrsm##SFX, 15) X(dgetrf##SFX, 6)     \
-    X(dgetrs##SFX, 9) X(dgetrs##SFX, 10) X(dgesv##SFX, 8)
+/* Every entry point, (precision, routine, symbol suffix, argument count): the table the C++
+ * templates and the C declarations below are generated from (DLE_DEFINE_ENTRIES defines the
+ * same set; tests/test_enzyme_header.py checks that the routine macros below match it). */
+#define DLE_ENTRY_POINTS(X, p, SFX)                                                              \
+    X(p, trsv, SFX, 8) X(p, trsv, SFX, 11) X(p, trsm, SFX, 11) X(p, trsm, SFX, 15)               \
+    X(p, getrf, SFX, 6) X(p, getrs, SFX, 9) X(p, getrs, SFX, 10) X(p, gesv, SFX, 8)
 
 #define DLE_NARGS(...) DLE_NARGS_(__VA_ARGS__, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
 #define DLE_NARGS_(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, N, ...) N
@@ -243,7 +293,8 @@ DLE_DEFINE_ENTRIES(long long, _64, 1)
 
 #ifdef __cplusplus
 /* reinterpret each argument as the entry point's parameter (int / 64-bit integer pointers of
- * any spelling, const or not, string literals, size_t or int hidden lengths) */
+ * any spelling, const or not, string literals, array element pointers of any type, size_t or
+ * int hidden lengths) */
 struct dle_arg {
     const void *p;
     unsigned long v;
@@ -257,28 +308,61 @@ struct dle_arg {
     template <class T> operator T *() const { return (T *)p; }
     operator unsigned long() const { return v; }
 };
-#define DLE_TEMPLATE(name, count)                                                                \
-    template <class... T> inline void difflapack_enzyme_##name##_##count(T... a) {               \
-        dle_entry_##name##_##count(dle_arg(a)...);                                               \
+#define DLE_TEMPLATE(p, name, SFX, count)                                                        \
+    template <class... T> inline void difflapack_enzyme_##p##name##SFX##_##count(T... a) {       \
+        dle_entry_##p##name##SFX##_##count(dle_arg(a)...);                                       \
     }
-DLE_ENTRY_POINTS(DLE_TEMPLATE, )
-DLE_ENTRY_POINTS(DLE_TEMPLATE, _64)
+#define DLE_PRECISION_DECLARATIONS(p, T, R, is_complex)                                          \
+    DLE_ENTRY_POINTS(DLE_TEMPLATE, p, ) DLE_ENTRY_POINTS(DLE_TEMPLATE, p, _64)
 #else
-#define DLE_UNPROTOTYPED(name, count) void difflapack_enzyme_##name##_##count();
-DLE_ENTRY_POINTS(DLE_UNPROTOTYPED, )
-DLE_ENTRY_POINTS(DLE_UNPROTOTYPED, _64)
+#define DLE_UNPROTOTYPED(p, name, SFX, count) void difflapack_enzyme_##p##name##SFX##_##count();
+#define DLE_PRECISION_DECLARATIONS(p, T, R, is_complex)                                          \
+    DLE_ENTRY_POINTS(DLE_UNPROTOTYPED, p, ) DLE_ENTRY_POINTS(DLE_UNPROTOTYPED, p, _64)
 #endif
+DL_PRECISIONS(DLE_PRECISION_DECLARATIONS)
 
+/* The interposed names (the preprocessor cannot generate #defines: this list is checked against
+ * DLE_ENTRY_POINTS x DL_PRECISIONS by the test suite). */
+#define strsv_(...) DLE_DISPATCH(strsv, __VA_ARGS__)
 #define dtrsv_(...) DLE_DISPATCH(dtrsv, __VA_ARGS__)
+#define ctrsv_(...) DLE_DISPATCH(ctrsv, __VA_ARGS__)
+#define ztrsv_(...) DLE_DISPATCH(ztrsv, __VA_ARGS__)
+#define strsm_(...) DLE_DISPATCH(strsm, __VA_ARGS__)
 #define dtrsm_(...) DLE_DISPATCH(dtrsm, __VA_ARGS__)
+#define ctrsm_(...) DLE_DISPATCH(ctrsm, __VA_ARGS__)
+#define ztrsm_(...) DLE_DISPATCH(ztrsm, __VA_ARGS__)
+#define sgetrf_(...) DLE_DISPATCH(sgetrf, __VA_ARGS__)
 #define dgetrf_(...) DLE_DISPATCH(dgetrf, __VA_ARGS__)
+#define cgetrf_(...) DLE_DISPATCH(cgetrf, __VA_ARGS__)
+#define zgetrf_(...) DLE_DISPATCH(zgetrf, __VA_ARGS__)
+#define sgetrs_(...) DLE_DISPATCH(sgetrs, __VA_ARGS__)
 #define dgetrs_(...) DLE_DISPATCH(dgetrs, __VA_ARGS__)
+#define cgetrs_(...) DLE_DISPATCH(cgetrs, __VA_ARGS__)
+#define zgetrs_(...) DLE_DISPATCH(zgetrs, __VA_ARGS__)
+#define sgesv_(...) DLE_DISPATCH(sgesv, __VA_ARGS__)
 #define dgesv_(...) DLE_DISPATCH(dgesv, __VA_ARGS__)
+#define cgesv_(...) DLE_DISPATCH(cgesv, __VA_ARGS__)
+#define zgesv_(...) DLE_DISPATCH(zgesv, __VA_ARGS__)
+#define strsv_64_(...) DLE_DISPATCH(strsv_64, __VA_ARGS__)
 #define dtrsv_64_(...) DLE_DISPATCH(dtrsv_64, __VA_ARGS__)
+#define ctrsv_64_(...) DLE_DISPATCH(ctrsv_64, __VA_ARGS__)
+#define ztrsv_64_(...) DLE_DISPATCH(ztrsv_64, __VA_ARGS__)
+#define strsm_64_(...) DLE_DISPATCH(strsm_64, __VA_ARGS__)
 #define dtrsm_64_(...) DLE_DISPATCH(dtrsm_64, __VA_ARGS__)
+#define ctrsm_64_(...) DLE_DISPATCH(ctrsm_64, __VA_ARGS__)
+#define ztrsm_64_(...) DLE_DISPATCH(ztrsm_64, __VA_ARGS__)
+#define sgetrf_64_(...) DLE_DISPATCH(sgetrf_64, __VA_ARGS__)
 #define dgetrf_64_(...) DLE_DISPATCH(dgetrf_64, __VA_ARGS__)
+#define cgetrf_64_(...) DLE_DISPATCH(cgetrf_64, __VA_ARGS__)
+#define zgetrf_64_(...) DLE_DISPATCH(zgetrf_64, __VA_ARGS__)
+#define sgetrs_64_(...) DLE_DISPATCH(sgetrs_64, __VA_ARGS__)
 #define dgetrs_64_(...) DLE_DISPATCH(dgetrs_64, __VA_ARGS__)
+#define cgetrs_64_(...) DLE_DISPATCH(cgetrs_64, __VA_ARGS__)
+#define zgetrs_64_(...) DLE_DISPATCH(zgetrs_64, __VA_ARGS__)
+#define sgesv_64_(...) DLE_DISPATCH(sgesv_64, __VA_ARGS__)
 #define dgesv_64_(...) DLE_DISPATCH(dgesv_64, __VA_ARGS__)
+#define cgesv_64_(...) DLE_DISPATCH(cgesv_64, __VA_ARGS__)
+#define zgesv_64_(...) DLE_DISPATCH(zgesv_64, __VA_ARGS__)
 
 #endif /* DIFFLAPACK_ENZYME_GLUE_ONLY */
 #endif /* DIFFLAPACK_ENZYME_H */

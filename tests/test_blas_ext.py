@@ -1,5 +1,6 @@
-"""The shared BLAS-3 helpers of csrc/blas_ext.c, called through ctypes: dl_gemm_tri,
-dl_trmm_tri, dl_trsm_blocked, dl_project_tri, dl_all_zero, dl_fill_nan.
+"""The shared BLAS-3 helpers of csrc/blas_ext.c (float64 instance, internal names dl_d_*),
+called through ctypes: gemm_tri, trmm_tri, trsm_blocked, project_tri, all_zero, fill_nan. The
+other precisions' instances are the same source; the kernel tests cover them.
 Sizes exceed the recursion base cases (48 for dl_gemm_tri, 96 for dl_trsm_blocked) so the
 recursive paths run. Entries outside the written region carry sentinels that must survive."""
 import ctypes
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from difflapack import _core
-from _util import EPS, rng
+from _util import sc, EPS, rng
 
 V, C, I, D = ctypes.c_void_p, ctypes.c_char, ctypes.c_int, ctypes.c_double
 SIGNATURES = {
@@ -22,7 +23,7 @@ SIGNATURES = {
 
 
 def fn(name):
-    f = getattr(_core.lib.load(), name)
+    f = getattr(_core.lib.load(), "dl_d_" + name[len("dl_"):])
     f.argtypes = SIGNATURES.get(name, [I, I, V, I])
     f.restype = ctypes.c_int if name == "dl_all_zero" else None
     return f
@@ -113,7 +114,7 @@ def test_trsm_blocked_matches_dtrsm(side, uplo, trans, diag):
     b0 = r.standard_normal((m, n))
     b_ref, b_blk = padded(b0, m + 2), padded(b0, m + 2)
     flags = [c.encode() for c in (side, uplo, trans, diag)]
-    assert _core.lib.dl_dtrsm(*flags, m, n, -1.5, ptr(a), k + 3, ptr(b_ref), m + 2) == 0
+    assert _core.lib.dl_dtrsm(*flags, m, n, sc(-1.5), ptr(a), k + 3, ptr(b_ref), m + 2) == 0
     fn("dl_trsm_blocked")(*[c.upper() for c in flags], m, n, -1.5, ptr(a), k + 3, ptr(b_blk), m + 2)
     scale = np.abs(b_ref[:m]).max()
     assert np.abs(b_blk[:m] - b_ref[:m]).max() <= 1e3 * EPS * scale

@@ -264,8 +264,8 @@ def test_bad_arguments_name_the_argument():
     a = np.eye(3)
     with pytest.raises(ValueError, match="a"):
         difflapack.getrf(np.ones(3))
-    with pytest.raises(ValueError, match="a"):
-        difflapack.getrf(np.eye(3) * 1j)
+    with pytest.raises(ValueError, match="da is complex"):
+        difflapack.getrf_jvp(a, np.eye(3) * 1j)
     with pytest.raises(ValueError, match="a"):
         difflapack.getrf(np.array([[np.nan]]))
     with pytest.raises(ValueError, match="da"):
@@ -327,15 +327,35 @@ def test_needed_zero_pivot_raises(shape, zero_at):
         assert isinstance(err.value, np.linalg.LinAlgError)
 
 
-def test_c_zero_pivot_fills_nan():
-    a = exact_lu_matrix(5, zero_at=1)
+def test_c_zero_pivot_nan_only_where_needed():
+    """A zero pivot U(j,j) makes only the derivatives that divide by it undefined: L(j+1:, j) and
+    the trailing block after it get NaN for a generic tangent; everything before stays finite;
+    an exactly zero (co)tangent gives exactly zero (never NaN)."""
+    j = 1
+    a = exact_lu_matrix(5, zero_at=j)
     A, dA = np.asfortranarray(a), np.ones((5, 5), order="F")
     ipiv = np.zeros(5, dtype=np.int32)
-    assert _core.lib.dl_dgetrf_fwd(1, 5, 5, _core.ptr(A), 5, _core.ptr(ipiv), _core.ptr(dA), 5) == 2
-    assert np.all(np.isnan(dA))
-    dLU = np.ones((5, 5), order="F")
-    assert _core.lib.dl_dgetrf_rev(1, 5, 5, _core.ptr(A), 5, _core.ptr(ipiv), _core.ptr(dLU), 5) == 2
-    assert np.all(np.isnan(dLU))
+    assert _core.lib.dl_dgetrf_fwd(1, 5, 5, _core.ptr(A), 5, _core.ptr(ipiv), _core.ptr(dA), 5) == j + 1
+    undefined = np.zeros((5, 5), bool)
+    undefined[j + 1:, j:] = True
+    assert np.all(np.isnan(dA[undefined])) and np.all(np.isfinite(dA[~undefined]))
+    lu = A.copy()
+    for zero in (np.zeros((5, 5), order="F"),):
+        dZ = zero.copy(order="F")
+        A2 = np.asfortranarray(a)
+        assert _core.lib.dl_dgetrf_fwd(1, 5, 5, _core.ptr(A2), 5, _core.ptr(ipiv), _core.ptr(dZ), 5) == j + 1
+        assert np.all(dZ == 0)
+        assert _core.lib.dl_dgetrf_rev(1, 5, 5, _core.ptr(lu), 5, _core.ptr(ipiv), _core.ptr(zero), 5) == j + 1
+        assert np.all(zero == 0)
+    # a cotangent on the well-defined outputs only (U's rows 0..j, L's columns < j): finite
+    dLU = np.zeros((5, 5), order="F")
+    dLU[:j + 1, :] = 1.0
+    dLU[:, :j] = 1.0
+    assert _core.lib.dl_dgetrf_rev(1, 5, 5, _core.ptr(lu), 5, _core.ptr(ipiv), _core.ptr(dLU), 5) == j + 1
+    assert np.all(np.isfinite(dLU))
+    dLU = np.ones((5, 5), order="F")   # touching the undefined part: NaN appears
+    assert _core.lib.dl_dgetrf_rev(1, 5, 5, _core.ptr(lu), 5, _core.ptr(ipiv), _core.ptr(dLU), 5) == j + 1
+    assert np.any(np.isnan(dLU))
 
 
 # ------------------------------------------------------------------ C kernels directly

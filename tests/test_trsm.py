@@ -9,7 +9,7 @@ import pytest
 
 import difflapack
 from difflapack import _core
-from _util import (assert_close, assert_dot_product, central_difference, cond, fd_tol, inner,
+from _util import (sc, assert_close, assert_dot_product, central_difference, cond, fd_tol, inner,
                    referenced_triangle, rng, tol, triangular)
 
 FLAGS = list(itertools.product("LR", "UL", "NTC", "NU"))
@@ -187,8 +187,9 @@ def test_bad_arguments_name_the_argument():
         difflapack.trsm(a, b, side="R")  # a must be 2 x 2 for side R
     with pytest.raises(ValueError, match="b"):
         difflapack.trsm(a, np.ones(3))
-    with pytest.raises(ValueError, match="alpha"):
-        difflapack.trsm(a, b, alpha=1j)
+    assert difflapack.trsm(a, b, alpha=1j).dtype == np.complex128   # a complex alpha: complex computation
+    with pytest.raises(ValueError, match="dalpha is complex"):
+        difflapack.trsm_jvp(a, b, None, None, dalpha=1j)
     with pytest.raises(ValueError, match="alpha"):
         difflapack.trsm(a, b, alpha=np.ones(2))
     with pytest.raises(ValueError, match="da"):
@@ -248,7 +249,7 @@ def test_c_kernels_leading_dimensions_and_masks(side, uplo, trans, diag, act):
     flags = [c.encode() for c in (side, uplo, trans, diag)]
     A, dA = padded(a, k + 2), padded(da, k + 4)
     B, dB = padded(b, m + 1), padded(db, m + 3)
-    info = _core.lib.dl_dtrsm_fwd(mask, *flags, m, n, alpha, dalpha, ptr(A), k + 2,
+    info = _core.lib.dl_dtrsm_fwd(mask, *flags, m, n, sc(alpha), sc(dalpha), ptr(A), k + 2,
                                   ptr(dA) if act_a else None, k + 4, ptr(B), m + 1, ptr(dB), m + 3)
     assert info == 0
     assert_close(B[:m], x_o, tol(kap), "fwd X")
@@ -260,7 +261,7 @@ def test_c_kernels_leading_dimensions_and_masks(side, uplo, trans, diag, act):
         dB = padded(xbar, m + 3)
         acc = padded(np.full((k, k), 0.5), k + 1)
         dal = np.array([0.25])
-        info = _core.lib.dl_dtrsm_rev(mask, *flags, m, n, alpha, ptr(A), k + 2, ptr(acc) if act_a else None, k + 1,
+        info = _core.lib.dl_dtrsm_rev(mask, *flags, m, n, sc(alpha), ptr(A), k + 2, ptr(acc) if act_a else None, k + 1,
                                       ptr(X), m + 2, ptr(B0) if with_b0 else None, m + 5, ptr(dB), m + 3,
                                       ptr(dal) if act_al else None)
         assert info == 0
@@ -284,34 +285,34 @@ def test_c_alpha_zero_needs_b0_and_error_codes():
     A, B = np.eye(3, order="F"), np.ones((m, n), order="F")
     X, dB, dA, dal = np.zeros((m, n), order="F"), np.ones((m, n), order="F"), np.zeros((3, 3), order="F"), np.zeros(1)
     lib = _core.lib
-    assert lib.dl_dtrsm_rev(4, b"L", b"U", b"N", b"N", m, n, 0.0, ptr(A), 3, ptr(dA), 3, ptr(X), m, None, m,
+    assert lib.dl_dtrsm_rev(4, b"L", b"U", b"N", b"N", m, n, sc(0.0), ptr(A), 3, ptr(dA), 3, ptr(X), m, None, m,
                             ptr(dB), m, ptr(dal)) == -115
-    assert lib.dl_dtrsm_rev(4, b"L", b"U", b"N", b"N", m, n, 0.0, ptr(A), 3, ptr(dA), 3, ptr(X), m, ptr(B), m,
+    assert lib.dl_dtrsm_rev(4, b"L", b"U", b"N", b"N", m, n, sc(0.0), ptr(A), 3, ptr(dA), 3, ptr(X), m, ptr(B), m,
                             ptr(dB), m, ptr(dal)) == 0
     assert dal[0] == pytest.approx(6.0) and not dB.any()
-    assert lib.dl_dtrsm(b"X", b"U", b"N", b"N", m, n, 1.0, ptr(A), 3, ptr(B), m) == -1
-    assert lib.dl_dtrsm(b"L", b"X", b"N", b"N", m, n, 1.0, ptr(A), 3, ptr(B), m) == -2
-    assert lib.dl_dtrsm(b"L", b"U", b"X", b"N", m, n, 1.0, ptr(A), 3, ptr(B), m) == -3
-    assert lib.dl_dtrsm(b"L", b"U", b"N", b"X", m, n, 1.0, ptr(A), 3, ptr(B), m) == -4
-    assert lib.dl_dtrsm(b"L", b"U", b"N", b"N", -1, n, 1.0, ptr(A), 3, ptr(B), m) == -5
-    assert lib.dl_dtrsm(b"L", b"U", b"N", b"N", m, -1, 1.0, ptr(A), 3, ptr(B), m) == -6
-    assert lib.dl_dtrsm(b"L", b"U", b"N", b"N", m, n, 1.0, ptr(A), 2, ptr(B), m) == -9
-    assert lib.dl_dtrsm(b"L", b"U", b"N", b"N", m, n, 1.0, ptr(A), 3, ptr(B), 2) == -11
-    assert lib.dl_dtrsm(b"R", b"U", b"N", b"N", m, n, 1.0, ptr(np.eye(2, order="F")), 2, ptr(B), m) == 0  # R: lda >= n
-    assert lib.dl_dtrsm_fwd(1, b"L", b"U", b"N", b"N", m, n, 1.0, 0.0, ptr(A), 3, ptr(dA), 2, ptr(B), m,
+    assert lib.dl_dtrsm(b"X", b"U", b"N", b"N", m, n, sc(1.0), ptr(A), 3, ptr(B), m) == -1
+    assert lib.dl_dtrsm(b"L", b"X", b"N", b"N", m, n, sc(1.0), ptr(A), 3, ptr(B), m) == -2
+    assert lib.dl_dtrsm(b"L", b"U", b"X", b"N", m, n, sc(1.0), ptr(A), 3, ptr(B), m) == -3
+    assert lib.dl_dtrsm(b"L", b"U", b"N", b"X", m, n, sc(1.0), ptr(A), 3, ptr(B), m) == -4
+    assert lib.dl_dtrsm(b"L", b"U", b"N", b"N", -1, n, sc(1.0), ptr(A), 3, ptr(B), m) == -5
+    assert lib.dl_dtrsm(b"L", b"U", b"N", b"N", m, -1, sc(1.0), ptr(A), 3, ptr(B), m) == -6
+    assert lib.dl_dtrsm(b"L", b"U", b"N", b"N", m, n, sc(1.0), ptr(A), 2, ptr(B), m) == -9
+    assert lib.dl_dtrsm(b"L", b"U", b"N", b"N", m, n, sc(1.0), ptr(A), 3, ptr(B), 2) == -11
+    assert lib.dl_dtrsm(b"R", b"U", b"N", b"N", m, n, sc(1.0), ptr(np.eye(2, order="F")), 2, ptr(B), m) == 0  # R: lda >= n
+    assert lib.dl_dtrsm_fwd(1, b"L", b"U", b"N", b"N", m, n, sc(1.0), sc(0.0), ptr(A), 3, ptr(dA), 2, ptr(B), m,
                             ptr(dB), m) == -113
-    assert lib.dl_dtrsm_fwd(2, b"L", b"U", b"N", b"N", m, n, 1.0, 0.0, ptr(A), 3, None, 0, ptr(B), m,
+    assert lib.dl_dtrsm_fwd(2, b"L", b"U", b"N", b"N", m, n, sc(1.0), sc(0.0), ptr(A), 3, None, 0, ptr(B), m,
                             ptr(dB), 2) == -117
-    assert lib.dl_dtrsm_rev(1, b"L", b"U", b"N", b"N", m, n, 1.0, ptr(A), 3, ptr(dA), 2, ptr(X), m, None, 0,
+    assert lib.dl_dtrsm_rev(1, b"L", b"U", b"N", b"N", m, n, sc(1.0), ptr(A), 3, ptr(dA), 2, ptr(X), m, None, 0,
                             ptr(dB), m, None) == -112
-    assert lib.dl_dtrsm_rev(3, b"L", b"U", b"N", b"N", m, n, 1.0, ptr(A), 3, ptr(dA), 3, ptr(X), m, None, 0,
+    assert lib.dl_dtrsm_rev(3, b"L", b"U", b"N", b"N", m, n, sc(1.0), ptr(A), 3, ptr(dA), 3, ptr(X), m, None, 0,
                             ptr(dB), 2, None) == -118
-    assert lib.dl_dtrsm_rev(4, b"L", b"U", b"N", b"N", m, n, 1.0, ptr(A), 3, None, 0, ptr(X), m, ptr(B), 2,
+    assert lib.dl_dtrsm_rev(4, b"L", b"U", b"N", b"N", m, n, sc(1.0), ptr(A), 3, None, 0, ptr(X), m, ptr(B), 2,
                             ptr(dB), m, ptr(dal)) == -116
-    assert lib.dl_dtrsm_rev(3, b"L", b"U", b"N", b"N", m, n, 1.0, ptr(A), 3, ptr(dA), 3, ptr(X), 2, None, 0,
+    assert lib.dl_dtrsm_rev(3, b"L", b"U", b"N", b"N", m, n, sc(1.0), ptr(A), 3, ptr(dA), 3, ptr(X), 2, None, 0,
                             ptr(dB), m, None) == -11
     S = np.eye(3, order="F"); S[2, 2] = 0.0
-    assert lib.dl_dtrsm(b"L", b"U", b"N", b"N", m, n, 1.0, ptr(S), 3, ptr(np.ones((m, n), order="F")), m) == 3
+    assert lib.dl_dtrsm(b"L", b"U", b"N", b"N", m, n, sc(1.0), ptr(S), 3, ptr(np.ones((m, n), order="F")), m) == 3
 
 
 @pytest.mark.parametrize("side,uplo,trans,diag", [("L", "U", "N", "N"), ("L", "L", "T", "U"), ("R", "U", "T", "N"),

@@ -169,8 +169,10 @@ def test_bad_arguments_name_the_argument():
         difflapack.trsv_jvp(a, b, None, np.ones(2))
     with pytest.raises(ValueError, match="x_bar"):
         difflapack.trsv_vjp(a, b)[1](np.ones(2))
-    with pytest.raises(ValueError, match="a"):
-        difflapack.trsv(a.astype(complex), b)
+    with pytest.raises(ValueError, match="da is complex"):   # complex direction, real computation
+        difflapack.trsv_jvp(a, b, a.astype(complex), None)
+    with pytest.raises(ValueError, match="a must hold numbers"):
+        difflapack.trsv(a.astype(str), b)
     with pytest.raises(ValueError, match="b"):
         difflapack.trsv(a, np.array([1.0, np.nan, 0.0]))
     # lower triangle is never read, so garbage there (even NaN) is fine

@@ -46,7 +46,8 @@ void myfn(enzyme::tensor<double, 2>& out, const enzyme::tensor<double, 3>& b) {
 """
 
 
-def main(variant):
+def run(variant):
+    """(Enzyme's two directional derivatives, the expected ones)."""
     argv = ("-DWIDTH2",) if variant == "width2" else ()
     b = jnp.array([1.0, 2.0, 3.0])
     from enzyme_ad.jax import cpp_call   # the raw call: Enzyme's messages go straight to stderr
@@ -60,7 +61,12 @@ def main(variant):
     E = np.zeros((3, 3))
     E[0, 1] = 1
     want = [w @ np.linalg.solve(U, np.array([1.0, 0, 0]) - E @ x), w @ np.linalg.solve(U, np.array([0.0, 1, 0]))]
-    print(variant, "enzyme:", np.asarray(out), "expected:", np.array(want))
+    return np.asarray(out), np.array(want)
+
+
+def main(variant):
+    out, want = run(variant)
+    print(variant, "enzyme:", out, "expected:", want)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,16 @@
 """Loading the C core and the helpers every Python binding shares.
 
-The ctypes signatures of all kernels are derived from one table, ``KERNELS`` below, written in a
-compact code: ``u`` unsigned (activity mask), ``c`` char flag, ``i`` int, ``d`` double,
-``D`` double* (array), ``I`` int* (pivots), ``R`` double* to one scalar (e.g. dalpha).
+The ctypes signatures of all kernels are derived from the C headers' own tables: the kernel
+table ``DL_KERNELS`` of ``difflapack.h`` (each kernel's parameter list, written over the element
+type T) and the precision table ``DL_PRECISIONS`` of ``difflapack_table.h``. So a kernel added
+to the header is bound here without a second list to keep in step.
 """
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
+import re
 
 import numpy as np
 
@@ -16,34 +19,41 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 ACTIVE_A, ACTIVE_B, ACTIVE_ALPHA, WANT_DLU = 1, 2, 4, 8
 ERR_ALLOC = -1000
 
-# kernel name -> argument codes; every kernel returns int (info).
-KERNELS = {
-    "dl_dtrsv": "ccciDiDi",
-    "dl_dtrsv_fwd": "uccciDiDiDiDi",
-    "dl_dtrsv_rev": "uccciDiDiDiDi",
-    "dl_dtrsm": "cccciidDiDi",
-    "dl_dtrsm_fwd": "ucccciiddDiDiDiDi",
-    "dl_dtrsm_rev": "ucccciidDiDiDiDiDiR",
-    "dl_dgetrf": "iiDiI",
-    "dl_dgetrf_fwd": "uiiDiIDi",
-    "dl_dgetrf_rev": "uiiDiIDi",
-    "dl_dgetrs": "ciiDiIDi",
-    "dl_dgetrs_fwd": "uciiDiDiIDiDi",
-    "dl_dgetrs_rev": "uciiDiDiIDiDi",
-    "dl_dgesv": "iiDiIDi",
-    "dl_dgesv_fwd": "uiiDiDiIDiDi",
-    "dl_dgesv_rev": "uiiDiIDiDiDi",
-}
 
-_CTYPES = {
-    "u": ctypes.c_uint,
-    "c": ctypes.c_char,
-    "i": ctypes.c_int,
-    "d": ctypes.c_double,
-    "D": ctypes.c_void_p,
-    "I": ctypes.c_void_p,
-    "R": ctypes.c_void_p,
-}
+def _macro_body(text: str, name: str) -> str:
+    """The body of ``#define name(...)`` with its line continuations joined."""
+    m = re.search(r"#define\s+" + name + r"\((?:[^)]*)\)((?:[^\n]*\\\n)*[^\n]*)", text)
+    if not m:
+        raise RuntimeError(f"difflapack headers: macro {name} not found")
+    return re.sub(r"\\\n", " ", m.group(1))
+
+
+def _ctype_of(param: str):
+    """ctypes type of one C parameter of a kernel (pointers travel as addresses)."""
+    decl = " ".join(param.split())
+    if "*" in decl:
+        return ctypes.c_void_p
+    kind = decl.rsplit(" ", 1)[0]
+    return {"unsigned": ctypes.c_uint, "char": ctypes.c_char, "int": ctypes.c_int}[kind]
+
+
+@functools.lru_cache(maxsize=None)
+def kernel_table() -> dict:
+    """{kernel name: (parameter names, ctypes argtypes)} for every precision and kernel of the
+    headers' tables, e.g. ``kernel_table()["dl_zgetrf_rev"]``."""
+    inc = get_include()
+    with open(os.path.join(inc, "difflapack_table.h")) as f:
+        precisions = re.findall(r"X\((\w),", _macro_body(f.read(), "DL_PRECISIONS"))
+    with open(os.path.join(inc, "difflapack.h")) as f:
+        rows = re.findall(r"X\(p,\s*(\w+),\s*\(([^)]*)\)\)", _macro_body(f.read(), "DL_KERNELS"))
+    table = {}
+    for routine, params in rows:
+        parts = [p.strip() for p in params.split(",")]
+        names = tuple(re.findall(r"(\w+)$", p)[0] for p in parts)
+        types = [_ctype_of(p) for p in parts]
+        for prefix in precisions:
+            table[f"dl_{prefix}{routine}"] = (names, types)
+    return table
 
 
 def get_include() -> str:
@@ -55,6 +65,27 @@ def get_include() -> str:
     if os.path.isdir(installed):
         return installed
     return os.path.normpath(os.path.join(_HERE, "..", "..", "include"))
+
+
+def _installed_dir(*parts: str) -> str:
+    """A folder that only an installed difflapack has (CMake writes it at install time)."""
+    path = os.path.join(_HERE, *parts)
+    if not os.path.isdir(path):
+        raise FileNotFoundError(f"{path} does not exist: it comes with an installed difflapack "
+                                "(pip install .), not with a source checkout on PYTHONPATH")
+    return path
+
+
+def get_cmake_dir() -> str:
+    """Folder holding difflapackConfig.cmake, for C/C++ builds without Python:
+    ``cmake -Ddifflapack_DIR=<it>``, then ``find_package(difflapack CONFIG REQUIRED)`` and link
+    ``difflapack::difflapack`` (or ``difflapack::ilp64``)."""
+    return _installed_dir("lib", "cmake", "difflapack")
+
+
+def get_pkgconfig_dir() -> str:
+    """Folder holding difflapack.pc: ``PKG_CONFIG_PATH=<it> pkg-config --cflags --libs difflapack``."""
+    return _installed_dir("lib", "pkgconfig")
 
 
 def get_library() -> str:
@@ -78,12 +109,9 @@ class _Lib:
     def load(self, mode: int = ctypes.RTLD_GLOBAL) -> ctypes.CDLL:
         if self._cdll is None:
             cdll = ctypes.CDLL(get_library(), mode=mode)
-            for name, codes in KERNELS.items():
-                try:
-                    fn = getattr(cdll, name)
-                except AttributeError:  # a development build without this kernel
-                    continue
-                fn.argtypes = [_CTYPES[c] for c in codes]
+            for name, (_, argtypes) in kernel_table().items():
+                fn = getattr(cdll, name)
+                fn.argtypes = argtypes
                 fn.restype = ctypes.c_int
             cdll.dl_set_num_threads.argtypes = [ctypes.c_int]
             cdll.dl_set_num_threads.restype = None
@@ -105,6 +133,60 @@ class SingularMatrixError(np.linalg.LinAlgError):
         self.info = info
 
 
+# ------------------------------------------------------------------ precisions
+class Precision:
+    """The BLAS precision of a computation: prefix s/d/c/z, NumPy dtype, real dtype."""
+
+    def __init__(self, prefix: str, dtype):
+        self.prefix, self.dtype = prefix, np.dtype(dtype)
+        self.real = np.dtype(self.dtype.type(0).real.dtype)
+        self.is_complex = self.dtype.kind == "c"
+
+    def kernel(self, routine: str) -> str:
+        """Name of the C kernel of this precision, e.g. ``dl_zgetrf_rev``."""
+        return f"dl_{self.prefix}{routine}"
+
+    def __repr__(self):
+        return f"Precision({self.prefix!r}, {self.dtype})"
+
+
+PRECISIONS = {p: Precision(p, t) for p, t in (("s", np.float32), ("d", np.float64),
+                                               ("c", np.complex64), ("z", np.complex128))}
+
+
+def _numeric_dtype(value, name: str) -> np.dtype:
+    dt = np.asarray(value).dtype
+    if dt.kind not in "biufc":
+        raise ValueError(f"{name} must hold numbers; got dtype {dt}")
+    return dt
+
+
+def precision_of(**inputs) -> Precision:
+    """The precision the primal inputs promote to, like SciPy choosing s/d/c/z: NumPy's
+    promotion rules (np.result_type; Python scalars are weak, NEP 50), then float16 -> float32,
+    integers and bools -> float64, long double -> float64 / complex128. None entries are
+    skipped."""
+    operands = []
+    for name, value in inputs.items():
+        if value is None:
+            continue
+        _numeric_dtype(value, name)
+        operands.append(value if isinstance(value, (bool, int, float, complex)) else np.asarray(value))
+    dt = np.result_type(*operands)
+    if dt.kind == "c":
+        return PRECISIONS["c" if dt.itemsize <= 8 else "z"]
+    if dt.kind == "f":
+        return PRECISIONS["s" if dt.itemsize <= 4 else "d"]
+    return PRECISIONS["d"]
+
+
+def _convertible(arr: np.ndarray, name: str, prec: Precision) -> None:
+    _numeric_dtype(arr, name)
+    if arr.dtype.kind == "c" and not prec.is_complex:
+        raise ValueError(f"{name} is complex ({arr.dtype}) but the computation is real ({prec.dtype}): "
+                         "make the primal inputs complex to differentiate along complex directions")
+
+
 # ------------------------------------------------------------------ argument checking
 def flag(value, name: str, allowed: str) -> bytes:
     """A BLAS flag letter as the byte ctypes wants; ValueError naming the argument otherwise."""
@@ -115,29 +197,38 @@ def flag(value, name: str, allowed: str) -> bytes:
     return value.upper().encode("ascii")
 
 
-def _check_real(arr: np.ndarray, name: str) -> None:
-    """Only real numbers: float or integer dtypes (integers are converted to float64)."""
-    if arr.dtype.kind not in "fiu":
-        raise ValueError(f"{name} must be a real floating-point array; got dtype {arr.dtype}")
-
-
-def as_matrix(a, name: str, copy: bool) -> np.ndarray:
-    """float64 Fortran-ordered (hence contiguous) 2-D array; a fresh copy when `copy` (the C
-    side writes it)."""
+def as_matrix(a, name: str, prec: Precision, copy: bool) -> np.ndarray:
+    """A Fortran-ordered (hence contiguous) 2-D array of the computation's dtype; a fresh copy
+    when `copy` (the C side writes it), otherwise no copy when `a` already is one."""
     arr = np.asarray(a)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array; got shape {arr.shape}")
-    _check_real(arr, name)
-    return np.array(arr, dtype=np.float64, order="F", copy=True) if copy else np.asfortranarray(arr, dtype=np.float64)
+    _convertible(arr, name, prec)
+    if copy:
+        return np.array(arr, dtype=prec.dtype, order="F", copy=True)
+    return np.asfortranarray(arr, dtype=prec.dtype)
 
 
-def as_vector(b, name: str) -> np.ndarray:
-    """A fresh contiguous float64 copy of a 1-D array (any stride, e.g. b[::2] or b[::-1])."""
+def as_vector(b, name: str, prec: Precision) -> np.ndarray:
+    """A fresh contiguous copy of a 1-D array (any stride, e.g. b[::2] or b[::-1])."""
     arr = np.asarray(b)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array; got shape {arr.shape}")
-    _check_real(arr, name)
-    return np.array(arr, dtype=np.float64, copy=True)
+    _convertible(arr, name, prec)
+    return np.array(arr, dtype=prec.dtype, copy=True)
+
+
+def as_scalar(value, name: str, prec: Precision, check: bool) -> np.ndarray:
+    """A one-element array of the computation's dtype holding a scalar (kernels take scalars
+    by address, as BLAS does)."""
+    arr = np.asarray(value)
+    if arr.ndim != 0:
+        raise ValueError(f"{name} must be a scalar; got shape {arr.shape}")
+    _convertible(arr, name, prec)
+    out = np.array([arr], dtype=prec.dtype)
+    if check and not np.isfinite(out[0]):
+        raise ValueError(f"{name} must be finite; got {value!r}")
+    return out
 
 
 def check_finite(arr: np.ndarray, name: str) -> None:
@@ -154,6 +245,26 @@ def ld(arr: np.ndarray) -> int:
     """Leading dimension of a Fortran-contiguous 2-D array, as produced by as_matrix (>= 1 as
     BLAS requires)."""
     return max(1, arr.shape[0])
+
+
+INT_MAX = 2**31 - 1
+
+
+def call(kernel: str, *args) -> int:
+    """Call a C kernel: arrays travel by address (None as NULL), integers are checked to fit the
+    32-bit ints of the LP64 kernels (a larger dimension would silently wrap in ctypes)."""
+    names, types = kernel_table()[kernel]
+    values = []
+    for value, name, ctype in zip(args, names, types):
+        if ctype is ctypes.c_int:
+            value = int(value)
+            if not -INT_MAX - 1 <= value <= INT_MAX:
+                raise ValueError(f"{kernel}: {name} = {value} does not fit the 32-bit integers of the "
+                                 f"LP64 BLAS/LAPACK kernels (at most {INT_MAX})")
+        elif isinstance(value, np.ndarray):
+            value = value.ctypes.data
+        values.append(value)
+    return getattr(lib, kernel)(*values)
 
 
 def raise_for_info(info: int, routine: str, argnames: tuple[str, ...]) -> None:

@@ -1,14 +1,20 @@
 """LU with partial pivoting and solves with it: primal, jvp (forward) and vjp (reverse) rules.
 
-Conventions (same as the triangular solves):
+Conventions (same as the triangular solves; see :mod:`difflapack.triangular`):
 
-* float64; inputs are never modified; C- or Fortran-ordered arrays and strided views are
-  accepted; integer arrays are converted; complex or non-finite input raises ``ValueError``.
+* The computation runs in the BLAS precision the primal inputs promote to (float32, float64,
+  complex64 or complex128; integers become float64) and results keep it. Complex tangents are
+  complex perturbations; cotangents follow Enzyme/PyTorch (``z_bar = dL/dRe z + i dL/dIm z``),
+  so pullbacks apply conjugate transposes, and ``trans='C'`` is its own case.
+* Inputs are never modified; C- or Fortran-ordered arrays and strided views are accepted;
+  non-finite input raises ``ValueError`` (``check_finite=True``).
 * ``None`` for a tangent means "this input is constant".
 * A bad argument raises ``ValueError`` naming it (LAPACK's ``info < 0`` rule).
 * ``lu`` is LAPACK's packed factorisation ``a = P L U`` (L unit lower trapezoidal strictly
   below the diagonal, U upper trapezoidal on and above it), ``piv`` the 0-based row
   interchanges (row i was swapped with row piv[i]) exactly like ``scipy.linalg.lapack.dgetrf``.
+* The packed factors carry the precision: ``getrs(lu, piv, b)`` runs in the precision ``lu`` and
+  ``b`` promote to.
 * The pivots are held fixed by every derivative: they are what the primal chose.
 * ``b`` may be 1-D ``(n,)`` or 2-D ``(n, nrhs)``; results keep ``b``'s dimensionality.
 
@@ -29,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core
-from ._core import ACTIVE_A, ACTIVE_B, WANT_DLU, SingularMatrixError, lib, ld, ptr
+from ._core import ACTIVE_A, ACTIVE_B, WANT_DLU, SingularMatrixError, call, ld, precision_of
 
 __all__ = [
     "getrf", "getrf_jvp", "getrf_vjp",
@@ -44,48 +50,52 @@ _GESV_ARGS = ("n", "nrhs", "a", "lda", "piv", "b", "ldb")
 
 
 # ------------------------------------------------------------------ argument handling
-def _matrix(a, name, check_finite, copy=True):
-    """float64 Fortran-ordered 2-D array; a fresh copy when ``copy`` (the C side writes it,
-    or a pullback keeps it)."""
-    arr = _core.as_matrix(a, name, copy=copy)
+def _matrix(a, name, prec, check_finite, copy=True):
+    """A Fortran-ordered 2-D array of the computation's dtype; a fresh copy when ``copy`` (the
+    C side writes it, or a pullback keeps it)."""
+    arr = _core.as_matrix(a, name, prec, copy=copy)
     if check_finite:
         _core.check_finite(arr, name)
     return arr
 
 
-def _same_shape(d, name, shape, check_finite, copy=True):
-    arr = _matrix(d, name, check_finite, copy)
+def _same_shape(d, name, prec, shape, check_finite, copy=True):
+    arr = _matrix(d, name, prec, check_finite, copy)
     if arr.shape != shape:
         raise ValueError(f"{name} must have shape {shape}; got {arr.shape}")
     return arr
 
 
-def _square(a, name, check_finite, copy=True):
-    arr = _matrix(a, name, check_finite, copy)
+def _square(a, name, prec, check_finite, copy=True):
+    arr = _matrix(a, name, prec, check_finite, copy)
     if arr.shape[0] != arr.shape[1]:
         raise ValueError(f"{name} must be a square matrix; got shape {arr.shape}")
     return arr
 
 
-def _rhs(b, name, n, check_finite):
+def _rhs(b, name, prec, n, check_finite):
     """(fresh 2-D Fortran copy of b, was_1d). b is (n,) or (n, nrhs)."""
     arr = np.asarray(b)
     if arr.ndim not in (1, 2):
         raise ValueError(f"{name} must be a 1-D (n,) or 2-D (n, nrhs) array; got shape {arr.shape}")
     was_1d = arr.ndim == 1
-    mat = _matrix(arr.reshape(-1, 1) if was_1d else arr, name, check_finite)
+    mat = _matrix(arr.reshape(-1, 1) if was_1d else arr, name, prec, check_finite)
     if mat.shape[0] != n:
         raise ValueError(f"{name} must have {n} rows to match the matrix; got shape {arr.shape}")
     return mat, was_1d
 
 
-def _rhs_like(d, name, shape, was_1d, check_finite):
+def _rhs_like(d, name, prec, shape, was_1d, check_finite):
     """A fresh 2-D copy of a tangent/cotangent shaped like b ((n,) if b was 1-D)."""
     arr = np.asarray(d)
     want = (shape[0],) if was_1d else shape
     if arr.shape != want:
         raise ValueError(f"{name} must have shape {want}; got {arr.shape}")
-    return _matrix(arr.reshape(shape), name, check_finite)
+    return _matrix(arr.reshape(shape), name, prec, check_finite)
+
+
+def _zeros(shape, prec):
+    return np.zeros(shape, prec.dtype, order="F")
 
 
 def _shape_out(x, was_1d):
@@ -117,7 +127,7 @@ def _derivative_breakdown(lu):
     m, n = lu.shape
     last = min(m, n, m - 1)
     d = np.diagonal(lu)[:max(last, 0)]
-    zero = np.flatnonzero(d == 0.0)
+    zero = np.flatnonzero(d == 0)
     return int(zero[0]) + 1 if zero.size else 0
 
 
@@ -141,21 +151,22 @@ def _check(info, routine, argnames):
 
 # ------------------------------------------------------------------ getrf
 def _factor(a, check_finite):
-    lu = _matrix(a, "a", check_finite)
+    prec = precision_of(a=a)
+    lu = _matrix(a, "a", prec, check_finite)
     m, n = lu.shape
     ipiv = np.zeros(min(m, n), dtype=np.int32)
-    info = lib.dl_dgetrf(m, n, ptr(lu), ld(lu), ptr(ipiv))
+    info = call(prec.kernel("getrf"), m, n, lu, ld(lu), ipiv)
     _check(info, "getrf", _GETRF_ARGS)
-    return lu, ipiv, int(info)
+    return prec, lu, ipiv, int(info)
 
 
 def getrf(a, *, check_finite=True):
     """LU factorisation with partial pivoting of the m x n matrix ``a`` (any shape).
 
-    Returns ``(lu, piv, info)`` like ``scipy.linalg.lapack.dgetrf``: packed factors, 0-based
+    Returns ``(lu, piv, info)`` like ``scipy.linalg.lapack.?getrf``: packed factors, 0-based
     pivots of length min(m, n), and LAPACK's info (``info = j+1 > 0``: U(j,j) is exactly zero;
     the factorisation is still completed)."""
-    lu, ipiv, info = _factor(a, check_finite)
+    _, lu, ipiv, info = _factor(a, check_finite)
     return lu, _zero_based(ipiv), info
 
 
@@ -166,14 +177,15 @@ def getrf_jvp(a, da, *, check_finite=True):
     above it) with the pivots held fixed: P^T da = dL U + L dU. ``da=None`` gives zeros.
     Raises SingularMatrixError if the derivative needs a zero pivot (see the module doc)."""
     if da is None:
-        lu, ipiv, info = _factor(a, check_finite)
+        prec, lu, ipiv, info = _factor(a, check_finite)
         _raise_breakdown(_derivative_breakdown(lu), "getrf_jvp")
-        return (lu, _zero_based(ipiv), info), np.zeros(lu.shape, order="F")
-    lu = _matrix(a, "a", check_finite)
+        return (lu, _zero_based(ipiv), info), _zeros(lu.shape, prec)
+    prec = precision_of(a=a)
+    lu = _matrix(a, "a", prec, check_finite)
     m, n = lu.shape
-    dlu = _same_shape(da, "da", (m, n), check_finite)
+    dlu = _same_shape(da, "da", prec, (m, n), check_finite)
     ipiv = np.zeros(min(m, n), dtype=np.int32)
-    info = lib.dl_dgetrf_fwd(ACTIVE_A, m, n, ptr(lu), ld(lu), ptr(ipiv), ptr(dlu), ld(dlu))
+    info = call(prec.kernel("getrf_fwd"), ACTIVE_A, m, n, lu, ld(lu), ipiv, dlu, ld(dlu))
     _check(info, "getrf_jvp", _GETRF_ARGS)
     _raise_breakdown(_derivative_breakdown(lu), "getrf_jvp")
     return (lu, _zero_based(ipiv), int(info)), dlu
@@ -185,13 +197,13 @@ def getrf_vjp(a, *, check_finite=True):
     m x n entries are read: strictly lower = L's, upper = U's). Raises SingularMatrixError
     (here, not in the pullback) if the derivative needs a zero pivot. The pullback keeps
     private copies of the factors and may be called any number of times."""
-    lu, ipiv, info = _factor(a, check_finite)
+    prec, lu, ipiv, info = _factor(a, check_finite)
     _raise_breakdown(_derivative_breakdown(lu), "getrf_vjp")
     m, n = lu.shape
 
     def pullback(lu_bar):
-        abar = _same_shape(lu_bar, "lu_bar", (m, n), check_finite)
-        rc = lib.dl_dgetrf_rev(ACTIVE_A, m, n, ptr(lu), ld(lu), ptr(ipiv), ptr(abar), ld(abar))
+        abar = _same_shape(lu_bar, "lu_bar", prec, (m, n), check_finite)
+        rc = call(prec.kernel("getrf_rev"), ACTIVE_A, m, n, lu, ld(lu), ipiv, abar, ld(abar))
         _check(rc, "getrf_vjp pullback", _GETRF_ARGS)
         return abar
 
@@ -200,28 +212,29 @@ def getrf_vjp(a, *, check_finite=True):
 
 # ------------------------------------------------------------------ getrs
 def _solve_inputs(lu, piv, b, check_finite, copy_lu):
-    lu = _square(lu, "lu", check_finite, copy=copy_lu)
+    prec = precision_of(lu=lu, b=b)
+    lu = _square(lu, "lu", prec, check_finite, copy=copy_lu)
     n = lu.shape[0]
     ipiv = _pivots(piv, n)
-    bm, was_1d = _rhs(b, "b", n, check_finite)
-    return lu, ipiv, bm, was_1d
+    bm, was_1d = _rhs(b, "b", prec, n, check_finite)
+    return prec, lu, ipiv, bm, was_1d
 
 
-def _solve_in_place(t: bytes, lu: np.ndarray, ipiv: np.ndarray, x: np.ndarray, routine: str) -> None:
+def _solve_in_place(prec, t: bytes, lu: np.ndarray, ipiv: np.ndarray, x: np.ndarray, routine: str) -> None:
     """x := op(A)^{-1} x with the packed factors (the primal of getrs and of its rules)."""
     n, nrhs = x.shape
-    info = lib.dl_dgetrs(t, n, nrhs, ptr(lu), ld(lu), ptr(ipiv), ptr(x), ld(x))
+    info = call(prec.kernel("getrs"), t, n, nrhs, lu, ld(lu), ipiv, x, ld(x))
     _check(info, routine, _GETRS_ARGS)
     _raise_singular(info, routine)
 
 
 def getrs(lu, piv, b, trans="N", *, check_finite=True):
     """Solve op(A) x = b with A = P L U given by :func:`getrf` (``lu`` square, ``piv``
-    0-based) like ``scipy.linalg.lapack.dgetrs``. trans: 'N' (A x = b), 'T' or 'C'
-    (A^T x = b). Raises SingularMatrixError if U(i,i) == 0."""
+    0-based) like ``scipy.linalg.lapack.?getrs``. trans: 'N' (A x = b), 'T' (A^T x = b) or
+    'C' (A^H x = b). Raises SingularMatrixError if U(i,i) == 0."""
     t = _trans(trans)
-    lu, ipiv, x, was_1d = _solve_inputs(lu, piv, b, check_finite, copy_lu=False)
-    _solve_in_place(t, lu, ipiv, x, "getrs")
+    prec, lu, ipiv, x, was_1d = _solve_inputs(lu, piv, b, check_finite, copy_lu=False)
+    _solve_in_place(prec, t, lu, ipiv, x, "getrs")
     return _shape_out(x, was_1d)
 
 
@@ -232,20 +245,20 @@ def getrs_jvp(lu, piv, b, dlu, db, trans="N", *, check_finite=True):
     its upper triangle), ``db`` that of b; either may be None (constant). Pivots are constant.
     dx = op(A)^{-1} (db - op(dA) x) with dA = P (dL U + L dU)."""
     t = _trans(trans)
-    lu, ipiv, x, was_1d = _solve_inputs(lu, piv, b, check_finite, copy_lu=False)
+    prec, lu, ipiv, x, was_1d = _solve_inputs(lu, piv, b, check_finite, copy_lu=False)
     n, nrhs = x.shape
     active = 0
     dlum = None
     if dlu is not None:
-        dlum = _same_shape(dlu, "dlu", (n, n), check_finite, copy=False)
+        dlum = _same_shape(dlu, "dlu", prec, (n, n), check_finite, copy=False)
         active |= ACTIVE_A
     if db is not None:
-        dx = _rhs_like(db, "db", (n, nrhs), was_1d, check_finite)
+        dx = _rhs_like(db, "db", prec, (n, nrhs), was_1d, check_finite)
         active |= ACTIVE_B
     else:
-        dx = np.zeros((n, nrhs), order="F")
-    info = lib.dl_dgetrs_fwd(active, t, n, nrhs, ptr(lu), ld(lu), ptr(dlum), ld(dlum) if dlum is not None else 1,
-                             ptr(ipiv), ptr(x), ld(x), ptr(dx), ld(dx))
+        dx = _zeros((n, nrhs), prec)
+    info = call(prec.kernel("getrs_fwd"), active, t, n, nrhs, lu, ld(lu), dlum,
+                ld(dlum) if dlum is not None else 1, ipiv, x, ld(x), dx, ld(dx))
     _check(info, "getrs_jvp", _GETRS_ARGS)
     _raise_singular(info, "getrs_jvp")
     return _shape_out(x, was_1d), _shape_out(dx, was_1d)
@@ -255,17 +268,17 @@ def getrs_vjp(lu, piv, b, trans="N", *, check_finite=True):
     """Reverse mode of :func:`getrs`: ``x, pullback`` with
     ``lu_bar, b_bar = pullback(x_bar)``. ``lu_bar`` is the packed cotangent of the factors
     (Lbar strictly below the diagonal, Ubar on and above it; a full n x n array),
-    ``b_bar = op(A)^{-T} x_bar``. The pullback keeps private copies of lu and x."""
+    ``b_bar = op(A)^{-H} x_bar``. The pullback keeps private copies of lu and x."""
     t = _trans(trans)
-    lu, ipiv, x, was_1d = _solve_inputs(lu, piv, b, check_finite, copy_lu=True)
+    prec, lu, ipiv, x, was_1d = _solve_inputs(lu, piv, b, check_finite, copy_lu=True)
     n, nrhs = x.shape
-    _solve_in_place(t, lu, ipiv, x, "getrs_vjp")
+    _solve_in_place(prec, t, lu, ipiv, x, "getrs_vjp")
 
     def pullback(x_bar):
-        bbar = _rhs_like(x_bar, "x_bar", (n, nrhs), was_1d, check_finite)
-        lubar = np.zeros((n, n), order="F")
-        rc = lib.dl_dgetrs_rev(ACTIVE_A | ACTIVE_B, t, n, nrhs, ptr(lu), ld(lu), ptr(lubar), ld(lubar),
-                               ptr(ipiv), ptr(x), ld(x), ptr(bbar), ld(bbar))
+        bbar = _rhs_like(x_bar, "x_bar", prec, (n, nrhs), was_1d, check_finite)
+        lubar = _zeros((n, n), prec)
+        rc = call(prec.kernel("getrs_rev"), ACTIVE_A | ACTIVE_B, t, n, nrhs, lu, ld(lu), lubar, ld(lubar),
+                  ipiv, x, ld(x), bbar, ld(bbar))
         _check(rc, "getrs_vjp pullback", _GETRS_ARGS)
         return lubar, _shape_out(bbar, was_1d)
 
@@ -274,44 +287,45 @@ def getrs_vjp(lu, piv, b, trans="N", *, check_finite=True):
 
 # ------------------------------------------------------------------ gesv
 def _gesv_inputs(a, b, check_finite):
-    am = _square(a, "a", check_finite)
+    prec = precision_of(a=a, b=b)
+    am = _square(a, "a", prec, check_finite)
     n = am.shape[0]
-    bm, was_1d = _rhs(b, "b", n, check_finite)
-    return am, bm, was_1d
+    bm, was_1d = _rhs(b, "b", prec, n, check_finite)
+    return prec, am, bm, was_1d
 
 
 def gesv(a, b, *, check_finite=True):
     """Solve a x = b by LU with partial pivoting (``a`` square): ``(lu, piv, x, info)`` like
-    ``scipy.linalg.lapack.dgesv``. ``info = i > 0``: U(i-1,i-1) is exactly zero, x is not
+    ``scipy.linalg.lapack.?gesv``. ``info = i > 0``: U(i-1,i-1) is exactly zero, x is not
     computed (a copy of b is returned)."""
-    lu, x, was_1d = _gesv_inputs(a, b, check_finite)
+    prec, lu, x, was_1d = _gesv_inputs(a, b, check_finite)
     n, nrhs = x.shape
     ipiv = np.zeros(n, dtype=np.int32)
-    info = lib.dl_dgesv(n, nrhs, ptr(lu), ld(lu), ptr(ipiv), ptr(x), ld(x))
+    info = call(prec.kernel("gesv"), n, nrhs, lu, ld(lu), ipiv, x, ld(x))
     _check(info, "gesv", _GESV_ARGS)
     return lu, _zero_based(ipiv), _shape_out(x, was_1d), int(info)
 
 
 def _gesv_forward(a, b, da, db, want_dlu, check_finite, routine):
-    lu, x, was_1d = _gesv_inputs(a, b, check_finite)
+    prec, lu, x, was_1d = _gesv_inputs(a, b, check_finite)
     n, nrhs = x.shape
     ipiv = np.zeros(n, dtype=np.int32)
     active = 0
     dam = None
     if da is not None:
         # with DL_WANT_DLU the kernel overwrites da by dlu: give it a copy
-        dam = _same_shape(da, "da", (n, n), check_finite, copy=want_dlu)
+        dam = _same_shape(da, "da", prec, (n, n), check_finite, copy=want_dlu)
         active |= ACTIVE_A | (WANT_DLU if want_dlu else 0)
     if db is not None:
-        dx = _rhs_like(db, "db", (n, nrhs), was_1d, check_finite)
+        dx = _rhs_like(db, "db", prec, (n, nrhs), was_1d, check_finite)
         active |= ACTIVE_B
     else:
-        dx = np.zeros((n, nrhs), order="F")
-    info = lib.dl_dgesv_fwd(active, n, nrhs, ptr(lu), ld(lu), ptr(dam), ld(dam) if dam is not None else 1,
-                            ptr(ipiv), ptr(x), ld(x), ptr(dx), ld(dx))
+        dx = _zeros((n, nrhs), prec)
+    info = call(prec.kernel("gesv_fwd"), active, n, nrhs, lu, ld(lu), dam, ld(dam) if dam is not None else 1,
+                ipiv, x, ld(x), dx, ld(dx))
     _check(info, routine, _GESV_ARGS)
     _raise_singular(info, routine)
-    dlu = dam if want_dlu and dam is not None else np.zeros((n, n), order="F")
+    dlu = dam if want_dlu and dam is not None else _zeros((n, n), prec)
     return lu, _zero_based(ipiv), _shape_out(x, was_1d), dlu, _shape_out(dx, was_1d)
 
 
@@ -327,28 +341,28 @@ def gesv_jvp(a, b, da, db, *, check_finite=True):
 
 def gesv_vjp(a, b, *, check_finite=True):
     """Reverse mode of :func:`gesv`: ``(lu, piv, x, info), pullback`` with
-    ``a_bar, b_bar = pullback(x_bar, lu_bar=None)``: b_bar = a^{-T} x_bar,
-    a_bar = -b_bar x^T (+ the getrf adjoint of ``lu_bar``, skipped when it is None or zero).
+    ``a_bar, b_bar = pullback(x_bar, lu_bar=None)``: b_bar = a^{-H} x_bar,
+    a_bar = -b_bar x^H (+ the getrf adjoint of ``lu_bar``, skipped when it is None or zero).
     ``x_bar=None`` means zero. Raises SingularMatrixError if a is singular. The pullback
     keeps private copies of lu and x and may be called any number of times."""
-    lu, x, was_1d = _gesv_inputs(a, b, check_finite)
+    prec, lu, x, was_1d = _gesv_inputs(a, b, check_finite)
     n, nrhs = x.shape
     ipiv = np.zeros(n, dtype=np.int32)
-    info = lib.dl_dgesv(n, nrhs, ptr(lu), ld(lu), ptr(ipiv), ptr(x), ld(x))
+    info = call(prec.kernel("gesv"), n, nrhs, lu, ld(lu), ipiv, x, ld(x))
     _check(info, "gesv_vjp", _GESV_ARGS)
     _raise_singular(info, "gesv_vjp")
 
     def pullback(x_bar, lu_bar=None):
         if x_bar is None:
-            bbar = np.zeros((n, nrhs), order="F")
+            bbar = _zeros((n, nrhs), prec)
         else:
-            bbar = _rhs_like(x_bar, "x_bar", (n, nrhs), was_1d, check_finite)
+            bbar = _rhs_like(x_bar, "x_bar", prec, (n, nrhs), was_1d, check_finite)
         if lu_bar is None:
-            abar = np.zeros((n, n), order="F")
+            abar = _zeros((n, n), prec)
         else:
-            abar = _same_shape(lu_bar, "lu_bar", (n, n), check_finite)
-        rc = lib.dl_dgesv_rev(ACTIVE_A | ACTIVE_B, n, nrhs, ptr(lu), ld(lu), ptr(ipiv), ptr(abar), ld(abar),
-                              ptr(x), ld(x), ptr(bbar), ld(bbar))
+            abar = _same_shape(lu_bar, "lu_bar", prec, (n, n), check_finite)
+        rc = call(prec.kernel("gesv_rev"), ACTIVE_A | ACTIVE_B, n, nrhs, lu, ld(lu), ipiv, abar, ld(abar),
+                  x, ld(x), bbar, ld(bbar))
         _check(rc, "gesv_vjp pullback", _GESV_ARGS)
         return abar, _shape_out(bbar, was_1d)
 
@@ -373,7 +387,7 @@ def solve_jvp(a, b, da, db, *, check_finite=True):
 
 def solve_vjp(a, b, *, check_finite=True):
     """Reverse mode of :func:`solve`: ``(x, pullback)``, ``a_bar, b_bar = pullback(x_bar)``
-    with b_bar = a^{-T} x_bar and a_bar = -b_bar x^T. Raises SingularMatrixError if a is
+    with b_bar = a^{-H} x_bar and a_bar = -b_bar x^H. Raises SingularMatrixError if a is
     singular."""
     (lu, piv, x, info), gesv_pullback = gesv_vjp(a, b, check_finite=check_finite)
 

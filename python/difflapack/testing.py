@@ -20,10 +20,13 @@ data, so Enzyme sees them as constants in every mode (enzyme_const in the combin
 Checks: forward/jvp tangents against a fourth-order central difference of F along a random
 direction v; reverse/split by the dot-product test <J v, w> (J v from the finite difference)
 = <v, J^T w> (J^T w from Enzyme) for a random w (the return value's seed is 1 in "reverse",
-where ``__enzyme_autodiff`` fixes it). Every Enzyme build is lowered under a capture of
-stderr; a build that printed a failure ("No forward mode derivative", "Bad function type",
-"LLVM ERROR", ...) fails its mode and is never run, since such builds can run and return
-wrong numbers or crash.
+where ``__enzyme_autodiff`` fixes it). Every Enzyme build goes through the build check of
+``difflapack.enzyme`` (the one ``difflapack.enzyme.cpp_call`` uses: the build's stderr is
+captured and scanned with ``ENZYME_FAILURE_PATTERNS``, and an exception of the build counts
+too); a build that failed ("No forward mode derivative", "Cannot deduce type of copy", a clang
+error, "LLVM ERROR", ...) fails its mode with those lines and is never run, since such builds
+can run and return wrong numbers or crash. With ``isolate`` (default), a forked child builds
+first, so that a build that crashes Enzyme fails its mode instead of killing the process.
 
 Arguments, by Python type (the C parameter type comes from the function; the generated call
 converts): float64 array -> ``double*`` (column-major, i.e. Fortran order, any shape);
@@ -44,7 +47,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import re
 import time
 from typing import Sequence
 
@@ -380,10 +382,6 @@ def _jax():
     return jax
 
 
-def _strip_ansi(text: str) -> str:
-    return re.sub(r"\x1b\[[0-9;]*m", "", text)
-
-
 def _argv(argv, load_difflapack):
     from . import enzyme
 
@@ -398,13 +396,15 @@ def _argv(argv, load_difflapack):
 
 
 def _cpp(source, fn, out_sizes, argv):
+    """enzyme_ad.jax.cpp_call with every build checked by difflapack.enzyme (a build whose log
+    shows a failure raises EnzymeBuildError when it is lowered)."""
     jax = _jax()
-    from enzyme_ad.jax import cpp_call
+    from .enzyme import _checked_cpp_call
 
     shapes = [jax.core.ShapedArray([n], np.float64) for n in out_sizes]
 
     def call(*xs):
-        return tuple(cpp_call(*xs, out_shapes=shapes, source=source, fn=fn, argv=argv))
+        return tuple(_checked_cpp_call(*xs, out_shapes=shapes, source=source, fn=fn, argv=argv))
 
     return call
 
@@ -419,7 +419,7 @@ def _crash_probe(py_fn, specs, timeout: float = 600.0):
     import warnings
 
     jax = _jax()
-    from .enzyme import enzyme_failures
+    from . import enzyme
 
     with tempfile.TemporaryFile() as log:
         with warnings.catch_warnings():
@@ -429,6 +429,7 @@ def _crash_probe(py_fn, specs, timeout: float = 600.0):
             code = 0
             try:
                 faulthandler.disable()  # a crash is the expected outcome being probed
+                enzyme._intercept_enabled = False  # the raw build log goes to `log`
                 os.dup2(log.fileno(), 2)
                 jax.jit(py_fn).lower(*specs)
             except BaseException:  # noqa: BLE001
@@ -447,52 +448,56 @@ def _crash_probe(py_fn, specs, timeout: float = 600.0):
         if not os.WIFSIGNALED(status):
             return None
         log.seek(0)
-        text = _strip_ansi(log.read().decode("utf-8", "replace"))
-    failures = enzyme_failures(text)
+        text = log.read().decode("utf-8", "replace")
+    failures = enzyme.enzyme_failures(text)
     name = signal.Signals(os.WTERMSIG(status)).name
     first = f"; first: {short_error(failures[0])}" if failures else ""
     return failures, f"Enzyme/clang crashed ({name}) while building{first}"
 
 
 def _build(py_fn, specs, compile=True, isolate=True):
-    """Lower (this is when Enzyme runs) under a stderr capture; compile only a clean build.
-    With `isolate`, a forked child lowers first so that a crashing build fails the check
-    instead of killing the process. Returns (compiled or None, failure lines, message, seconds)."""
+    """Lower (this is when Enzyme runs; difflapack.enzyme checks every build and raises
+    EnzymeBuildError for a failed one) and compile only a clean build. With `isolate`, a forked
+    child lowers first so that a crashing build fails the check instead of killing the process.
+    Returns (compiled or None, failure lines, message, seconds)."""
     jax = _jax()
-    from .enzyme import captured_stderr, enzyme_failures
+    from .enzyme import EnzymeBuildError, captured_stderr
 
     t0 = time.perf_counter()
     if isolate:
         crashed = _crash_probe(py_fn, specs)
         if crashed is not None:
             return None, crashed[0], crashed[1], time.perf_counter() - t0
-    lowered, message = None, ""
-    with captured_stderr() as log:
+    lowered, message, failures = None, "", []
+    with captured_stderr():  # the build logs: a failed check reports its failure lines instead
         try:
             lowered = jax.jit(py_fn).lower(*specs)
+        except EnzymeBuildError as exc:
+            failures = list(exc.failures)
+            message = short_error(failures[0]) if failures else _error_summary(exc)
         except Exception as exc:  # noqa: BLE001 - a failed build is a check result
             message = f"{type(exc).__name__}: {str(exc).strip()[:500]}"
-    failures = enzyme_failures(_strip_ansi(log[0]))
     compiled = None
-    if lowered is not None and not failures and compile:
+    if lowered is not None and compile:
         try:
             compiled = lowered.compile()
         except Exception as exc:  # noqa: BLE001
             message = f"{type(exc).__name__}: {str(exc).strip()[:500]}"
-    if failures:
-        first = short_error(failures[0])
-        message = f"{first} ({message})" if message else first
     return compiled, failures, message, time.perf_counter() - t0
 
 
+def _error_summary(exc) -> str:
+    """The lines of an EnzymeBuildError after its first (what was built)."""
+    lines = [ln.strip() for ln in str(exc).splitlines()[1:] if ln.strip()]
+    return " ".join(lines)[:500] or str(exc)[:500]
+
+
 def short_error(line: str) -> str:
-    """The readable part of an Enzyme/clang failure line (drops the LLVM location prefix)."""
-    line = line.strip()
-    m = re.search(r"(Enzyme: .*)$", line)
-    if m:
-        return m.group(1)[:300]
-    m = re.search(r"error: (?:<unknown>:0:0: )?(.*)$", line)
-    return (m.group(1) if m else line)[:300]
+    """The readable part of an Enzyme/clang failure line (drops the LLVM location prefix; a
+    clang error gets its line and column in the checked source)."""
+    from .enzyme import short_error as _short
+
+    return _short(line, line_offset=_HELPERS.count("\n"))
 
 
 def enzyme_errors(source: str, fn: str, args: Sequence, activities: Sequence,

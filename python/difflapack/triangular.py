@@ -2,24 +2,30 @@
 
 Conventions shared by every function here
 -----------------------------------------
-- Arrays are converted to float64 (integer arrays are accepted); complex or other dtypes raise
-  ``ValueError``. C- and Fortran-ordered arrays and strided views (``b[::2]``, ``b[::-1]``) are
-  accepted. Inputs are never modified; results are new arrays.
+- Precision: the primal inputs (``a``, ``b``, ``alpha``) promote like ``np.result_type`` and the
+  computation runs in the matching BLAS precision, like SciPy choosing s/d/c/z: float32,
+  float64, complex64 or complex128 (integers and bools become float64, float16 float32).
+  Results keep that dtype. Tangents and cotangents are converted to it; a complex tangent of a
+  real computation raises ``ValueError``.
+- Complex data: a jvp returns the directional derivative along a complex perturbation; a vjp
+  cotangent follows Enzyme and PyTorch (for a real loss L, ``z_bar = dL/dRe z + i dL/dIm z``),
+  so pullbacks apply conjugate transposes. ``trans='C'`` (conjugate transpose) is its own case;
+  for real data it equals ``'T'``.
+- C- and Fortran-ordered arrays and strided views (``b[::2]``, ``b[::-1]``) are accepted.
+  Inputs are never modified; results are new arrays.
 - Only the referenced triangle of ``a`` is read: the ``uplo`` triangle, without its diagonal
   when ``diag='U'`` (unit diagonal, taken as ones). Entries outside it may hold anything, and
   the same holds for the tangent ``da``. Cotangents ``da_bar`` are full ``n x n`` arrays that
   are zero outside the referenced triangle (zero diagonal when ``diag='U'``).
-- ``trans``/``transa`` ``'C'`` (conjugate transpose) equals ``'T'`` for real data. Flags are
-  case-insensitive letters.
 - Bad arguments (a flag letter that is not allowed, shapes that do not fit, a non-square
-  ``a``) raise ``ValueError`` naming the argument, before any computation (LAPACK's
-  ``info < 0`` rule).
+  ``a``, a dimension beyond the 32-bit integers of the LP64 kernels) raise ``ValueError``
+  naming the argument, before any computation (LAPACK's ``info < 0`` rule).
 - ``check_finite=True`` (default, as in SciPy) raises ``ValueError`` if an input holds inf or
   NaN (for ``a``/``da`` only the referenced triangle is checked); ``check_finite=False`` skips
   the check and lets inf/NaN propagate as BLAS does.
 - Singular triangle: an exactly zero diagonal entry with ``diag='N'`` raises
   :class:`difflapack.SingularMatrixError` (a ``numpy.linalg.LinAlgError``) whose ``info`` is the
-  1-based index of the first zero, like LAPACK's ``dtrtrs``. Nearly singular triangles are not
+  1-based index of the first zero, like LAPACK's ``?trtrs``. Nearly singular triangles are not
   detected (the result is then as accurate as the triangle's conditioning allows).
 """
 from __future__ import annotations
@@ -27,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core
-from ._core import ACTIVE_A, ACTIVE_ALPHA, ACTIVE_B, ld, ptr, raise_for_info
+from ._core import ACTIVE_A, ACTIVE_ALPHA, ACTIVE_B, call, ld, precision_of, raise_for_info
 
 __all__ = ["trsv", "trsv_jvp", "trsv_vjp", "trsm", "trsm_jvp", "trsm_vjp"]
 
@@ -44,8 +50,8 @@ def _referenced(a: np.ndarray, uplo: bytes, diag: bytes) -> np.ndarray:
     return a[np.tril_indices(a.shape[0], -1 if strict else 0)]
 
 
-def _triangle(a, name: str, uplo: bytes, diag: bytes, check_finite: bool, copy: bool = False):
-    arr = _core.as_matrix(a, name, copy)
+def _triangle(a, name: str, prec, uplo: bytes, diag: bytes, check_finite: bool, copy: bool = False):
+    arr = _core.as_matrix(a, name, prec, copy)
     if arr.shape[0] != arr.shape[1]:
         raise ValueError(f"{name} must be a square matrix; got shape {arr.shape}")
     if check_finite and not np.isfinite(arr).all():  # cheap test first; then only the triangle counts
@@ -58,15 +64,15 @@ def _same_shape(arr: np.ndarray, name: str, shape: tuple, like: str) -> None:
         raise ValueError(f"{name} must have the shape of {like} {shape}; got {arr.shape}")
 
 
-def _triangle_tangent(da, a: np.ndarray, uplo: bytes, diag: bytes, check_finite: bool) -> np.ndarray:
+def _triangle_tangent(da, a: np.ndarray, prec, uplo: bytes, diag: bytes, check_finite: bool) -> np.ndarray:
     """The tangent of the triangle: shaped like ``a``, only its referenced triangle is read."""
-    da = _triangle(da, "da", uplo, diag, check_finite)
+    da = _triangle(da, "da", prec, uplo, diag, check_finite)
     _same_shape(da, "da", a.shape, "a")
     return da
 
 
-def _vector(b, name: str, n: int, check_finite: bool, what: str) -> np.ndarray:
-    arr = _core.as_vector(b, name)
+def _vector(b, name: str, prec, n: int, check_finite: bool, what: str) -> np.ndarray:
+    arr = _core.as_vector(b, name, prec)
     if arr.shape[0] != n:
         raise ValueError(f"{name} must have length {n} ({what}); got {arr.shape[0]}")
     if check_finite:
@@ -74,22 +80,12 @@ def _vector(b, name: str, n: int, check_finite: bool, what: str) -> np.ndarray:
     return arr
 
 
-def _matrix(b, name: str, check_finite: bool) -> np.ndarray:
-    """A fresh Fortran-ordered float64 copy (the C side overwrites it)."""
-    arr = _core.as_matrix(b, name, copy=True)
+def _matrix(b, name: str, prec, check_finite: bool) -> np.ndarray:
+    """A fresh Fortran-ordered copy (the C side overwrites it)."""
+    arr = _core.as_matrix(b, name, prec, copy=True)
     if check_finite:
         _core.check_finite(arr, name)
     return arr
-
-
-def _scalar(value, name: str, check_finite: bool) -> float:
-    arr = np.asarray(value)
-    if arr.ndim != 0 or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
-        raise ValueError(f"{name} must be a real scalar; got {value!r}")
-    out = float(arr)
-    if check_finite and not np.isfinite(out):
-        raise ValueError(f"{name} must be finite; got {out!r}")
-    return out
 
 
 def _trsv_flags(uplo, trans, diag):
@@ -104,21 +100,22 @@ def _trsm_flags(side, uplo, transa, diag):
 # ------------------------------------------------------------------ trsv
 def _trsv_inputs(a, b, uplo, trans, diag, check_finite, copy_a=False):
     flags = _trsv_flags(uplo, trans, diag)
-    a = _triangle(a, "a", flags[0], flags[2], check_finite, copy=copy_a)
-    x = _vector(b, "b", a.shape[0], check_finite, "the order of a")
-    return flags, a, x
+    prec = precision_of(a=a, b=b)
+    a = _triangle(a, "a", prec, flags[0], flags[2], check_finite, copy=copy_a)
+    x = _vector(b, "b", prec, a.shape[0], check_finite, "the order of a")
+    return prec, flags, a, x
 
 
 def trsv(a, b, uplo="U", trans="N", diag="N", *, check_finite=True):
-    """Solve ``op(A) x = b`` for a triangular ``A`` (BLAS ``dtrsv``).
+    """Solve ``op(A) x = b`` for a triangular ``A`` (BLAS ``?trsv``).
 
     a : (n, n) array; only the ``uplo`` triangle is read (not its diagonal if ``diag='U'``).
-    b : (n,) array (any stride). uplo: 'U'/'L'; trans: 'N', 'T' or 'C' (== 'T'); diag: 'N'/'U'.
-    Returns x, a new (n,) array. Raises SingularMatrixError on an exactly zero diagonal entry
-    (diag='N'), ValueError on bad arguments (see the module docstring).
+    b : (n,) array (any stride). uplo: 'U'/'L'; trans: 'N', 'T' or 'C'; diag: 'N'/'U'.
+    Returns x, a new (n,) array of the computation's dtype. Raises SingularMatrixError on an
+    exactly zero diagonal entry (diag='N'), ValueError on bad arguments (see the module doc).
     """
-    (u, t, d), a, x = _trsv_inputs(a, b, uplo, trans, diag, check_finite)
-    info = _core.lib.dl_dtrsv(u, t, d, a.shape[0], ptr(a), ld(a), ptr(x), 1)
+    prec, (u, t, d), a, x = _trsv_inputs(a, b, uplo, trans, diag, check_finite)
+    info = call(prec.kernel("trsv"), u, t, d, a.shape[0], a, ld(a), x, 1)
     raise_for_info(info, "trsv", _TRSV_ARGS)
     return x
 
@@ -130,41 +127,42 @@ def trsv_jvp(a, b, da, db, uplo="U", trans="N", diag="N", *, check_finite=True):
     ``da`` ((n, n), only its referenced triangle is read) or ``db`` ((n,)) may be ``None``
     (held constant); with both ``None`` the tangent is zero.
     """
-    (u, t, d), a, x = _trsv_inputs(a, b, uplo, trans, diag, check_finite)
+    prec, (u, t, d), a, x = _trsv_inputs(a, b, uplo, trans, diag, check_finite)
     n = a.shape[0]
     active = 0
     if da is not None:
-        da = _triangle_tangent(da, a, u, d, check_finite)
+        da = _triangle_tangent(da, a, prec, u, d, check_finite)
         active |= ACTIVE_A
     if db is not None:
-        dx = _vector(db, "db", n, check_finite, "the length of b")
+        dx = _vector(db, "db", prec, n, check_finite, "the length of b")
         active |= ACTIVE_B
     else:
-        dx = np.zeros(n)
-    info = _core.lib.dl_dtrsv_fwd(active, u, t, d, n, ptr(a), ld(a), ptr(da), ld(da) if da is not None else 1,
-                                  ptr(x), 1, ptr(dx), 1)
+        dx = np.zeros(n, prec.dtype)
+    info = call(prec.kernel("trsv_fwd"), active, u, t, d, n, a, ld(a), da, ld(da) if da is not None else 1,
+                x, 1, dx, 1)
     raise_for_info(info, "trsv_jvp", _TRSV_ARGS)
     return x, dx
 
 
 def trsv_vjp(a, b, uplo="U", trans="N", diag="N", *, check_finite=True):
     """Reverse mode of :func:`trsv`: returns ``(x, pullback)``; ``pullback(x_bar)`` returns
-    ``(da_bar, db_bar)`` with ``db_bar = op(A)^{-T} x_bar`` and ``da_bar`` = ``-db_bar x^T``
-    (trans 'N') or ``-x db_bar^T`` (trans 'T'/'C') projected onto the referenced triangle: a
-    full (n, n) array, zero outside the ``uplo`` triangle and on the diagonal when diag='U'.
-    The pullback may be called any number of times; it uses private copies of ``a`` and ``x``.
+    ``(da_bar, db_bar)`` with ``db_bar = op(A)^{-H} x_bar`` and ``da_bar`` = ``-db_bar x^H``
+    (trans 'N'), ``-conj(x) db_bar^T`` ('T') or ``-x db_bar^H`` ('C') projected onto the
+    referenced triangle: a full (n, n) array, zero outside the ``uplo`` triangle and on the
+    diagonal when diag='U'. The pullback may be called any number of times; it uses private
+    copies of ``a`` and ``x``.
     """
-    (u, t, d), a, x = _trsv_inputs(a, b, uplo, trans, diag, check_finite, copy_a=True)
+    prec, (u, t, d), a, x = _trsv_inputs(a, b, uplo, trans, diag, check_finite, copy_a=True)
     n = a.shape[0]
-    info = _core.lib.dl_dtrsv(u, t, d, n, ptr(a), ld(a), ptr(x), 1)
+    info = call(prec.kernel("trsv"), u, t, d, n, a, ld(a), x, 1)
     raise_for_info(info, "trsv_vjp", _TRSV_ARGS)
     x_saved = x.copy()
 
     def pullback(x_bar):
-        bbar = _vector(x_bar, "x_bar", n, check_finite, "the length of x")
-        abar = np.zeros((n, n), order="F")
-        info = _core.lib.dl_dtrsv_rev(ACTIVE_A | ACTIVE_B, u, t, d, n, ptr(a), ld(a), ptr(abar), ld(abar),
-                                      ptr(x_saved), 1, ptr(bbar), 1)
+        bbar = _vector(x_bar, "x_bar", prec, n, check_finite, "the length of x")
+        abar = np.zeros((n, n), prec.dtype, order="F")
+        info = call(prec.kernel("trsv_rev"), ACTIVE_A | ACTIVE_B, u, t, d, n, a, ld(a), abar, ld(abar),
+                    x_saved, 1, bbar, 1)
         raise_for_info(info, "trsv_vjp pullback", _TRSV_ARGS)
         return abar, bbar
 
@@ -175,30 +173,31 @@ def trsv_vjp(a, b, uplo="U", trans="N", diag="N", *, check_finite=True):
 def _trsm_inputs(a, b, alpha, side, uplo, transa, diag, check_finite, copy_a=False):
     flags = _trsm_flags(side, uplo, transa, diag)
     s, u, _, d = flags
-    a = _triangle(a, "a", u, d, check_finite, copy=copy_a)
-    x = _matrix(b, "b", check_finite)
+    prec = precision_of(a=a, b=b, alpha=alpha)
+    a = _triangle(a, "a", prec, u, d, check_finite, copy=copy_a)
+    x = _matrix(b, "b", prec, check_finite)
     m, n = x.shape
     k = m if s == b"L" else n
     if a.shape[0] != k:
         what = "rows" if s == b"L" else "columns"
         raise ValueError(f"a must be {k} x {k} (the number of {what} of b for side={s.decode()!r}); "
                          f"got shape {a.shape}")
-    alpha = _scalar(alpha, "alpha", check_finite)
-    return flags, a, x, alpha
+    alpha = _core.as_scalar(alpha, "alpha", prec, check_finite)
+    return prec, flags, a, x, alpha
 
 
 def trsm(a, b, alpha=1.0, side="L", uplo="U", transa="N", diag="N", *, check_finite=True):
     """Solve ``op(A) X = alpha B`` (side 'L') or ``X op(A) = alpha B`` (side 'R') for a
-    triangular ``A`` (BLAS ``dtrsm``).
+    triangular ``A`` (BLAS ``?trsm``).
 
     a : (k, k) array with k = m (side 'L') or n (side 'R'); only the referenced triangle is read.
-    b : (m, n) array. alpha: real scalar. transa 'C' == 'T'.
+    b : (m, n) array. alpha: scalar (a complex alpha makes the computation complex).
     Returns X, a new (m, n) Fortran-ordered array. Raises SingularMatrixError on an exactly zero
-    diagonal entry (diag='N'), even when alpha == 0 or b is empty, as LAPACK's dtrtrs does.
+    diagonal entry (diag='N'), even when alpha == 0 or b is empty, as LAPACK's ?trtrs does.
     """
-    (s, u, t, d), a, x, alpha = _trsm_inputs(a, b, alpha, side, uplo, transa, diag, check_finite)
+    prec, (s, u, t, d), a, x, alpha = _trsm_inputs(a, b, alpha, side, uplo, transa, diag, check_finite)
     m, n = x.shape
-    info = _core.lib.dl_dtrsm(s, u, t, d, m, n, alpha, ptr(a), ld(a), ptr(x), ld(x))
+    info = call(prec.kernel("trsm"), s, u, t, d, m, n, alpha, a, ld(a), x, ld(x))
     raise_for_info(info, "trsm", _TRSM_ARGS)
     return x
 
@@ -212,54 +211,52 @@ def trsm_jvp(a, b, da, db, dalpha=None, alpha=1.0, side="L", uplo="U", transa="N
     ``da`` (shape of ``a``, only the referenced triangle is read), ``db`` (shape of ``b``) and
     ``dalpha`` (scalar) may each be ``None`` (held constant); with all ``None`` dX is zero.
     """
-    (s, u, t, d), a, x, alpha = _trsm_inputs(a, b, alpha, side, uplo, transa, diag, check_finite)
+    prec, (s, u, t, d), a, x, alpha = _trsm_inputs(a, b, alpha, side, uplo, transa, diag, check_finite)
     m, n = x.shape
     active = 0
     if da is not None:
-        da = _triangle_tangent(da, a, u, d, check_finite)
+        da = _triangle_tangent(da, a, prec, u, d, check_finite)
         active |= ACTIVE_A
     if db is not None:
-        dx = _matrix(db, "db", check_finite)
+        dx = _matrix(db, "db", prec, check_finite)
         _same_shape(dx, "db", x.shape, "b")
         active |= ACTIVE_B
     else:
-        dx = np.zeros((m, n), order="F")
+        dx = np.zeros((m, n), prec.dtype, order="F")
     if dalpha is not None:
-        dalpha = _scalar(dalpha, "dalpha", check_finite)
+        dalpha = _core.as_scalar(dalpha, "dalpha", prec, check_finite)
         active |= ACTIVE_ALPHA
-    else:
-        dalpha = 0.0
-    info = _core.lib.dl_dtrsm_fwd(active, s, u, t, d, m, n, alpha, dalpha, ptr(a), ld(a),
-                                  ptr(da), ld(da) if da is not None else 1, ptr(x), ld(x), ptr(dx), ld(dx))
+    info = call(prec.kernel("trsm_fwd"), active, s, u, t, d, m, n, alpha, dalpha, a, ld(a),
+                da, ld(da) if da is not None else 1, x, ld(x), dx, ld(dx))
     raise_for_info(info, "trsm_jvp", _TRSM_ARGS)
     return x, dx
 
 
 def trsm_vjp(a, b, alpha=1.0, side="L", uplo="U", transa="N", diag="N", *, check_finite=True):
     """Reverse mode of :func:`trsm`: returns ``(X, pullback)``; ``pullback(x_bar)`` returns
-    ``(da_bar, db_bar, dalpha_bar)``. With ``G = op(A)^{-T} x_bar`` (side 'L') or
-    ``x_bar op(A)^{-T}`` (side 'R'): ``db_bar = alpha G``, ``dalpha_bar = <G, B>`` (a float),
-    and ``da_bar`` = the referenced-triangle projection of ``-G X^T`` / ``-X G^T`` (side 'L',
-    transa 'N' / 'T') or ``-X^T G`` / ``-G^T X`` (side 'R'), a full (k, k) array that is zero
-    outside the triangle (zero diagonal when diag='U'). Works for alpha == 0 too.
+    ``(da_bar, db_bar, dalpha_bar)``. With ``G = op(A)^{-H} x_bar`` (side 'L') or
+    ``x_bar op(A)^{-H}`` (side 'R'): ``db_bar = conj(alpha) G``, ``dalpha_bar = sum(conj(B) * G)``
+    (a scalar of the computation's dtype), and ``da_bar`` = the referenced-triangle projection
+    of ``-G X^H`` (side 'L') or ``-X^H G`` (side 'R'), taken through op (transposed for 'T',
+    conjugate-transposed for 'C'): a full (k, k) array that is zero outside the triangle (zero
+    diagonal when diag='U'). Works for any alpha, including 0.
     """
-    (s, u, t, d), a, x, alpha = _trsm_inputs(a, b, alpha, side, uplo, transa, diag, check_finite,
-                                             copy_a=True)
+    prec, (s, u, t, d), a, x, alpha = _trsm_inputs(a, b, alpha, side, uplo, transa, diag, check_finite,
+                                                   copy_a=True)
     b0 = x.copy(order="F")
     m, n = x.shape
-    info = _core.lib.dl_dtrsm(s, u, t, d, m, n, alpha, ptr(a), ld(a), ptr(x), ld(x))
+    info = call(prec.kernel("trsm"), s, u, t, d, m, n, alpha, a, ld(a), x, ld(x))
     raise_for_info(info, "trsm_vjp", _TRSM_ARGS)
     x_saved = x.copy(order="F")
 
     def pullback(x_bar):
-        bbar = _matrix(x_bar, "x_bar", check_finite)
+        bbar = _matrix(x_bar, "x_bar", prec, check_finite)
         _same_shape(bbar, "x_bar", (m, n), "X")
-        abar = np.zeros(a.shape, order="F")
-        dalpha = np.zeros(1)
-        info = _core.lib.dl_dtrsm_rev(ACTIVE_A | ACTIVE_B | ACTIVE_ALPHA, s, u, t, d, m, n, alpha,
-                                      ptr(a), ld(a), ptr(abar), ld(abar), ptr(x_saved), ld(x_saved),
-                                      ptr(b0), ld(b0), ptr(bbar), ld(bbar), ptr(dalpha))
+        abar = np.zeros(a.shape, prec.dtype, order="F")
+        dalpha = np.zeros(1, prec.dtype)
+        info = call(prec.kernel("trsm_rev"), ACTIVE_A | ACTIVE_B | ACTIVE_ALPHA, s, u, t, d, m, n, alpha,
+                    a, ld(a), abar, ld(abar), x_saved, ld(x_saved), b0, ld(b0), bbar, ld(bbar), dalpha)
         raise_for_info(info, "trsm_vjp pullback", _TRSM_ARGS)
-        return abar, bbar, float(dalpha[0])
+        return abar, bbar, dalpha[0]
 
     return x, pullback
