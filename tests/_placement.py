@@ -83,6 +83,8 @@ class Elem:
     eps: float
     tested: bool
     header: str = ""        # C++ the storage type needs
+    re: str = "{}.real()"   # complex: the parts of an element (a user struct: "{}.re", "{}.im")
+    im: str = "{}.imag()"
 
     @property
     def tensor_len(self):   # tensor entries of one CAP-element slot
@@ -90,7 +92,7 @@ class Elem:
 
     @property
     def same_bytes(self):   # storage is the tensor's bytes: memcpy / in-place use are possible
-        return self.ctype == "double" or (self.ncomp == 2 and "double" in self.ctype)
+        return self.np_dtype in ("float64", "complex128")
 
     def placements(self, kind):
         """The placements a slot of this kind can take with this element type: memcpy from a
@@ -101,13 +103,14 @@ class Elem:
         """C++: element i of `dst` (storage) from the float64 array `src` (tensor layout)."""
         if self.ncomp == 1:
             return f"{dst}[{i}] = ({self.ctype}){src}[{i}];"
-        return f"{dst}[{i}] = {self.ctype}({src}[2 * ({i})], {src}[2 * ({i}) + 1]);"
+        return f"{dst}[{i}] = {self.ctype}{{{src}[2 * ({i})], {src}[2 * ({i}) + 1]}};"
 
     def store(self, dst, src, i):
         """C++: float64 array `dst` (tensor layout) from element i of `src`."""
         if self.ncomp == 1:
             return f"{dst}[{i}] = (double){src}[{i}];"
-        return f"{dst}[2 * ({i})] = {src}[{i}].real(); {dst}[2 * ({i}) + 1] = {src}[{i}].imag();"
+        x = f"{src}[{i}]"
+        return f"{dst}[2 * ({i})] = {self.re.format(x)}; {dst}[2 * ({i}) + 1] = {self.im.format(x)};"
 
 
 ELEMS = {
@@ -116,6 +119,9 @@ ELEMS = {
     "s": Elem("s", "float", 1, "float32", 1.2e-7, False),
     "z": Elem("z", "std::complex<double>", 2, "complex128", 2.2e-16, False, "#include <complex>\n"),
     "c": Elem("c", "std::complex<float>", 2, "complex64", 1.2e-7, False, "#include <complex>\n"),
+    # complex data as the user's own struct (what C code often declares for Fortran's COMPLEX*16)
+    "zs": Elem("z", "dcomplex", 2, "complex128", 2.2e-16, False, "struct dcomplex { double re, im; };\n",
+               "{}.re", "{}.im"),
 }
 
 

@@ -7,7 +7,7 @@ split reverse, jax.jvp) and activity patterns, against central differences of Nu
 Test ids: routine-<slot>.<placement>-...-mode-<active inputs>  (see tests/_placement.py for the
 generator, the covering design and the runner; each cell is built and run in its own process).
 
-Cells that fail against today's code are marked xfail(strict=True) with the cause:
+Cells that fail against today's code (main at 993600f) are marked xfail(strict=True) with the cause:
   * "difflapack:" -- the plain-loop CONTROL of the same program (`ctl-` ids, no difflapack:
     reference loops Enzyme differentiates itself) passes, so the fault is ours;
   * "upstream:"   -- Enzyme/Enzyme-JAX 0.0.16 itself: the plain-loop control of the same cell
@@ -25,21 +25,7 @@ pytest.importorskip("scipy")
 import _placement as P  # noqa: E402
 
 # ----------------------------------------------------------------------------- causes
-DL_MEMCPY = ("difflapack: a read-only matrix in a heap buffer filled by memcpy -- Enzyme reports "
-             "'Cannot deduce type of copy' (the buffer only flows into difflapack's opaque set-call, "
-             "so nothing gives it a type), the build is broken: wrong/zero gradients in rev, a wrong "
-             "tangent in fwd when it is constant, a segfault at run time under jax.grad. The control "
-             "with plain loops passes")
-DL_MEMCPY_ALPHA = ("difflapack: trsm's alpha in a heap buffer filled by memcpy -- LLVM turns the "
-                   "8-byte memcpy into an i64 load/store and, with alpha only reaching difflapack's "
-                   "opaque set-call, Enzyme treats it as an integer: dalpha is silently ZERO (rev, "
-                   "grad) and a constant alpha gets a garbage shadow (fwd); no build message. The "
-                   "control with plain loops passes")
-DL_INPUT = ("difflapack: read-only array read straight from the cpp_call input tensor under jax.grad "
-            "-- its gradient is silently ZERO: the shadow of an input tensor is not yet allocated "
-            "during the augmented forward pass (only the reverse call receives it), so the set-call's "
-            "augmented rule records no shadow. The control with plain loops passes")
-DL_UNINIT = ("difflapack: jax.jvp with a CONSTANT read-only array in a heap buffer filled by an inactive "
+DL_UNINIT = ("difflapack: jax.jvp with a CONSTANT read-only array (or trsm's alpha) in a heap buffer filled by an inactive "
              "function -- Enzyme cannot prove the buffer inactive once it reaches difflapack's opaque "
              "set-call, hands the forward rule a shadow it never initialised (forward mode does not zero "
              "a malloc's shadow) and the rule reads garbage as dA. Plain loops never read that shadow: "
@@ -67,15 +53,9 @@ def causes(cell):
     for s in cell.R.slots:
         p = cell.place[s.name]
         on = bool(act.get(s.source)) if s.source else None
-        if p == "heapcpy" and s.kind == "ro" and (m == "rev" or (m == "fwd" and not on) or (m == "grad" and on)):
-            found.append(DL_MEMCPY)
-        if p == "heapcpy" and s.kind == "scalar" and ((m in ("rev", "grad") and on) or (m == "fwd" and not on)):
-            found.append(DL_MEMCPY_ALPHA)
-        if p == "input" and m == "grad" and on:
-            found.append(DL_INPUT)
         if p == "output" and m == "grad":
             found.append(UP_OUT_GRAD if plain_loops_fail_in_output(cell) else UP_OUT_GRAD_RULES)
-        if m == "jvp" and p in ("heaploop", "output") and on is False and (s.kind, p) != ("scalar", "heaploop"):
+        if m == "jvp" and p in ("heaploop", "output") and on is False:
             found.append(UP_UNINIT if (s.kind == "inout" or p == "output") else DL_UNINIT)
     return list(dict.fromkeys(found))
 
