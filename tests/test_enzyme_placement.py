@@ -14,7 +14,14 @@ Cells that fail against today's code (main at 993600f) are marked xfail(strict=T
     fails the same way, or (output tensor under jax.grad) so does a minimal program with its own
     custom Enzyme rules and no difflapack (`rules-` ids below). These controls are in this file,
     marked xfail(strict) too, so that the proof stays live.
-Remove a mark when its cause is fixed: strict xfail turns an unexpected pass into a failure.
+Size and cost (main 993600f): 652 matrix cells (5 routines, 75 placement combinations, 4 modes,
+activity patterns by the covering design in _placement.covering) + 32 plain-loop controls + 12
+custom-rule controls; with tests/test_enzyme_programs.py 1418 CPU-seconds of builds and runs,
+i.e. ~12 min on 2 idle cores (DIFFLAPACK_PLACEMENT_JOBS=2); 31 min measured on a shared,
+loaded machine. Every cell costs one Enzyme build (0.8 s rev/fwd/jvp, 2.2 s jax.grad).
+
+Remove a mark when its cause is fixed: strict xfail turns an unexpected pass into a failure
+(except for the two uninitialised-shadow causes, whose failures depend on the allocator).
 """
 import numpy as np
 import pytest
@@ -79,8 +86,15 @@ def plain_loops_fail_in_output(cell):
 MATRIX = P.matrix()
 
 
+# These causes read memory nobody initialised: despite glibc's M_PERTURB (see _placement) a cell
+# now and then gets a zeroed buffer and passes (seen once: getrs-A.heaploop-ipiv.heap-B.heaploop-
+# jvp-b), so their marks cannot be strict.
+
+
+
 def _param(cell, reasons):
-    marks = [pytest.mark.xfail(strict=True, reason=" | ".join(reasons))] if reasons else []
+    strict = not any(r in (DL_UNINIT, UP_UNINIT) for r in reasons)
+    marks = [pytest.mark.xfail(strict=strict, reason=" | ".join(reasons))] if reasons else []
     return pytest.param(cell, id=cell.id, marks=marks)
 
 
