@@ -200,7 +200,7 @@ def test_trsm_vjp_extreme_alpha(alpha):
 
 
 def test_dimensions_beyond_int32_are_rejected():
-    with pytest.raises(ValueError, match=r"m = 4294967299 does not fit"):
+    with pytest.raises(ValueError, match=r"a has shape \(4294967299, 0\).*exceeds 2147483647"):
         difflapack.getrf(np.empty((2**32 + 3, 0)))
-    with pytest.raises(ValueError, match="does not fit"):
+    with pytest.raises(ValueError, match="b has shape .* exceeds 2147483647"):
         difflapack.trsm(np.empty((0, 0)), np.empty((0, 2**31)))
