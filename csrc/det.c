@@ -287,11 +287,12 @@ int FN(det_rev)(unsigned active, int n, const T *LU, int lda, const int *ipiv, c
                 int ldda) {
     int rc = det_check(n, LU, lda, ipiv);
     if (rc) return rc;
-    if (!dl_pivots_in_range(n, ipiv, n)) return -4;
     const int act = (active & DL_ACTIVE_A) != 0;
     if (act && !detbar) return -106;
     if (act && n > 0 && !dA) return -107;
     if (act && ldda < dl_max(1, n)) return -108;
+    /* the only check that reads memory comes last: no array is touched on any other error */
+    if (!dl_pivots_in_range(n, ipiv, n)) return -4;
     int first;
     const int zeros = n > 0 ? count_zero_pivots(n, LU, lda, &first) : 0;
     const int info = zeros ? first + 1 : 0;
@@ -352,12 +353,13 @@ int FN(slogdet_rev)(unsigned active, int n, const T *LU, int lda, const int *ipi
                     const R *labar, T *dA, int ldda) {
     int rc = det_check(n, LU, lda, ipiv);
     if (rc) return rc;
-    if (!dl_pivots_in_range(n, ipiv, n)) return -4;
     const int act = (active & DL_ACTIVE_A) != 0;
     if (act && DL_IS_COMPLEX && !signbar) return -106;
     if (act && !labar) return -107;
     if (act && n > 0 && !dA) return -108;
     if (act && ldda < dl_max(1, n)) return -109;
+    /* the only check that reads memory comes last: no array is touched on any other error */
+    if (!dl_pivots_in_range(n, ipiv, n)) return -4;
     if (!act || n == 0) return 0;
     T sign;
     R logabsdet;

@@ -125,3 +125,30 @@ def test_trsv_rev_reports_a_zero_diagonal_with_nothing_active():
     rc = _core.lib.dl_dtrsm_rev(0, b"L", b"U", b"N", b"N", 3, 2, ctypes.addressof(alpha), a.ctypes.data, 3, None,
                                 3, None, 3, None, 3, None, 3, None)
     assert rc == 3
+
+
+def test_pivot_range_is_checked_after_every_other_argument():
+    """getri_fwd, getri_rev, det_rev and slogdet_rev read ipiv (to check its range) before
+    their own arguments: with an illegal derivative argument and every array a PROT_NONE
+    address they faulted instead of returning its code (found by the kernel fuzzer)."""
+    out = run_isolated("""
+        from _memguard import no_access
+        from difflapack._core import lib
+        NA = no_access()
+        cases = [
+            ("dl_dgetri_fwd", (1, 3, NA, 3, NA, NA, 2), -107),
+            ("dl_zgetri_fwd", (1, 3, NA, 3, NA, None, 3), -106),
+            ("dl_sgetri_rev", (1, 3, NA, 3, NA, NA, 3, NA, 2), -109),
+            ("dl_cgetri_rev", (1, 3, NA, 3, NA, NA, 2, NA, 3), -107),
+            ("dl_ddet_rev", (1, 4, NA, 4, NA, None, NA, 4), -106),
+            ("dl_zdet_rev", (1, 4, NA, 4, NA, NA, NA, 3), -108),
+            ("dl_zslogdet_rev", (1, 4, NA, 4, NA, NA, None, NA, 4), -107),
+            ("dl_sslogdet_rev", (1, 4, NA, 4, NA, NA, NA, NA, 1), -109),
+        ]
+        for name, args, want in cases:
+            print(name, want, flush=True)
+            got = getattr(lib, name)(*args)
+            assert got == want, (name, got, want)
+        print("done")
+    """)
+    assert out.strip().endswith("done")
