@@ -152,3 +152,25 @@ def test_pivot_range_is_checked_after_every_other_argument():
         print("done")
     """)
     assert out.strip().endswith("done")
+
+
+def test_det_and_slogdet_fwd_report_their_own_argument_positions():
+    """-(100 + k) for kernel argument k (active is 1): det_fwd's dA is its 6th argument,
+    slogdet_fwd's dlogabsdet its 11th; both reported one position too far."""
+    a = np.asfortranarray(np.eye(2))
+    da = np.zeros((2, 2), order="F")
+    ipiv = np.zeros(2, np.int32)
+    s, la, ds, dla = (np.zeros(1) for _ in range(4))
+    p = lambda x: x.ctypes.data  # noqa: E731
+    lib = _core.lib
+    assert lib.dl_ddet_fwd(1, 2, p(a), 2, p(ipiv), None, 2, p(s), p(ds)) == -106
+    assert lib.dl_ddet_fwd(1, 2, p(a), 2, p(ipiv), p(da), 1, p(s), p(ds)) == -107
+    assert lib.dl_ddet_fwd(0, 2, p(a), 2, p(ipiv), None, 2, None, None) == -108
+    assert lib.dl_ddet_fwd(1, 2, p(a), 2, p(ipiv), p(da), 2, p(s), None) == -109
+    assert lib.dl_dslogdet_fwd(1, 2, p(a), 2, p(ipiv), None, 2, p(s), p(la), p(ds), p(dla)) == -106
+    assert lib.dl_dslogdet_fwd(1, 2, p(a), 2, p(ipiv), p(da), 1, p(s), p(la), p(ds), p(dla)) == -107
+    assert lib.dl_dslogdet_fwd(0, 2, p(a), 2, p(ipiv), None, 2, None, p(la), None, None) == -108
+    assert lib.dl_dslogdet_fwd(0, 2, p(a), 2, p(ipiv), None, 2, p(s), None, None, None) == -109
+    assert lib.dl_dslogdet_fwd(1, 2, p(a), 2, p(ipiv), p(da), 2, p(s), p(la), None, p(dla)) == -110
+    assert lib.dl_dslogdet_fwd(1, 2, p(a), 2, p(ipiv), p(da), 2, p(s), p(la), p(ds), None) == -111
+    assert np.array_equal(a, np.eye(2))  # rejected before anything was computed
