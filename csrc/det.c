@@ -360,7 +360,8 @@ int FN(slogdet_rev)(unsigned active, int n, const T *LU, int lda, const int *ipi
     if (act && ldda < dl_max(1, n)) return -109;
     /* the only check that reads memory comes last: no array is touched on any other error */
     if (!dl_pivots_in_range(n, ipiv, n)) return -4;
-    if (!act || n == 0) return 0;
+    if (n == 0) return 0;
+    if (!act) return IFN(first_zero_diagonal)(n, LU, lda); /* the info, as det_rev returns it */
     T sign;
     R logabsdet;
     slogdet_of_lu(n, LU, lda, ipiv, &sign, &logabsdet);

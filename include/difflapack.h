@@ -309,7 +309,8 @@ DL_PRECISIONS(DL_DECLARE_PRECISION)
  * dl_?trtrs_rev: X: the solution (read for DL_ACTIVE_A; ldx checked as ?trtrs' ldb: -9). dB:
  *   in Xbar, out Bbar = op(A)^{-H} Xbar; DL_ACTIVE_A: dA (its referenced triangle) += the
  *   projection of -Bbar X^H taken through op, as dl_?trsm_rev (op = T on complex data solves with
- *   conj(A)). info > 0 (B was left unchanged): Bbar = Xbar, dA untouched. Errors as trtrs_fwd.
+ *   conj(A)). info > 0 (B was left unchanged): Bbar = Xbar, dA untouched; the first zero A(i,i) is
+ *   returned also with nothing active, as by dl_?trsm_rev. Errors as trtrs_fwd.
  *
  * ---------------------------------------------------------------- getri, inv
  * dl_?getri: A (the packed n x n LU of ?getrf, with ipiv) := X = A^{-1} = U^{-1} L^{-1} P^T (what

@@ -174,3 +174,17 @@ def test_det_and_slogdet_fwd_report_their_own_argument_positions():
     assert lib.dl_dslogdet_fwd(1, 2, p(a), 2, p(ipiv), p(da), 2, p(s), p(la), None, p(dla)) == -110
     assert lib.dl_dslogdet_fwd(1, 2, p(a), 2, p(ipiv), p(da), 2, p(s), p(la), p(ds), None) == -111
     assert np.array_equal(a, np.eye(2))  # rejected before anything was computed
+
+
+def test_rev_kernels_report_a_zero_pivot_with_nothing_active():
+    """slogdet_rev ("rev kernels: the first zero U(i,i)") and trtrs_rev (as trsm_rev, which it
+    wraps) returned 0 for a singular factor when no input was active; det_rev returned it."""
+    lu = np.asfortranarray([[1.0, 2.0, 3.0], [0.0, 5.0, 6.0], [0.0, 0.0, 0.0]])
+    ipiv = np.arange(1, 4, dtype=np.int32)
+    lib = _core.lib
+    assert lib.dl_ddet_rev(0, 3, lu.ctypes.data, 3, ipiv.ctypes.data, None, None, 3) == 3
+    assert lib.dl_dslogdet_rev(0, 3, lu.ctypes.data, 3, ipiv.ctypes.data, None, None, None, 3) == 3
+    assert lib.dl_zslogdet_rev(0, 3, lu.astype(complex, order="F").ctypes.data, 3, ipiv.ctypes.data, None, None,
+                               None, 3) == 3
+    assert lib.dl_dtrtrs_rev(0, b"U", b"N", b"N", 3, 2, lu.ctypes.data, 3, None, 3, None, 3, None, 3) == 3
+    assert lib.dl_dtrtrs_rev(0, b"U", b"N", b"U", 3, 2, lu.ctypes.data, 3, None, 3, None, 3, None, 3) == 0
