@@ -90,7 +90,10 @@ static T pivot_product(int n, const T *LU, int lda, int skip) {
     return p;
 }
 
+/* Exactly 0 with a zero pivot, also when the product of the others overflows (inf * 0). */
 static T det_of_lu(int n, const T *LU, int lda, const int *ipiv) {
+    int first;
+    if (count_zero_pivots(n, LU, lda, &first)) return 0;
     return permutation_sign(n, ipiv) * pivot_product(n, LU, lda, -1);
 }
 

@@ -188,3 +188,17 @@ def test_rev_kernels_report_a_zero_pivot_with_nothing_active():
                                None, 3) == 3
     assert lib.dl_dtrtrs_rev(0, b"U", b"N", b"N", 3, 2, lu.ctypes.data, 3, None, 3, None, 3, None, 3) == 3
     assert lib.dl_dtrtrs_rev(0, b"U", b"N", b"U", 3, 2, lu.ctypes.data, 3, None, 3, None, 3, None, 3) == 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64])
+def test_det_is_exactly_zero_when_the_other_pivots_overflow(dtype):
+    """difflapack.h: det is 'exactly 0 when a U_ii is 0'; the product of the pivots was
+    formed first, inf * 0 = NaN when the others overflow (float32: 1e30 * 1e30)."""
+    import difflapack
+    a = np.diag([1e30, 1e30, 0.0]).astype(dtype)
+    assert difflapack.det(a) == 0
+    assert difflapack.det_jvp(a, np.eye(3, dtype=dtype))[0] == 0
+    prefix = "s" if dtype == np.float32 else "c"
+    lu, ipiv, out = np.asfortranarray(a), np.zeros(3, np.int32), np.full(1, np.nan, dtype)
+    assert getattr(_core.lib, f"dl_{prefix}det")(3, lu.ctypes.data, 3, ipiv.ctypes.data, out.ctypes.data) == 3
+    assert out[0] == 0
