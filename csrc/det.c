@@ -365,6 +365,14 @@ int FN(slogdet_rev)(unsigned active, int n, const T *LU, int lda, const int *ipi
     if (!dl_pivots_in_range(n, ipiv, n)) return -4;
     if (n == 0) return 0;
     if (!act) return IFN(first_zero_diagonal)(n, LU, lda); /* the info, as det_rev returns it */
+    /* a zero cotangent contributes exactly zero, also when the sign is NaN (NaN in LU) */
+    const int zero_bar = *labar == 0 && !(DL_IS_COMPLEX && *signbar != 0);
+    const int info = IFN(first_zero_diagonal)(n, LU, lda);
+    if (info) { /* (0, -inf): neither output has a derivative */
+        if (!zero_bar) IFN(fill_nan)(n, n, dA, ldda);
+        return info;
+    }
+    if (zero_bar) return 0;
     T sign;
     R logabsdet;
     slogdet_of_lu(n, LU, lda, ipiv, &sign, &logabsdet);
@@ -372,11 +380,6 @@ int FN(slogdet_rev)(unsigned active, int n, const T *LU, int lda, const int *ipi
 #if DL_IS_COMPLEX
     c += IMAG(CONJ(sign) * *signbar) * (T)I;
 #endif
-    const int info = IFN(first_zero_diagonal)(n, LU, lda);
-    if (info) { /* (0, -inf): neither output has a derivative */
-        if (*labar != 0 || (DL_IS_COMPLEX && *signbar != 0)) IFN(fill_nan)(n, n, dA, ldda);
-        return info;
-    }
     if (c == 0) return 0;
     return add_scaled_inverse_adjoint(n, c, LU, lda, ipiv, dA, ldda);
 }

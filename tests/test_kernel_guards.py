@@ -202,3 +202,17 @@ def test_det_is_exactly_zero_when_the_other_pivots_overflow(dtype):
     lu, ipiv, out = np.asfortranarray(a), np.zeros(3, np.int32), np.full(1, np.nan, dtype)
     assert getattr(_core.lib, f"dl_{prefix}det")(3, lu.ctypes.data, 3, ipiv.ctypes.data, out.ctypes.data) == 3
     assert out[0] == 0
+
+
+def test_slogdet_rev_zero_cotangent_through_a_nan_sign():
+    """A zero cotangent contributes exactly zero: with NaN in the factor the complex sign is
+    NaN and c = labar + i Im(conj(sign) signbar) became NaN for labar = signbar = 0, so dA
+    got NaN added."""
+    lu = np.asfortranarray(np.diag([np.nan, 2.0])).astype(np.complex128)
+    ipiv = np.arange(1, 3, dtype=np.int32)
+    signbar, labar = np.zeros(1, np.complex128), np.zeros(1)
+    da = np.ones((2, 2), np.complex128, order="F")
+    rc = _core.lib.dl_zslogdet_rev(1, 2, lu.ctypes.data, 2, ipiv.ctypes.data, signbar.ctypes.data, labar.ctypes.data,
+                                   da.ctypes.data, 2)
+    assert rc == 0
+    assert np.array_equal(da, np.ones((2, 2)))
