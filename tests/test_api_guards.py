@@ -80,6 +80,26 @@ def test_check_finite_without_a_truth_value_names_it():
     assert difflapack.solve(np.eye(2), np.ones(2), check_finite=np.bool_(False)).shape == (2,)
 
 
+@pytest.mark.parametrize("call", [
+    lambda cf: difflapack.trtrs(np.eye(2), np.ones(2), check_finite=cf),
+    lambda cf: difflapack.potrf(np.eye(2), check_finite=cf),
+    lambda cf: difflapack.posv_vjp(np.eye(2), np.ones(2), check_finite=cf),
+    lambda cf: difflapack.potrs_jvp(np.eye(2), np.ones(2), None, None, check_finite=cf),
+    lambda cf: difflapack.getri(np.eye(2), [0, 1], check_finite=cf),
+    lambda cf: difflapack.inv_jvp(np.eye(2), None, check_finite=cf),
+    lambda cf: difflapack.det(np.eye(2), check_finite=cf),
+    lambda cf: difflapack.slogdet_vjp(np.eye(2), check_finite=cf),
+])
+def test_check_finite_of_the_later_functions(call):
+    """trtrs, the Cholesky family, getri, inv, det, slogdet and their rules lacked the
+    check_finite conversion of the others: an array of two raised NumPy's anonymous 'truth
+    value of an array ... is ambiguous'."""
+    with pytest.raises(ValueError, match=r"^check_finite must be True or False"):
+        call(np.array([True, False]))
+    call(np.bool_(False))
+    call([])  # falsy, as in SciPy
+
+
 def test_none_for_a_required_array_names_it():
     """precision_of skipped None inputs, so getrf(None) reached np.result_type() with nothing
     ('at least one array or dtype is required')."""

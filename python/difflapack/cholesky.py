@@ -101,6 +101,7 @@ def _factor(a, uplo, check_finite):
     return prec, u, c
 
 
+@_core.bool_keywords("check_finite")
 def potrf(a, uplo="L", *, check_finite=True):
     """Cholesky factorisation of the Hermitian positive definite matrix given by the ``uplo``
     triangle of ``a`` (LAPACK ``?potrf``): ``(c, info)``, ``c`` the factor in that triangle and
@@ -111,6 +112,7 @@ def potrf(a, uplo="L", *, check_finite=True):
     return _only_triangle(c, u), int(info)
 
 
+@_core.bool_keywords("check_finite")
 def potrf_jvp(a, da, uplo="L", *, check_finite=True):
     """Forward mode of :func:`potrf`: ``(c, info), dc``.
 
@@ -128,6 +130,7 @@ def potrf_jvp(a, da, uplo="L", *, check_finite=True):
     return (_only_triangle(c, u), 0), _only_triangle(dc, u)
 
 
+@_core.bool_keywords("check_finite")
 def potrf_vjp(a, uplo="L", *, check_finite=True):
     """Reverse mode of :func:`potrf`: ``(c, info), pullback`` with ``a_bar = pullback(c_bar)``.
     Only the ``uplo`` triangle of ``c_bar`` is read (the factor is zero outside it), not the
@@ -160,6 +163,7 @@ def _potrs_inputs(c, b, uplo, check_finite):
     return prec, u, cm, x, was_1d
 
 
+@_core.bool_keywords("check_finite")
 def potrs(c, b, uplo="L", *, check_finite=True):
     """Solve ``A x = b`` with the Cholesky factor ``c`` of A (its ``uplo`` triangle, as
     :func:`potrf` returns it; LAPACK ``?potrs``). Raises SingularMatrixError if ``c`` has an
@@ -172,6 +176,7 @@ def potrs(c, b, uplo="L", *, check_finite=True):
     return _shape_out(x, was_1d)
 
 
+@_core.bool_keywords("check_finite")
 def potrs_jvp(c, b, dc, db, uplo="L", *, check_finite=True):
     """Forward mode of :func:`potrs`: ``x, dx`` with ``dx = A^{-1} (db - dA x)``, ``dA = dL L^H
     + L dL^H`` ('U': ``dU^H U + U^H dU``) for the tangent ``dc`` of the factor (its ``uplo``
@@ -195,6 +200,7 @@ def potrs_jvp(c, b, dc, db, uplo="L", *, check_finite=True):
     return _shape_out(x, was_1d), _shape_out(dx, was_1d)
 
 
+@_core.bool_keywords("check_finite")
 def potrs_vjp(c, b, uplo="L", *, check_finite=True):
     """Reverse mode of :func:`potrs`: ``x, pullback`` with ``c_bar, b_bar = pullback(x_bar)``:
     ``b_bar = A^{-1} x_bar`` and ``c_bar`` the cotangent of the factor's ``uplo`` triangle (zero
@@ -226,6 +232,7 @@ def _posv_inputs(a, b, uplo, check_finite):
     return prec, u, c, x, was_1d
 
 
+@_core.bool_keywords("check_finite")
 def posv(a, b, uplo="L", *, check_finite=True):
     """Solve ``A x = b`` for the Hermitian positive definite A given by the ``uplo`` triangle
     of ``a`` (LAPACK ``?posv``): ``(c, x, info)`` with the factor ``c`` as :func:`potrf` returns
@@ -237,6 +244,7 @@ def posv(a, b, uplo="L", *, check_finite=True):
     return _only_triangle(c, u), _shape_out(x, was_1d), int(info)
 
 
+@_core.bool_keywords("check_finite")
 def posv_jvp(a, b, da, db, uplo="L", *, check_finite=True):
     """Forward mode of :func:`posv`: ``(c, x, info), (dc, dx)`` with ``dx = A^{-1} (db - dA x)``
     (``dA`` the Hermitian matrix of ``da``'s ``uplo`` triangle) and ``dc`` as
@@ -262,6 +270,7 @@ def posv_jvp(a, b, da, db, uplo="L", *, check_finite=True):
     return (_only_triangle(c, u), _shape_out(x, was_1d), 0), (dc, _shape_out(dx, was_1d))
 
 
+@_core.bool_keywords("check_finite")
 def posv_vjp(a, b, uplo="L", *, check_finite=True):
     """Reverse mode of :func:`posv`: ``(c, x, info), pullback`` with
     ``a_bar, b_bar = pullback(x_bar, c_bar=None)``: ``b_bar = A^{-1} x_bar`` and ``a_bar`` the
