@@ -10,6 +10,16 @@ from difflapack import _core
 BIG = 2**32 + 3
 
 
+def test_ragged_logabsdet_bar_names_it():
+    """slogdet_vjp's pullback tested logabsdet_bar for complex values with a bare np.asarray:
+    a ragged list raised NumPy's anonymous 'inhomogeneous shape' error."""
+    _, pullback = difflapack.slogdet_vjp(np.eye(2))
+    with pytest.raises(ValueError, match=r"^logabsdet_bar cannot be converted"):
+        pullback(0.0, [[1.0, 2.0], [3.0]])
+    with pytest.raises(ValueError, match=r"^logabsdet_bar must be real"):
+        pullback(0.0, 1j)
+
+
 def test_ragged_input_names_the_argument():
     with pytest.raises(ValueError, match=r"^a cannot be converted"):
         difflapack.trsv([[1.0, 2.0], [3.0]], [1.0, 2.0])

@@ -260,7 +260,7 @@ def slogdet_vjp(a, *, check_finite=True):
 
     def pullback(sign_bar, logabsdet_bar):
         signbar = as_scalar(0 if sign_bar is None else sign_bar, "sign_bar", prec, check_finite)
-        if np.iscomplexobj(np.asarray(logabsdet_bar)):
+        if np.iscomplexobj(_core.asarray(logabsdet_bar, "logabsdet_bar")):
             raise ValueError("logabsdet_bar must be real (log|det| is a real output)")
         labar = as_scalar(logabsdet_bar, "logabsdet_bar", precision_of(a=prec.real.type(0)), check_finite)
         abar = _zeros((n, n), prec)
