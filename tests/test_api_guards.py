@@ -127,3 +127,14 @@ def test_set_num_threads_rejects_what_is_no_thread_count(n):
     and int() took 1.5 as 1 and '2' as 2."""
     with pytest.raises(ValueError, match=r"^n \(the number of threads\)"):
         difflapack.set_num_threads(n)
+
+
+def test_solves_with_no_right_hand_side_quick_return():
+    """Documented (it used to read as if a zero diagonal always raised): getrs / potrs with a b
+    of shape (n, 0) return at once, like LAPACK, without reading the factor; trtrs checks the
+    diagonal first (LAPACK ?trtrs' own test). Found by the API fuzzer's info > 0 rules."""
+    f = np.array([[2.0, 1.0], [0.0, 0.0]])
+    assert difflapack.getrs(f, [0, 1], np.ones((2, 0))).shape == (2, 0)
+    assert difflapack.potrs(f, np.ones((2, 0)), uplo="U").shape == (2, 0)
+    with pytest.raises(difflapack.SingularMatrixError):
+        difflapack.trtrs(f, np.ones((2, 0)))

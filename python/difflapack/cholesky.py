@@ -33,7 +33,8 @@ Not positive definite (LAPACK ``info = j > 0``: the leading minor of order j is 
   never raise: they keep the leading block's exact derivative and return NaN where a derivative
   is needed and undefined.)
 * ``potrs`` and its rules raise :class:`difflapack.SingularMatrixError` if ``c`` has an exactly
-  zero diagonal entry.
+  zero diagonal entry and there is something to solve: a ``b`` without columns (``(n, 0)``)
+  returns at once, like LAPACK's quick return, without reading ``c``.
 """
 from __future__ import annotations
 
@@ -167,7 +168,7 @@ def _potrs_inputs(c, b, uplo, check_finite):
 def potrs(c, b, uplo="L", *, check_finite=True):
     """Solve ``A x = b`` with the Cholesky factor ``c`` of A (its ``uplo`` triangle, as
     :func:`potrf` returns it; LAPACK ``?potrs``). Raises SingularMatrixError if ``c`` has an
-    exactly zero diagonal entry."""
+    exactly zero diagonal entry (unless ``b`` has no columns: nothing is solved)."""
     prec, u, cm, x, was_1d = _potrs_inputs(c, b, uplo, check_finite)
     n, nrhs = x.shape
     info = call(prec.kernel("potrs"), u, n, nrhs, cm, ld(cm), x, ld(x))
