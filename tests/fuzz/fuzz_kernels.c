@@ -193,6 +193,111 @@ static long long first_zero_diagonal(const model *m, const T *A) {
     return 0;
 }
 
+/* ------------------------------------------------------------------ hooks: data access
+ * (prepare / expect / post run on legal calls, whose arrays are real buffers) */
+static void *P(const vals *c, const char *name) { return c->ptr[idx(c, name)]; }
+
+static long long diag_first_zero(const T *A, long long n, long long lda) {
+    for (long long i = 0; i < n; ++i)
+        if (A[i + i * lda] == 0) return i + 1;
+    return 0;
+}
+/* ?potrf's info as the Cholesky kernels read it back from a factor: the first diagonal entry
+ * whose real part is not positive (NaN included) */
+static long long diag_first_nonpositive(const T *A, long long n, long long lda) {
+    for (long long i = 0; i < n; ++i)
+        if (!(REAL(A[i + i * lda]) > 0)) return i + 1;
+    return 0;
+}
+/* whether the uplo triangle (or the whole matrix: uplo 'A') of an n x cols matrix is zero */
+static int zero_part(const T *A, long long rows, long long cols, long long lda, char uplo) {
+    for (long long j = 0; j < cols; ++j)
+        for (long long i = 0; i < rows; ++i) {
+            if ((uplo == 'L' && i < j) || (uplo == 'U' && i > j)) continue;
+            if (A[i + j * lda] != 0) return 0;
+        }
+    return 1;
+}
+
+/* the buffer of argument `name` before the call: a malloc'ed copy of its snapshot (freed by
+ * copies_free), NULL for NULL, the kernel's own pointer for an untouched (no-access) one. The
+ * copy has the buffer's address modulo the page size: OpenBLAS's kernels take paths that depend
+ * on the alignment, and with NaN among the data even ?getrf's pivots differ between them. */
+#define FZ_PAGE 4096
+static void *copies[MAXP];
+static int ncopies;
+static void *before(const vals *c, const fz_buf *bufs, const char *name) {
+    const int i = idx(c, name);
+    if (!c->ptr[i]) return NULL;
+    if (!bufs[i].map) return c->ptr[i];
+    unsigned char *p = malloc(bufs[i].bytes + 2 * FZ_PAGE);
+    if (!p) fz_fail("malloc failed");
+    copies[ncopies++] = p;
+    const size_t want = (uintptr_t)bufs[i].data % FZ_PAGE;
+    p += (want + FZ_PAGE - (uintptr_t)p % FZ_PAGE) % FZ_PAGE;
+    memcpy(p, bufs[i].snapshot, bufs[i].bytes);
+    return p;
+}
+static void copies_free(void) {
+    while (ncopies) free(copies[--ncopies]);
+}
+static int unchanged(const vals *c, const fz_buf *bufs, const char *name) {
+    const fz_buf *b = &bufs[idx(c, name)];
+    return !b->map || !memcmp(b->data, b->snapshot, b->bytes);
+}
+static void must_be_unchanged(const vals *c, const fz_buf *bufs, const char *name, int rc, const char *why) {
+    if (!unchanged(c, bufs, name)) fz_fail("%s modified (rc %d), but %s", name, rc, why);
+}
+/* the buffer of `name` must hold bitwise what `ref` (a copy run through the reference
+ * routine) holds */
+static void same_as(const vals *c, const fz_buf *bufs, const char *name, const void *ref, const char *what) {
+    const fz_buf *b = &bufs[idx(c, name)];
+    if (b->map && memcmp(b->data, ref, b->bytes)) {
+        size_t k = 0;
+        while (b->data[k] == ((const unsigned char *)ref)[k]) ++k;
+        fz_fail("%s differs from what %s gives for the same inputs (from byte %zu of %zu)", name, what, k, b->bytes);
+    }
+}
+static void same_rc(int rc, int want, const char *what) {
+    if (rc != want) fz_fail("returned %d where %s returns %d for the same inputs", rc, what, want);
+}
+/* every logical entry of an m x n output equals zero (by value) */
+static void must_be_zero(const vals *c, const char *name, long long rows, long long cols, long long ld,
+                         char uplo, const char *why) {
+    const T *A = P(c, name);
+    if (A && rows > 0 && cols > 0 && !zero_part(A, rows, cols, ld, uplo)) fz_fail("%s is not zero, but %s", name, why);
+}
+
+/* prepare helpers: shape random square matrices so that the interesting paths run */
+static void nonzero_diagonal(const vals *c, const char *name, long long n, long long lda, int percent) {
+    T *A = P(c, name);
+    if (!A || !fz_pct(percent)) return;
+    for (long long i = 0; i < n; ++i)
+        if (A[i + i * lda] == 0) A[i + i * lda] = (T)(1 + fz_below(3));
+}
+/* a zero column: an exactly singular matrix whose LU has a zero pivot somewhere */
+static void maybe_zero_column(const vals *c, const char *name, long long n, long long lda, int percent) {
+    T *A = P(c, name);
+    if (!A || n <= 0 || !fz_pct(percent)) return;
+    const long long j = fz_below((int)n);
+    for (long long i = 0; i < n; ++i) A[i + j * lda] = 0;
+}
+/* Hermitian positive definite through its stored triangle (diagonally dominant), sometimes
+ * with a non-positive pivot planted at a random position */
+static void positive_definite(const vals *c, const char *name, long long n, long long lda) {
+    T *A = P(c, name);
+    if (!A || n <= 0 || !fz_pct(65)) return;
+    for (long long i = 0; i < n; ++i) A[i + i * lda] = (T)(3 * n + 1 + fz_below(4));
+    if (fz_pct(25)) A[fz_below((int)n) * (lda + 1)] = (T)-fz_below(2);
+}
+/* a Cholesky factor: a positive real diagonal, sometimes one that is not positive at j */
+static void factor_diagonal(const vals *c, const char *name, long long n, long long lda) {
+    T *A = P(c, name);
+    if (!A || n <= 0 || !fz_pct(70)) return;
+    for (long long i = 0; i < n; ++i) A[i + i * lda] = (T)(1 + fz_below(3));
+    if (fz_pct(25)) A[fz_below((int)n) * (lda + 1)] = (T)-fz_below(2);
+}
+
 /* ------------------------------------------------------------------ the routines
  * Error codes: primal arguments carry the primal routine's xerbla position (negative), kernel
  * arguments -(100 + their position in the kernel). */
@@ -372,6 +477,27 @@ static void getrs_primal(const vals *c, model *m, const char *B, const char *ldb
 
 static void model_getrs(const vals *c, model *m) { getrs_primal(c, m, "B", "ldb", 1, M_OUT); }
 
+/* getrs' info: the first zero U(i,i); nrhs = 0 quick-returns 0 like LAPACK (the adjoint: also
+ * with nothing active) */
+static void expect_getrs(const vals *c, model *m) {
+    const long long n = G(c, "n"), nrhs = G(c, "nrhs");
+    m->exact = 1;
+    m->want = n > 0 && nrhs > 0 ? diag_first_zero(P(c, "LU"), n, G(c, "lda")) : 0;
+}
+
+static void expect_getrs_rev(const vals *c, model *m) {
+    expect_getrs(c, m);
+    if (!(act(c) & (DL_ACTIVE_A | DL_ACTIVE_B))) m->want = 0;
+}
+
+static void prepare_getrs(const vals *c, const model *m) {
+    T *A = P(c, "LU");
+    const long long n = G(c, "n"), lda = G(c, "lda");
+    if (!A || !fz_pct(60)) return;
+    for (long long i = 0; i < n; ++i)
+        if (A[i + i * lda] == 0) A[i + i * lda] = 1;
+}
+
 static void getrs_kernel_checks(const vals *c, model *m, int dlu_mode) {
     const long long n = G(c, "n"), nrhs = G(c, "nrhs");
     const int a = ACT_A(c), any = a || ACT_B(c);
@@ -436,111 +562,6 @@ static void model_gesv_rev(const vals *c, model *m) {
     pivots(c, m, "ipiv", n, n, -5);
     if (a) mat(c, m, "dA", M_OUT, n, n, G(c, "ldda"));
     if (any) mat(c, m, "dB", M_OUT, n, nrhs, G(c, "lddb"));
-}
-
-/* ------------------------------------------------------------------ hooks: data access
- * (prepare / expect / post run on legal calls, whose arrays are real buffers) */
-static void *P(const vals *c, const char *name) { return c->ptr[idx(c, name)]; }
-
-static long long diag_first_zero(const T *A, long long n, long long lda) {
-    for (long long i = 0; i < n; ++i)
-        if (A[i + i * lda] == 0) return i + 1;
-    return 0;
-}
-/* ?potrf's info as the Cholesky kernels read it back from a factor: the first diagonal entry
- * whose real part is not positive (NaN included) */
-static long long diag_first_nonpositive(const T *A, long long n, long long lda) {
-    for (long long i = 0; i < n; ++i)
-        if (!(REAL(A[i + i * lda]) > 0)) return i + 1;
-    return 0;
-}
-/* whether the uplo triangle (or the whole matrix: uplo 'A') of an n x cols matrix is zero */
-static int zero_part(const T *A, long long rows, long long cols, long long lda, char uplo) {
-    for (long long j = 0; j < cols; ++j)
-        for (long long i = 0; i < rows; ++i) {
-            if ((uplo == 'L' && i < j) || (uplo == 'U' && i > j)) continue;
-            if (A[i + j * lda] != 0) return 0;
-        }
-    return 1;
-}
-
-/* the buffer of argument `name` before the call: a malloc'ed copy of its snapshot (freed by
- * copies_free), NULL for NULL, the kernel's own pointer for an untouched (no-access) one. The
- * copy has the buffer's address modulo the page size: OpenBLAS's kernels take paths that depend
- * on the alignment, and with NaN among the data even ?getrf's pivots differ between them. */
-#define FZ_PAGE 4096
-static void *copies[MAXP];
-static int ncopies;
-static void *before(const vals *c, const fz_buf *bufs, const char *name) {
-    const int i = idx(c, name);
-    if (!c->ptr[i]) return NULL;
-    if (!bufs[i].map) return c->ptr[i];
-    unsigned char *p = malloc(bufs[i].bytes + 2 * FZ_PAGE);
-    if (!p) fz_fail("malloc failed");
-    copies[ncopies++] = p;
-    const size_t want = (uintptr_t)bufs[i].data % FZ_PAGE;
-    p += (want + FZ_PAGE - (uintptr_t)p % FZ_PAGE) % FZ_PAGE;
-    memcpy(p, bufs[i].snapshot, bufs[i].bytes);
-    return p;
-}
-static void copies_free(void) {
-    while (ncopies) free(copies[--ncopies]);
-}
-static int unchanged(const vals *c, const fz_buf *bufs, const char *name) {
-    const fz_buf *b = &bufs[idx(c, name)];
-    return !b->map || !memcmp(b->data, b->snapshot, b->bytes);
-}
-static void must_be_unchanged(const vals *c, const fz_buf *bufs, const char *name, int rc, const char *why) {
-    if (!unchanged(c, bufs, name)) fz_fail("%s modified (rc %d), but %s", name, rc, why);
-}
-/* the buffer of `name` must hold bitwise what `ref` (a copy run through the reference
- * routine) holds */
-static void same_as(const vals *c, const fz_buf *bufs, const char *name, const void *ref, const char *what) {
-    const fz_buf *b = &bufs[idx(c, name)];
-    if (b->map && memcmp(b->data, ref, b->bytes)) {
-        size_t k = 0;
-        while (b->data[k] == ((const unsigned char *)ref)[k]) ++k;
-        fz_fail("%s differs from what %s gives for the same inputs (from byte %zu of %zu)", name, what, k, b->bytes);
-    }
-}
-static void same_rc(int rc, int want, const char *what) {
-    if (rc != want) fz_fail("returned %d where %s returns %d for the same inputs", rc, what, want);
-}
-/* every logical entry of an m x n output equals zero (by value) */
-static void must_be_zero(const vals *c, const char *name, long long rows, long long cols, long long ld,
-                         char uplo, const char *why) {
-    const T *A = P(c, name);
-    if (A && rows > 0 && cols > 0 && !zero_part(A, rows, cols, ld, uplo)) fz_fail("%s is not zero, but %s", name, why);
-}
-
-/* prepare helpers: shape random square matrices so that the interesting paths run */
-static void nonzero_diagonal(const vals *c, const char *name, long long n, long long lda, int percent) {
-    T *A = P(c, name);
-    if (!A || !fz_pct(percent)) return;
-    for (long long i = 0; i < n; ++i)
-        if (A[i + i * lda] == 0) A[i + i * lda] = (T)(1 + fz_below(3));
-}
-/* a zero column: an exactly singular matrix whose LU has a zero pivot somewhere */
-static void maybe_zero_column(const vals *c, const char *name, long long n, long long lda, int percent) {
-    T *A = P(c, name);
-    if (!A || n <= 0 || !fz_pct(percent)) return;
-    const long long j = fz_below((int)n);
-    for (long long i = 0; i < n; ++i) A[i + j * lda] = 0;
-}
-/* Hermitian positive definite through its stored triangle (diagonally dominant), sometimes
- * with a non-positive pivot planted at a random position */
-static void positive_definite(const vals *c, const char *name, long long n, long long lda) {
-    T *A = P(c, name);
-    if (!A || n <= 0 || !fz_pct(65)) return;
-    for (long long i = 0; i < n; ++i) A[i + i * lda] = (T)(3 * n + 1 + fz_below(4));
-    if (fz_pct(25)) A[fz_below((int)n) * (lda + 1)] = (T)-fz_below(2);
-}
-/* a Cholesky factor: a positive real diagonal, sometimes one that is not positive at j */
-static void factor_diagonal(const vals *c, const char *name, long long n, long long lda) {
-    T *A = P(c, name);
-    if (!A || n <= 0 || !fz_pct(70)) return;
-    for (long long i = 0; i < n; ++i) A[i + i * lda] = (T)(1 + fz_below(3));
-    if (fz_pct(25)) A[fz_below((int)n) * (lda + 1)] = (T)-fz_below(2);
 }
 
 /* ------------------------------------------------------------------ trtrs
@@ -705,7 +726,7 @@ static void potrs_primal(const vals *c, model *m, const char *A, const char *lda
 
 static void prepare_potrs(const vals *c, const model *m) { nonzero_diagonal(c, "C", G(c, "n"), G(c, "ldc"), 70); }
 
-/* potrs' info: the first zero C(i,i) when there is something to solve */
+/* potrs' info: the first zero C(i,i); nrhs = 0 quick-returns 0 like LAPACK, without reading C */
 static void expect_potrs(const vals *c, model *m) {
     const long long n = G(c, "n"), nrhs = G(c, "nrhs");
     m->exact = 1;
@@ -1164,17 +1185,17 @@ static const routine ROUTINES[R_COUNT] = {
                      model_getrf_rev},
     [R_GETRS] = {"getrs", 8, {FLAG("trans", -1, "NTC"), DIM("n", -2), DIM("nrhs", -3), ARR("LU", -4),
                               LD("lda", -5, "n"), IPIV("ipiv", -6), ARR("B", -7), LD("ldb", -8, "n")},
-                 model_getrs},
+                 model_getrs, prepare_getrs, expect_getrs, NULL},
     [R_GETRS_FWD] = {"getrs_fwd", 13, {ACT, FLAG("trans", -1, "NTC"), DIM("n", -2), DIM("nrhs", -3),
                                        ARR("LU", -4), LD("lda", -5, "n"), ARR("dLU", -107),
                                        LD("lddlu", -108, "n"), IPIV("ipiv", -6), ARR("B", -7),
                                        LD("ldb", -8, "n"), ARR("dB", -112), LD("lddb", -113, "n")},
-                     model_getrs_fwd},
+                     model_getrs_fwd, prepare_getrs, expect_getrs, NULL},
     [R_GETRS_REV] = {"getrs_rev", 13, {ACT, FLAG("trans", -1, "NTC"), DIM("n", -2), DIM("nrhs", -3),
                                        ARR("LU", -4), LD("lda", -5, "n"), ARR("dLU", -107),
                                        LD("lddlu", -108, "n"), IPIV("ipiv", -6), ARR("X", -7),
                                        LD("ldx", -8, "n"), ARR("dB", -112), LD("lddb", -113, "n")},
-                     model_getrs_rev},
+                     model_getrs_rev, prepare_getrs, expect_getrs_rev, NULL},
     [R_GESV] = {"gesv", 7, {DIM("n", -1), DIM("nrhs", -2), ARR("A", -3), LD("lda", -4, "n"), IPIV("ipiv", -5),
                             ARR("B", -6), LD("ldb", -7, "n")}, model_gesv},
     [R_GESV_FWD] = {"gesv_fwd", 12, {ACT, DIM("n", -1), DIM("nrhs", -2), ARR("A", -3), LD("lda", -4, "n"),
