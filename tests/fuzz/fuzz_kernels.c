@@ -219,6 +219,18 @@ static int zero_part(const T *A, long long rows, long long cols, long long lda, 
     return 1;
 }
 
+/* whether every entry of the stored (uplo) triangle of an n x n matrix outside its leading
+ * k x k block is NaN (want_nan) / zero (!want_nan) */
+static int triangle_outside_is(const T *A, long long n, long long lda, char uplo, long long k, int want_nan) {
+    for (long long j = 0; j < n; ++j)
+        for (long long i = uplo == 'U' ? 0 : j; i <= (uplo == 'U' ? j : n - 1); ++i) {
+            if (i < k && j < k) continue;
+            const T v = A[i + j * lda];
+            if (want_nan ? v == v : v != 0) return 0;
+        }
+    return 1;
+}
+
 /* the buffer of argument `name` before the call: a malloc'ed copy of its snapshot (freed by
  * copies_free), NULL for NULL, the kernel's own pointer for an untouched (no-access) one. The
  * copy has the buffer's address modulo the page size: OpenBLAS's kernels take paths that depend
@@ -681,6 +693,9 @@ static void post_potrf_fwd(const vals *c, const model *m, int rc, const fz_buf *
         const T *dA0 = before(c, bufs, "dA");
         if (zero_part(dA0, n, n, G(c, "ldda"), uplo_of(c)))
             must_be_zero(c, "dA", n, n, G(c, "ldda"), uplo_of(c), "a zero tangent contributes exactly zero");
+        else if (rc > 0 && !triangle_outside_is(P(c, "dA"), n, G(c, "ldda"), uplo_of(c), rc - 1, 1))
+            fz_fail("dA is not NaN on the stored triangle outside the leading %d block (not positive definite)",
+                    rc - 1);
     }
     copies_free();
 }
@@ -700,9 +715,19 @@ static void expect_potrf_rev(const vals *c, model *m) {
 }
 
 static void post_potrf_rev(const vals *c, const model *m, int rc, const fz_buf *bufs) {
-    const long long n = G(c, "n");
-    if (ACT_A(c) && case_finite && n > 0 && zero_part(before(c, bufs, "dC"), n, n, G(c, "lddc"), uplo_of(c)))
-        must_be_zero(c, "dC", n, n, G(c, "lddc"), uplo_of(c), "a zero cotangent contributes exactly zero");
+    const long long n = G(c, "n"), lddc = G(c, "lddc");
+    if (!ACT_A(c) || n == 0) return;
+    const T *dC0 = before(c, bufs, "dC");
+    if (case_finite && zero_part(dC0, n, n, lddc, uplo_of(c)))
+        must_be_zero(c, "dC", n, n, lddc, uplo_of(c), "a zero cotangent contributes exactly zero");
+    if (rc > 0) { /* not positive definite: the leading block's adjoint and zeros, or NaN throughout */
+        const int zero_outside = triangle_outside_is(dC0, n, lddc, uplo_of(c), rc - 1, 0);
+        if (zero_outside && !triangle_outside_is(P(c, "dC"), n, lddc, uplo_of(c), rc - 1, 0))
+            fz_fail("dC is not zero outside the leading %d block although Cbar is (not positive definite)", rc - 1);
+        if (!zero_outside && !triangle_outside_is(P(c, "dC"), n, lddc, uplo_of(c), 0, 1))
+            fz_fail("dC is not NaN on the whole stored triangle (not positive definite, Cbar nonzero outside the "
+                    "leading %d block)", rc - 1);
+    }
     copies_free();
 }
 
@@ -1157,32 +1182,32 @@ _Static_assert((int)R_COUNT == (int)FZ_TABLE_KERNELS, "a kernel of DL_KERNELS ha
 
 static const routine ROUTINES[R_COUNT] = {
     [R_TRSV] = {"trsv", 8, {TRSV_FLAG_PARAMS, DIM("n", -4), ARR("A", -5), LD("lda", -6, "n"), ARR("x", -7),
-                            INC("incx", -8)}, model_trsv},
+                            INC("incx", -8)}, model_trsv, NULL, NULL, NULL},
     [R_TRSV_FWD] = {"trsv_fwd", 13, {ACT, TRSV_FLAG_PARAMS, DIM("n", -4), ARR("A", -5), LD("lda", -6, "n"),
                                      ARR("dA", -108), LD("ldda", -109, "n"), ARR("x", -7), INC("incx", -8),
-                                     ARR("dx", -112), INC("incdx", -113)}, model_trsv_fwd},
+                                     ARR("dx", -112), INC("incdx", -113)}, model_trsv_fwd, NULL, NULL, NULL},
     [R_TRSV_REV] = {"trsv_rev", 13, {ACT, TRSV_FLAG_PARAMS, DIM("n", -4), ARR("A", -5), LD("lda", -6, "n"),
                                      ARR("dA", -108), LD("ldda", -109, "n"), ARR("x", -7), INC("incx", -8),
-                                     ARR("dx", -112), INC("incdx", -113)}, model_trsv_rev},
+                                     ARR("dx", -112), INC("incdx", -113)}, model_trsv_rev, NULL, NULL, NULL},
     [R_TRSM] = {"trsm", 11, {TRSM_FLAG_PARAMS, DIM("m", -5), DIM("n", -6), SCAL("alpha", -7), ARR("A", -8),
-                             LD("lda", -9, "k"), ARR("B", -10), LD("ldb", -11, "m")}, model_trsm},
+                             LD("lda", -9, "k"), ARR("B", -10), LD("ldb", -11, "m")}, model_trsm, NULL, NULL, NULL},
     [R_TRSM_FWD] = {"trsm_fwd", 17, {ACT, TRSM_FLAG_PARAMS, DIM("m", -5), DIM("n", -6), SCAL("alpha", -7),
                                      SCAL("dalpha", -109), ARR("A", -8), LD("lda", -9, "k"), ARR("dA", -112),
                                      LD("ldda", -113, "k"), ARR("B", -10), LD("ldb", -11, "m"),
-                                     ARR("dB", -116), LD("lddb", -117, "m")}, model_trsm_fwd},
+                                     ARR("dB", -116), LD("lddb", -117, "m")}, model_trsm_fwd, NULL, NULL, NULL},
     [R_TRSM_REV] = {"trsm_rev", 19, {ACT, TRSM_FLAG_PARAMS, DIM("m", -5), DIM("n", -6), SCAL("alpha", -7),
                                      ARR("A", -8), LD("lda", -9, "k"), ARR("dA", -111), LD("ldda", -112, "k"),
                                      ARR("X", -10), LD("ldx", -11, "m"), ARR("B0", -115),
                                      LD("ldb0", -116, "m"), ARR("dB", -117), LD("lddb", -118, "m"),
-                                     SCAL("dalpha", -119)}, model_trsm_rev},
+                                     SCAL("dalpha", -119)}, model_trsm_rev, NULL, NULL, NULL},
     [R_GETRF] = {"getrf", 5, {DIM("m", -1), DIM("n", -2), ARR("A", -3), LD("lda", -4, "m"), IPIV("ipiv", -5)},
-                 model_getrf},
+                 model_getrf, NULL, NULL, NULL},
     [R_GETRF_FWD] = {"getrf_fwd", 8, {ACT, DIM("m", -1), DIM("n", -2), ARR("A", -3), LD("lda", -4, "m"),
                                       IPIV("ipiv", -5), ARR("dA", -107), LD("ldda", -108, "m")},
-                     model_getrf_fwd},
+                     model_getrf_fwd, NULL, NULL, NULL},
     [R_GETRF_REV] = {"getrf_rev", 8, {ACT, DIM("m", -1), DIM("n", -2), ARR("LU", -3), LD("lda", -4, "m"),
                                       IPIV("ipiv", -5), ARR("dLU", -107), LD("lddlu", -108, "m")},
-                     model_getrf_rev},
+                     model_getrf_rev, NULL, NULL, NULL},
     [R_GETRS] = {"getrs", 8, {FLAG("trans", -1, "NTC"), DIM("n", -2), DIM("nrhs", -3), ARR("LU", -4),
                               LD("lda", -5, "n"), IPIV("ipiv", -6), ARR("B", -7), LD("ldb", -8, "n")},
                  model_getrs, prepare_getrs, expect_getrs, NULL},
@@ -1197,15 +1222,15 @@ static const routine ROUTINES[R_COUNT] = {
                                        LD("ldx", -8, "n"), ARR("dB", -112), LD("lddb", -113, "n")},
                      model_getrs_rev, prepare_getrs, expect_getrs_rev, NULL},
     [R_GESV] = {"gesv", 7, {DIM("n", -1), DIM("nrhs", -2), ARR("A", -3), LD("lda", -4, "n"), IPIV("ipiv", -5),
-                            ARR("B", -6), LD("ldb", -7, "n")}, model_gesv},
+                            ARR("B", -6), LD("ldb", -7, "n")}, model_gesv, NULL, NULL, NULL},
     [R_GESV_FWD] = {"gesv_fwd", 12, {ACT, DIM("n", -1), DIM("nrhs", -2), ARR("A", -3), LD("lda", -4, "n"),
                                      ARR("dA", -106), LD("ldda", -107, "n"), IPIV("ipiv", -5), ARR("B", -6),
                                      LD("ldb", -7, "n"), ARR("dB", -111), LD("lddb", -112, "n")},
-                    model_gesv_fwd},
+                    model_gesv_fwd, NULL, NULL, NULL},
     [R_GESV_REV] = {"gesv_rev", 12, {ACT, DIM("n", -1), DIM("nrhs", -2), ARR("LU", -3), LD("lda", -4, "n"),
                                      IPIV("ipiv", -5), ARR("dA", -107), LD("ldda", -108, "n"), ARR("X", -6),
                                      LD("ldx", -7, "n"), ARR("dB", -111), LD("lddb", -112, "n")},
-                    model_gesv_rev},
+                    model_gesv_rev, NULL, NULL, NULL},
     [R_POTRF] = {"potrf", 4, {FLAG("uplo", -1, "UL"), DIM("n", -2), ARR("A", -3), LD("lda", -4, "n")}, model_potrf,
                  prepare_potrf, NULL, post_potrf},
     [R_POTRF_FWD] = {"potrf_fwd", 7, {ACT, FLAG("uplo", -1, "UL"), DIM("n", -2), ARR("A", -3), LD("lda", -4, "n"),
