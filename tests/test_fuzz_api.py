@@ -10,9 +10,17 @@ activity), then replaces one or two of its arguments by a hostile value:
     None, NaN/inf (with check_finite True and False), complex data, masked arrays, pivots out of
     range / of the wrong dtype or length, flags of any type, alpha/dalpha of any shape and type.
 The call must return or raise ValueError / TypeError (whose message names an argument of the
-function; for a huge dimension, the argument and the size) or SingularMatrixError; nothing else,
-no crash. Inputs are never modified and no result shares memory with them; array results have
-the computation's dtype (pivots int32).
+function; for a huge dimension, the argument and the size), SingularMatrixError or
+NotPositiveDefiniteError; nothing else, no crash. Inputs are never modified and no result shares
+memory with them; array results have the computation's dtype (pivots int32). check_finite takes
+any value with a truth value (an array of two: ValueError naming it).
+
+FUNCTIONS is every name of the modules' __all__ (test_every_public_function_is_fuzzed fails for
+a public function without a valid problem in build()). Routine rules, from the module docs:
+test_cholesky_reads_and_writes_only_the_stored_triangle (junk in the other triangle and in Im of
+the diagonal changes nothing; results zero outside the triangle) and
+test_singular_and_not_positive_definite_inputs (the documented info > 0 behaviour of every
+function that has one).
 """
 from __future__ import annotations
 
