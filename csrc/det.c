@@ -90,7 +90,10 @@ static T pivot_product(int n, const T *LU, int lda, int skip) {
     return p;
 }
 
+/* Exactly 0 with a zero pivot, also when the product of the others overflows (inf * 0). */
 static T det_of_lu(int n, const T *LU, int lda, const int *ipiv) {
+    int first;
+    if (count_zero_pivots(n, LU, lda, &first)) return 0;
     return permutation_sign(n, ipiv) * pivot_product(n, LU, lda, -1);
 }
 
@@ -266,10 +269,10 @@ int FN(det_fwd)(unsigned active, int n, T *A, int lda, int *ipiv, const T *dA, i
     int rc = det_check(n, A, lda, ipiv);
     if (rc) return rc;
     const int act = (active & DL_ACTIVE_A) != 0;
-    if (act && n > 0 && !dA) return -107;
-    if (act && ldda < dl_max(1, n)) return -108;
-    if (!det) return -109;
-    if (act && !ddet) return -110;
+    if (act && n > 0 && !dA) return -106;
+    if (act && ldda < dl_max(1, n)) return -107;
+    if (!det) return -108;
+    if (act && !ddet) return -109;
     const int info = factor(n, A, lda, ipiv);
     *det = det_of_lu(n, A, lda, ipiv);
     if (ddet) *ddet = 0;
@@ -287,11 +290,12 @@ int FN(det_rev)(unsigned active, int n, const T *LU, int lda, const int *ipiv, c
                 int ldda) {
     int rc = det_check(n, LU, lda, ipiv);
     if (rc) return rc;
-    if (!dl_pivots_in_range(n, ipiv, n)) return -4;
     const int act = (active & DL_ACTIVE_A) != 0;
     if (act && !detbar) return -106;
     if (act && n > 0 && !dA) return -107;
     if (act && ldda < dl_max(1, n)) return -108;
+    /* the only check that reads memory comes last: no array is touched on any other error */
+    if (!dl_pivots_in_range(n, ipiv, n)) return -4;
     int first;
     const int zeros = n > 0 ? count_zero_pivots(n, LU, lda, &first) : 0;
     const int info = zeros ? first + 1 : 0;
@@ -319,12 +323,12 @@ int FN(slogdet_fwd)(unsigned active, int n, T *A, int lda, int *ipiv, const T *d
     int rc = det_check(n, A, lda, ipiv);
     if (rc) return rc;
     const int act = (active & DL_ACTIVE_A) != 0;
-    if (act && n > 0 && !dA) return -107;
-    if (act && ldda < dl_max(1, n)) return -108;
-    if (!sign) return -109;
-    if (!logabsdet) return -110;
-    if (act && !dsign) return -111;
-    if (act && !dlogabsdet) return -112;
+    if (act && n > 0 && !dA) return -106;
+    if (act && ldda < dl_max(1, n)) return -107;
+    if (!sign) return -108;
+    if (!logabsdet) return -109;
+    if (act && !dsign) return -110;
+    if (act && !dlogabsdet) return -111;
     const int info = factor(n, A, lda, ipiv);
     slogdet_of_lu(n, A, lda, ipiv, sign, logabsdet);
     if (dsign) *dsign = 0;
@@ -352,13 +356,23 @@ int FN(slogdet_rev)(unsigned active, int n, const T *LU, int lda, const int *ipi
                     const R *labar, T *dA, int ldda) {
     int rc = det_check(n, LU, lda, ipiv);
     if (rc) return rc;
-    if (!dl_pivots_in_range(n, ipiv, n)) return -4;
     const int act = (active & DL_ACTIVE_A) != 0;
     if (act && DL_IS_COMPLEX && !signbar) return -106;
     if (act && !labar) return -107;
     if (act && n > 0 && !dA) return -108;
     if (act && ldda < dl_max(1, n)) return -109;
-    if (!act || n == 0) return 0;
+    /* the only check that reads memory comes last: no array is touched on any other error */
+    if (!dl_pivots_in_range(n, ipiv, n)) return -4;
+    if (n == 0) return 0;
+    if (!act) return IFN(first_zero_diagonal)(n, LU, lda); /* the info, as det_rev returns it */
+    /* a zero cotangent contributes exactly zero, also when the sign is NaN (NaN in LU) */
+    const int zero_bar = *labar == 0 && !(DL_IS_COMPLEX && *signbar != 0);
+    const int info = IFN(first_zero_diagonal)(n, LU, lda);
+    if (info) { /* (0, -inf): neither output has a derivative */
+        if (!zero_bar) IFN(fill_nan)(n, n, dA, ldda);
+        return info;
+    }
+    if (zero_bar) return 0;
     T sign;
     R logabsdet;
     slogdet_of_lu(n, LU, lda, ipiv, &sign, &logabsdet);
@@ -366,11 +380,6 @@ int FN(slogdet_rev)(unsigned active, int n, const T *LU, int lda, const int *ipi
 #if DL_IS_COMPLEX
     c += IMAG(CONJ(sign) * *signbar) * (T)I;
 #endif
-    const int info = IFN(first_zero_diagonal)(n, LU, lda);
-    if (info) { /* (0, -inf): neither output has a derivative */
-        if (*labar != 0 || (DL_IS_COMPLEX && *signbar != 0)) IFN(fill_nan)(n, n, dA, ldda);
-        return info;
-    }
     if (c == 0) return 0;
     return add_scaled_inverse_adjoint(n, c, LU, lda, ipiv, dA, ldda);
 }

@@ -191,18 +191,22 @@ static void tri_rhs_solve(int kind, int n, const T *LU, int lda, T *D, int ldd, 
 }
 
 /* ============================================================ getri */
-/* ?getri's checks (n 1, A 2, lda 3, ipiv 4; an ipiv entry outside 1..n is reported at 4). */
+/* ?getri's checks (n 1, A 2, lda 3, ipiv 4). No array is read here: an ipiv entry outside
+ * 1..n (also reported at 4) is checked by getri_pivots after every other argument, so that an
+ * illegal argument of a kernel is rejected before any memory is touched. */
 static int getri_check(int n, const T *A, int lda, const int *ipiv) {
     if (n < 0) return -1;
     if (n > 0 && !A) return -2;
     if (lda < dl_max(1, n)) return -3;
     if (n > 0 && !ipiv) return -4;
-    if (!dl_pivots_in_range(n, ipiv, n)) return -4;
     return 0;
 }
 
+static int getri_pivots(int n, const int *ipiv) { return dl_pivots_in_range(n, ipiv, n) ? 0 : -4; }
+
 int FN(getri)(int n, T *A, int lda, const int *ipiv) {
     int rc = getri_check(n, A, lda, ipiv);
+    if (!rc) rc = getri_pivots(n, ipiv);
     if (rc || n == 0) return rc;
     const int singular = IFN(first_zero_diagonal)(n, A, lda);
     if (singular) return singular; /* LAPACK checks first and leaves A unchanged */
@@ -222,6 +226,7 @@ int FN(getri_fwd)(unsigned active, int n, T *A, int lda, const int *ipiv, T *dA,
     const int act = (active & DL_ACTIVE_A) != 0;
     if (act && n > 0 && !dA) return -106;
     if (act && ldda < dl_max(1, n)) return -107;
+    if ((rc = getri_pivots(n, ipiv))) return rc;
     if (n == 0) return 0;
     const int singular = IFN(first_zero_diagonal)(n, A, lda);
     if (singular) return singular; /* A unchanged: its tangent too */
@@ -265,6 +270,7 @@ int FN(getri_rev)(unsigned active, int n, const T *LU, int lda, const int *ipiv,
     if (ldx < dl_max(1, n)) return -107;
     if (act && n > 0 && !dA) return -108;
     if (act && ldda < dl_max(1, n)) return -109;
+    if ((rc = getri_pivots(n, ipiv))) return rc;
     if (!act || n == 0) return 0;
     const int singular = IFN(first_zero_diagonal)(n, LU, lda);
     if (singular) return singular; /* ?getri left the buffer unchanged: Xbar passes through */

@@ -428,9 +428,9 @@ int FN(trtrs_rev)(unsigned active, char uplo, char trans, char diag, int n, int 
     if (act_A && ldda < dl_max(1, n)) return -110;
     if (active && n > 0 && nrhs > 0 && !dB) return -113;
     if (active && lddb < dl_max(1, n)) return -114;
-    if (!active || n == 0) return 0;
-    const int sing = first_zero_diagonal(diag, n, A, lda);
-    if (sing || nrhs == 0) return sing; /* B was left unchanged: Xbar passes through */
+    if (n == 0) return 0;
+    const int sing = first_zero_diagonal(diag, n, A, lda); /* also with nothing active, as trsm_rev */
+    if (!active || sing || nrhs == 0) return sing; /* sing: B was left unchanged, Xbar passes through */
     const T one = 1;
     return FN(trsm_rev)(active, 'L', uplo, trans, diag, n, nrhs, &one, A, lda, dA, ldda, X, ldx, NULL, 1, dB,
                         lddb, NULL);

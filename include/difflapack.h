@@ -216,7 +216,8 @@ DL_PRECISIONS(DL_DECLARE_PRECISION)
  *
  * ---------------------------------------------------------------- getrs
  * dl_?getrs: B (n x nrhs) := op(A)^{-1} B with A = P L U given packed (trans N, T, C). Like
- *   ?getrs, plus: returns i > 0 if U(i,i) == 0 (B then holds what ?getrs computed, inf/nan);
+ *   ?getrs, plus: returns i > 0 if U(i,i) == 0 (B then holds what ?getrs computed, inf/nan;
+ *   nrhs = 0 quick-returns 0 without reading LU, as ?getrs; so do the rules);
  *   -6 if an ipiv entry is outside 1..n.
  * dl_?getrs_fwd: DL_ACTIVE_A: dLU is the tangent of the packed factors; DL_ACTIVE_B: dB holds
  *   the tangent of B on entry (otherwise not read, taken as 0). On exit B = X and, when either
@@ -271,7 +272,8 @@ DL_PRECISIONS(DL_DECLARE_PRECISION)
  * dl_?potrs: B (n x nrhs) := A^{-1} B with A from the factor C (?potrs). C's triangle is read
  *   as a general triangle: for complex data its diagonal as stored (complex), so potrs' factor
  *   derivatives are not projected onto a real diagonal. Returns i > 0 if C(i,i) == 0 (B then
- *   holds what ?potrs computed, inf/nan).
+ *   holds what ?potrs computed, inf/nan; nrhs = 0 quick-returns 0 without reading C, as ?potrs;
+ *   so do the rules).
  * dl_?potrs_fwd: DL_ACTIVE_A: dC is the tangent of the factor's triangle; DL_ACTIVE_B: dB holds
  *   the tangent of B on entry (otherwise not read, taken as 0). On exit B = X (bitwise ?potrs)
  *   and, when either is active, dB = dX = A^{-1}(dB - dA X), dA = dL L^H + L dL^H ('U': dU^H U
@@ -309,7 +311,8 @@ DL_PRECISIONS(DL_DECLARE_PRECISION)
  * dl_?trtrs_rev: X: the solution (read for DL_ACTIVE_A; ldx checked as ?trtrs' ldb: -9). dB:
  *   in Xbar, out Bbar = op(A)^{-H} Xbar; DL_ACTIVE_A: dA (its referenced triangle) += the
  *   projection of -Bbar X^H taken through op, as dl_?trsm_rev (op = T on complex data solves with
- *   conj(A)). info > 0 (B was left unchanged): Bbar = Xbar, dA untouched. Errors as trtrs_fwd.
+ *   conj(A)). info > 0 (B was left unchanged): Bbar = Xbar, dA untouched; the first zero A(i,i) is
+ *   returned also with nothing active, as by dl_?trsm_rev. Errors as trtrs_fwd.
  *
  * ---------------------------------------------------------------- getri, inv
  * dl_?getri: A (the packed n x n LU of ?getrf, with ipiv) := X = A^{-1} = U^{-1} L^{-1} P^T (what

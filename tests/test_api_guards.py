@@ -10,6 +10,16 @@ from difflapack import _core
 BIG = 2**32 + 3
 
 
+def test_ragged_logabsdet_bar_names_it():
+    """slogdet_vjp's pullback tested logabsdet_bar for complex values with a bare np.asarray:
+    a ragged list raised NumPy's anonymous 'inhomogeneous shape' error."""
+    _, pullback = difflapack.slogdet_vjp(np.eye(2))
+    with pytest.raises(ValueError, match=r"^logabsdet_bar cannot be converted"):
+        pullback(0.0, [[1.0, 2.0], [3.0]])
+    with pytest.raises(ValueError, match=r"^logabsdet_bar must be real"):
+        pullback(0.0, 1j)
+
+
 def test_ragged_input_names_the_argument():
     with pytest.raises(ValueError, match=r"^a cannot be converted"):
         difflapack.trsv([[1.0, 2.0], [3.0]], [1.0, 2.0])
@@ -80,6 +90,26 @@ def test_check_finite_without_a_truth_value_names_it():
     assert difflapack.solve(np.eye(2), np.ones(2), check_finite=np.bool_(False)).shape == (2,)
 
 
+@pytest.mark.parametrize("call", [
+    lambda cf: difflapack.trtrs(np.eye(2), np.ones(2), check_finite=cf),
+    lambda cf: difflapack.potrf(np.eye(2), check_finite=cf),
+    lambda cf: difflapack.posv_vjp(np.eye(2), np.ones(2), check_finite=cf),
+    lambda cf: difflapack.potrs_jvp(np.eye(2), np.ones(2), None, None, check_finite=cf),
+    lambda cf: difflapack.getri(np.eye(2), [0, 1], check_finite=cf),
+    lambda cf: difflapack.inv_jvp(np.eye(2), None, check_finite=cf),
+    lambda cf: difflapack.det(np.eye(2), check_finite=cf),
+    lambda cf: difflapack.slogdet_vjp(np.eye(2), check_finite=cf),
+])
+def test_check_finite_of_the_later_functions(call):
+    """trtrs, the Cholesky family, getri, inv, det, slogdet and their rules lacked the
+    check_finite conversion of the others: an array of two raised NumPy's anonymous 'truth
+    value of an array ... is ambiguous'."""
+    with pytest.raises(ValueError, match=r"^check_finite must be True or False"):
+        call(np.array([True, False]))
+    call(np.bool_(False))
+    call([])  # falsy, as in SciPy
+
+
 def test_none_for_a_required_array_names_it():
     """precision_of skipped None inputs, so getrf(None) reached np.result_type() with nothing
     ('at least one array or dtype is required')."""
@@ -97,3 +127,14 @@ def test_set_num_threads_rejects_what_is_no_thread_count(n):
     and int() took 1.5 as 1 and '2' as 2."""
     with pytest.raises(ValueError, match=r"^n \(the number of threads\)"):
         difflapack.set_num_threads(n)
+
+
+def test_solves_with_no_right_hand_side_quick_return():
+    """Documented (it used to read as if a zero diagonal always raised): getrs / potrs with a b
+    of shape (n, 0) return at once, like LAPACK, without reading the factor; trtrs checks the
+    diagonal first (LAPACK ?trtrs' own test). Found by the API fuzzer's info > 0 rules."""
+    f = np.array([[2.0, 1.0], [0.0, 0.0]])
+    assert difflapack.getrs(f, [0, 1], np.ones((2, 0))).shape == (2, 0)
+    assert difflapack.potrs(f, np.ones((2, 0)), uplo="U").shape == (2, 0)
+    with pytest.raises(difflapack.SingularMatrixError):
+        difflapack.trtrs(f, np.ones((2, 0)))

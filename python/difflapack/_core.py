@@ -38,10 +38,11 @@ def _ctype_of(param: str):
 
 
 @functools.lru_cache(maxsize=None)
-def kernel_table() -> dict:
+def kernel_table(include: str | None = None) -> dict:
     """{kernel name: (parameter names, ctypes argtypes)} for every precision and kernel of the
-    headers' tables, e.g. ``kernel_table()["dl_zgetrf_rev"]``."""
-    inc = get_include()
+    headers' tables, e.g. ``kernel_table()["dl_zgetrf_rev"]``; from the headers in the folder
+    ``include`` (default: :func:`get_include`)."""
+    inc = include or get_include()
     with open(os.path.join(inc, "difflapack_table.h")) as f:
         precisions = re.findall(r"X\((\w),", _macro_body(f.read(), "DL_PRECISIONS"))
     with open(os.path.join(inc, "difflapack.h")) as f:

@@ -33,7 +33,8 @@ Not positive definite (LAPACK ``info = j > 0``: the leading minor of order j is 
   never raise: they keep the leading block's exact derivative and return NaN where a derivative
   is needed and undefined.)
 * ``potrs`` and its rules raise :class:`difflapack.SingularMatrixError` if ``c`` has an exactly
-  zero diagonal entry.
+  zero diagonal entry and there is something to solve: a ``b`` without columns (``(n, 0)``)
+  returns at once, like LAPACK's quick return, without reading ``c``.
 """
 from __future__ import annotations
 
@@ -101,6 +102,7 @@ def _factor(a, uplo, check_finite):
     return prec, u, c
 
 
+@_core.bool_keywords("check_finite")
 def potrf(a, uplo="L", *, check_finite=True):
     """Cholesky factorisation of the Hermitian positive definite matrix given by the ``uplo``
     triangle of ``a`` (LAPACK ``?potrf``): ``(c, info)``, ``c`` the factor in that triangle and
@@ -111,6 +113,7 @@ def potrf(a, uplo="L", *, check_finite=True):
     return _only_triangle(c, u), int(info)
 
 
+@_core.bool_keywords("check_finite")
 def potrf_jvp(a, da, uplo="L", *, check_finite=True):
     """Forward mode of :func:`potrf`: ``(c, info), dc``.
 
@@ -128,6 +131,7 @@ def potrf_jvp(a, da, uplo="L", *, check_finite=True):
     return (_only_triangle(c, u), 0), _only_triangle(dc, u)
 
 
+@_core.bool_keywords("check_finite")
 def potrf_vjp(a, uplo="L", *, check_finite=True):
     """Reverse mode of :func:`potrf`: ``(c, info), pullback`` with ``a_bar = pullback(c_bar)``.
     Only the ``uplo`` triangle of ``c_bar`` is read (the factor is zero outside it), not the
@@ -160,10 +164,11 @@ def _potrs_inputs(c, b, uplo, check_finite):
     return prec, u, cm, x, was_1d
 
 
+@_core.bool_keywords("check_finite")
 def potrs(c, b, uplo="L", *, check_finite=True):
     """Solve ``A x = b`` with the Cholesky factor ``c`` of A (its ``uplo`` triangle, as
     :func:`potrf` returns it; LAPACK ``?potrs``). Raises SingularMatrixError if ``c`` has an
-    exactly zero diagonal entry."""
+    exactly zero diagonal entry (unless ``b`` has no columns: nothing is solved)."""
     prec, u, cm, x, was_1d = _potrs_inputs(c, b, uplo, check_finite)
     n, nrhs = x.shape
     info = call(prec.kernel("potrs"), u, n, nrhs, cm, ld(cm), x, ld(x))
@@ -172,6 +177,7 @@ def potrs(c, b, uplo="L", *, check_finite=True):
     return _shape_out(x, was_1d)
 
 
+@_core.bool_keywords("check_finite")
 def potrs_jvp(c, b, dc, db, uplo="L", *, check_finite=True):
     """Forward mode of :func:`potrs`: ``x, dx`` with ``dx = A^{-1} (db - dA x)``, ``dA = dL L^H
     + L dL^H`` ('U': ``dU^H U + U^H dU``) for the tangent ``dc`` of the factor (its ``uplo``
@@ -195,6 +201,7 @@ def potrs_jvp(c, b, dc, db, uplo="L", *, check_finite=True):
     return _shape_out(x, was_1d), _shape_out(dx, was_1d)
 
 
+@_core.bool_keywords("check_finite")
 def potrs_vjp(c, b, uplo="L", *, check_finite=True):
     """Reverse mode of :func:`potrs`: ``x, pullback`` with ``c_bar, b_bar = pullback(x_bar)``:
     ``b_bar = A^{-1} x_bar`` and ``c_bar`` the cotangent of the factor's ``uplo`` triangle (zero
@@ -226,6 +233,7 @@ def _posv_inputs(a, b, uplo, check_finite):
     return prec, u, c, x, was_1d
 
 
+@_core.bool_keywords("check_finite")
 def posv(a, b, uplo="L", *, check_finite=True):
     """Solve ``A x = b`` for the Hermitian positive definite A given by the ``uplo`` triangle
     of ``a`` (LAPACK ``?posv``): ``(c, x, info)`` with the factor ``c`` as :func:`potrf` returns
@@ -237,6 +245,7 @@ def posv(a, b, uplo="L", *, check_finite=True):
     return _only_triangle(c, u), _shape_out(x, was_1d), int(info)
 
 
+@_core.bool_keywords("check_finite")
 def posv_jvp(a, b, da, db, uplo="L", *, check_finite=True):
     """Forward mode of :func:`posv`: ``(c, x, info), (dc, dx)`` with ``dx = A^{-1} (db - dA x)``
     (``dA`` the Hermitian matrix of ``da``'s ``uplo`` triangle) and ``dc`` as
@@ -262,6 +271,7 @@ def posv_jvp(a, b, da, db, uplo="L", *, check_finite=True):
     return (_only_triangle(c, u), _shape_out(x, was_1d), 0), (dc, _shape_out(dx, was_1d))
 
 
+@_core.bool_keywords("check_finite")
 def posv_vjp(a, b, uplo="L", *, check_finite=True):
     """Reverse mode of :func:`posv`: ``(c, x, info), pullback`` with
     ``a_bar, b_bar = pullback(x_bar, c_bar=None)``: ``b_bar = A^{-1} x_bar`` and ``a_bar`` the

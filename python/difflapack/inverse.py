@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _core
 from ._core import ACTIVE_A, as_scalar, call, ld, precision_of, raise_for_info
 from .lu import _check, _matrix, _pivots, _raise_singular, _same_shape, _square, _zeros
 
@@ -61,6 +62,7 @@ def _getri_call(prec, kernel, routine, *args):
     _raise_singular(info, routine)
 
 
+@_core.bool_keywords("check_finite")
 def getri(lu, piv, *, check_finite=True):
     """The inverse of ``a = P L U`` from its packed factors ``lu`` (square) and 0-based pivots
     ``piv``, like ``scipy.linalg.lapack.?getri``. Raises SingularMatrixError if U(i,i) == 0."""
@@ -70,6 +72,7 @@ def getri(lu, piv, *, check_finite=True):
     return x
 
 
+@_core.bool_keywords("check_finite")
 def getri_jvp(lu, piv, dlu, *, check_finite=True):
     """Forward mode of :func:`getri`: ``(x, dx)`` with ``dx = -x dA x``, ``dA = P (dL U +
     L dU)`` for the packed tangent ``dlu`` of the factors (None: zero)."""
@@ -83,6 +86,7 @@ def getri_jvp(lu, piv, dlu, *, check_finite=True):
     return x, dx
 
 
+@_core.bool_keywords("check_finite")
 def getri_vjp(lu, piv, *, check_finite=True):
     """Reverse mode of :func:`getri`: ``(x, pullback)``; ``pullback(x_bar)`` returns the packed
     cotangent of the factors (Lbar strictly below the diagonal, Ubar on and above), i.e.
@@ -111,6 +115,7 @@ def _inv_inputs(a, check_finite):
     return prec, x, np.zeros(x.shape[0], dtype=np.int32)
 
 
+@_core.bool_keywords("check_finite")
 def inv(a, *, check_finite=True):
     """The inverse of the square matrix ``a`` (LU with partial pivoting, then ?getri), like
     ``numpy.linalg.inv``. Raises SingularMatrixError if an exact zero pivot appears."""
@@ -122,6 +127,7 @@ def inv(a, *, check_finite=True):
     return x
 
 
+@_core.bool_keywords("check_finite")
 def inv_jvp(a, da, *, check_finite=True):
     """Forward mode of :func:`inv`: ``(x, dx)``, ``dx = -x da x`` (two gemm after the
     primal). ``da=None`` gives zeros."""
@@ -137,6 +143,7 @@ def inv_jvp(a, da, *, check_finite=True):
     return x, dx
 
 
+@_core.bool_keywords("check_finite")
 def inv_vjp(a, *, check_finite=True):
     """Reverse mode of :func:`inv`: ``(x, pullback)``, ``a_bar = pullback(x_bar) =
     -x^H x_bar x^H`` (two gemm). The pullback keeps a private copy of ``x``."""
@@ -166,6 +173,7 @@ def _det_check(info, routine):
         raise_for_info(info, routine, _INV_ARGS)
 
 
+@_core.bool_keywords("check_finite")
 def det(a, *, check_finite=True):
     """Determinant of the square matrix ``a`` (``sign(P) prod U_ii`` from the LU; exactly 0
     for an exactly singular ``a``), a NumPy scalar of the computation's dtype."""
@@ -175,6 +183,7 @@ def det(a, *, check_finite=True):
     return out[0]
 
 
+@_core.bool_keywords("check_finite")
 def det_jvp(a, da, *, check_finite=True):
     """Forward mode of :func:`det`: ``(det, ddet)``, ``ddet = det tr(a^{-1} da)``, and the
     adjugate ``tr(adj(a) da)`` when ``a`` is singular (see the module doc)."""
@@ -189,6 +198,7 @@ def det_jvp(a, da, *, check_finite=True):
     return out[0], dout[0]
 
 
+@_core.bool_keywords("check_finite")
 def det_vjp(a, *, check_finite=True):
     """Reverse mode of :func:`det`: ``(det, pullback)``, ``a_bar = pullback(det_bar) =
     det_bar conj(det) a^{-H}`` (``det_bar adj(a)^H`` when ``a`` is singular)."""
@@ -207,6 +217,7 @@ def det_vjp(a, *, check_finite=True):
     return out[0], pullback
 
 
+@_core.bool_keywords("check_finite")
 def slogdet(a, *, check_finite=True):
     """``(sign, logabsdet)`` of the square matrix ``a`` like ``numpy.linalg.slogdet``: ``sign``
     of the computation's dtype (unit modulus for complex data), ``logabsdet`` real; ``(0,
@@ -217,6 +228,7 @@ def slogdet(a, *, check_finite=True):
     return sign[0], logabs[0]
 
 
+@_core.bool_keywords("check_finite")
 def slogdet_jvp(a, da, *, check_finite=True):
     """Forward mode of :func:`slogdet`: ``((sign, logabsdet), (dsign, dlogabsdet))`` with
     ``t = tr(a^{-1} da)``: ``dlogabsdet = Re t``, ``dsign = i Im(t) sign`` (complex; 0 for
@@ -234,6 +246,7 @@ def slogdet_jvp(a, da, *, check_finite=True):
     return (sign[0], logabs[0]), (dsign[0], dlogabs[0])
 
 
+@_core.bool_keywords("check_finite")
 def slogdet_vjp(a, *, check_finite=True):
     """Reverse mode of :func:`slogdet`: ``((sign, logabsdet), pullback)``, ``a_bar =
     pullback(sign_bar, logabsdet_bar) = c a^{-H}`` with ``c = logabsdet_bar + i Im(conj(sign)
@@ -247,7 +260,7 @@ def slogdet_vjp(a, *, check_finite=True):
 
     def pullback(sign_bar, logabsdet_bar):
         signbar = as_scalar(0 if sign_bar is None else sign_bar, "sign_bar", prec, check_finite)
-        if np.iscomplexobj(np.asarray(logabsdet_bar)):
+        if np.iscomplexobj(_core.asarray(logabsdet_bar, "logabsdet_bar")):
             raise ValueError("logabsdet_bar must be real (log|det| is a real output)")
         labar = as_scalar(logabsdet_bar, "logabsdet_bar", precision_of(a=prec.real.type(0)), check_finite)
         abar = _zeros((n, n), prec)

@@ -25,7 +25,9 @@ Singular matrices (an exactly zero pivot U(j,j), LAPACK ``info = j+1 > 0``):
   derivative needs the zero pivot, i.e. U(j,j) == 0 for a column j with rows below the
   diagonal (j < min(m, n) and j < m - 1). A zero LAST pivot of a square or wide matrix leaves
   the derivative well defined: they return it (finite) together with ``info > 0``.
-* ``getrs`` / ``getrs_jvp`` / ``getrs_vjp`` raise ``SingularMatrixError`` if U(i,i) == 0.
+* ``getrs`` / ``getrs_jvp`` / ``getrs_vjp`` raise ``SingularMatrixError`` if U(i,i) == 0 and
+  there is something to solve (a ``b`` of shape ``(n, 0)`` returns at once, like LAPACK's quick
+  return, without reading ``lu``).
 * ``gesv`` returns ``info > 0`` like SciPy's ``dgesv`` (``x`` is then a copy of ``b``);
   ``solve``, ``gesv_jvp``, ``gesv_vjp`` (and ``solve_jvp`` / ``solve_vjp``) raise
   ``SingularMatrixError``.
@@ -235,7 +237,7 @@ def _solve_in_place(prec, t: bytes, lu: np.ndarray, ipiv: np.ndarray, x: np.ndar
 def getrs(lu, piv, b, trans="N", *, check_finite=True):
     """Solve op(A) x = b with A = P L U given by :func:`getrf` (``lu`` square, ``piv``
     0-based) like ``scipy.linalg.lapack.?getrs``. trans: 'N' (A x = b), 'T' (A^T x = b) or
-    'C' (A^H x = b). Raises SingularMatrixError if U(i,i) == 0."""
+    'C' (A^H x = b). Raises SingularMatrixError if U(i,i) == 0 (unless b has no columns)."""
     t = _trans(trans)
     prec, lu, ipiv, x, was_1d = _solve_inputs(lu, piv, b, check_finite, copy_lu=False)
     _solve_in_place(prec, t, lu, ipiv, x, "getrs")

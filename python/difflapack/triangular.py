@@ -283,6 +283,7 @@ def _trtrs_inputs(a, b, uplo, trans, diag, check_finite, copy_a=False):
     return prec, flags, a, x, was_1d
 
 
+@_core.bool_keywords("check_finite")
 def trtrs(a, b, uplo="U", trans="N", diag="N", *, check_finite=True):
     """Solve ``op(A) X = B`` for a triangular ``A`` (LAPACK ``?trtrs``; SciPy's
     ``solve_triangular``). ``b`` is (n,) or (n, nrhs); the result has its shape. Raises
@@ -295,6 +296,7 @@ def trtrs(a, b, uplo="U", trans="N", diag="N", *, check_finite=True):
     return _shape_out(x, was_1d)
 
 
+@_core.bool_keywords("check_finite")
 def trtrs_jvp(a, b, da, db, uplo="U", trans="N", diag="N", *, check_finite=True):
     """Forward mode of :func:`trtrs`: ``(x, dx)``, ``dx = op(A)^{-1} (db - op(tri(dA)) x)``;
     ``da`` (only its referenced triangle is read) or ``db`` may be ``None`` (constant)."""
@@ -315,6 +317,7 @@ def trtrs_jvp(a, b, da, db, uplo="U", trans="N", diag="N", *, check_finite=True)
     return _shape_out(x, was_1d), _shape_out(dx, was_1d)
 
 
+@_core.bool_keywords("check_finite")
 def trtrs_vjp(a, b, uplo="U", trans="N", diag="N", *, check_finite=True):
     """Reverse mode of :func:`trtrs`: ``(x, pullback)``; ``pullback(x_bar)`` returns
     ``(da_bar, db_bar)``: ``db_bar = op(A)^{-H} x_bar`` and ``da_bar`` = ``-db_bar x^H``

@@ -8,6 +8,7 @@
 #define DL_FUZZ_H
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* ---- the random stream: a PRNG (CI) or the fuzzer's bytes (libFuzzer) */
 void fz_seed(uint64_t seed);
@@ -23,7 +24,7 @@ int fz_pct(int percent);       /* 1 with the given probability */
  * by fz_guards_intact. fz_noaccess: an address inside a large PROT_NONE region (any read or
  * write near it faults): what the kernels get for arrays they must not touch. fz_readonly: a
  * copy of a small object on a read-only page. */
-typedef struct {
+typedef struct fz_buf_s {
     unsigned char *map;
     size_t map_len;
     unsigned char *data;
@@ -49,6 +50,10 @@ typedef struct {
     /* run one random case of routine r; returns 1 if the kernel was called, 0 if skipped (a
      * legal case too large to allocate); counts go to *illegal / *legal / *pivots */
     int (*run_case)(int r, long *illegal, long *legal, long *pivots);
+    /* 0 if the fuzzer describes exactly the kernels of the header's DL_KERNELS table (names and
+     * parameter names, in order), else 1 with a message; with `list`, one line per kernel
+     * there: its name and parameter names */
+    int (*check_table)(FILE *list);
 } fz_precision;
 extern const fz_precision fz_precision_s, fz_precision_d, fz_precision_c, fz_precision_z;
 

@@ -43,7 +43,7 @@ typedef struct {
 
 typedef struct {
     long long rows, cols, ld; /* matrix; a vector has cols = -1 and its increment in ld */
-    int mode, is_int, is_vec;
+    int mode, is_int, is_vec, is_real; /* is_real: elements of the real type R (logabsdet) */
     char tri_uplo;            /* M_OUT_TRI: the referenced triangle of a rows x rows matrix */
     int tri_strict;
     int set;
@@ -58,6 +58,8 @@ typedef struct {
     int tri_idx; /* trsv/trsm: the triangle whose first zero diagonal entry the kernel returns */
     long long tri_k, tri_ld;
     int tri_unit;
+    int exact;    /* set by a routine's expect hook: the kernel must return exactly `want` */
+    long long want;
 } model;
 
 struct routine;
@@ -74,7 +76,15 @@ typedef struct routine {
     int np;
     param p[MAXP];
     void (*model)(const vals *c, model *m);
+    /* optional, for legal calls: prepare shapes the random data (a positive diagonal, ...)
+     * before the snapshot; expect reads the inputs and may set m->exact / m->want; post checks
+     * the routine's own rules after the call (bufs: the snapshots of every buffer). */
+    void (*prepare)(const vals *c, const model *m);
+    void (*expect)(const vals *c, model *m);
+    void (*post)(const vals *c, const model *m, int rc, const fz_buf *bufs);
 } routine;
+
+static int case_finite; /* this case's data holds no NaN / inf (half the cases) */
 
 /* ------------------------------------------------------------------ access by name */
 static int idx(const vals *c, const char *name) {
@@ -118,23 +128,27 @@ static void k_bad(const vals *c, model *m, int cond_left, int cond_right, int co
 static void mat(const vals *c, model *m, const char *name, int mode, long long rows, long long cols,
                 long long ld) {
     layout *l = &m->lay[idx(c, name)];
-    *l = (layout){rows, cols, ld, mode, 0, 0, 0, 0, 1};
+    *l = (layout){rows, cols, ld, mode, 0, 0, 0, 0, 0, 1};
 }
 static void tri(const vals *c, model *m, const char *name, long long k, long long ld, char uplo, int strict) {
     layout *l = &m->lay[idx(c, name)];
-    *l = (layout){k, k, ld, M_OUT_TRI, 0, 0, uplo, strict, 1};
+    *l = (layout){k, k, ld, M_OUT_TRI, 0, 0, 0, uplo, strict, 1};
 }
 static void vec(const vals *c, model *m, const char *name, int mode, long long n, long long inc) {
     layout *l = &m->lay[idx(c, name)];
-    *l = (layout){n, -1, inc, mode, 0, 1, 0, 0, 1};
+    *l = (layout){n, -1, inc, mode, 0, 1, 0, 0, 0, 1};
 }
 static void ivec(const vals *c, model *m, const char *name, int mode, long long count) {
     layout *l = &m->lay[idx(c, name)];
-    *l = (layout){count, 1, max1(count), mode, 1, 0, 0, 0, 1};
+    *l = (layout){count, 1, max1(count), mode, 1, 0, 0, 0, 0, 1};
 }
 static void scal(const vals *c, model *m, const char *name, int mode) {
     layout *l = &m->lay[idx(c, name)];
-    *l = (layout){1, 1, 1, mode, 0, 0, 0, 0, 1};
+    *l = (layout){1, 1, 1, mode, 0, 0, 0, 0, 0, 1};
+}
+static void rscal(const vals *c, model *m, const char *name, int mode) { /* a scalar of type R */
+    layout *l = &m->lay[idx(c, name)];
+    *l = (layout){1, 1, 1, mode, 0, 0, 1, 0, 0, 1};
 }
 static void pivots(const vals *c, model *m, const char *name, long long count, long long maxv, int code) {
     m->piv_idx = idx(c, name);
@@ -177,6 +191,123 @@ static long long first_zero_diagonal(const model *m, const T *A) {
     for (long long i = 0; i < m->tri_k; ++i)
         if (A[i + i * m->tri_ld] == 0) return i + 1;
     return 0;
+}
+
+/* ------------------------------------------------------------------ hooks: data access
+ * (prepare / expect / post run on legal calls, whose arrays are real buffers) */
+static void *P(const vals *c, const char *name) { return c->ptr[idx(c, name)]; }
+
+static long long diag_first_zero(const T *A, long long n, long long lda) {
+    for (long long i = 0; i < n; ++i)
+        if (A[i + i * lda] == 0) return i + 1;
+    return 0;
+}
+/* ?potrf's info as the Cholesky kernels read it back from a factor: the first diagonal entry
+ * whose real part is not positive (NaN included) */
+static long long diag_first_nonpositive(const T *A, long long n, long long lda) {
+    for (long long i = 0; i < n; ++i)
+        if (!(REAL(A[i + i * lda]) > 0)) return i + 1;
+    return 0;
+}
+/* whether the uplo triangle (or the whole matrix: uplo 'A') of an n x cols matrix is zero */
+static int zero_part(const T *A, long long rows, long long cols, long long lda, char uplo) {
+    for (long long j = 0; j < cols; ++j)
+        for (long long i = 0; i < rows; ++i) {
+            if ((uplo == 'L' && i < j) || (uplo == 'U' && i > j)) continue;
+            if (A[i + j * lda] != 0) return 0;
+        }
+    return 1;
+}
+
+/* whether every entry of the stored (uplo) triangle of an n x n matrix outside its leading
+ * k x k block is NaN (want_nan) / zero (!want_nan) */
+static int triangle_outside_is(const T *A, long long n, long long lda, char uplo, long long k, int want_nan) {
+    for (long long j = 0; j < n; ++j)
+        for (long long i = uplo == 'U' ? 0 : j; i <= (uplo == 'U' ? j : n - 1); ++i) {
+            if (i < k && j < k) continue;
+            const T v = A[i + j * lda];
+            if (want_nan ? v == v : v != 0) return 0;
+        }
+    return 1;
+}
+
+/* the buffer of argument `name` before the call: a malloc'ed copy of its snapshot (freed by
+ * copies_free), NULL for NULL, the kernel's own pointer for an untouched (no-access) one. The
+ * copy has the buffer's address modulo the page size: OpenBLAS's kernels take paths that depend
+ * on the alignment, and with NaN among the data even ?getrf's pivots differ between them. */
+#define FZ_PAGE 4096
+static void *copies[MAXP];
+static int ncopies;
+static void *before(const vals *c, const fz_buf *bufs, const char *name) {
+    const int i = idx(c, name);
+    if (!c->ptr[i]) return NULL;
+    if (!bufs[i].map) return c->ptr[i];
+    unsigned char *p = malloc(bufs[i].bytes + 2 * FZ_PAGE);
+    if (!p) fz_fail("malloc failed");
+    copies[ncopies++] = p;
+    const size_t want = (uintptr_t)bufs[i].data % FZ_PAGE;
+    p += (want + FZ_PAGE - (uintptr_t)p % FZ_PAGE) % FZ_PAGE;
+    memcpy(p, bufs[i].snapshot, bufs[i].bytes);
+    return p;
+}
+static void copies_free(void) {
+    while (ncopies) free(copies[--ncopies]);
+}
+static int unchanged(const vals *c, const fz_buf *bufs, const char *name) {
+    const fz_buf *b = &bufs[idx(c, name)];
+    return !b->map || !memcmp(b->data, b->snapshot, b->bytes);
+}
+static void must_be_unchanged(const vals *c, const fz_buf *bufs, const char *name, int rc, const char *why) {
+    if (!unchanged(c, bufs, name)) fz_fail("%s modified (rc %d), but %s", name, rc, why);
+}
+/* the buffer of `name` must hold bitwise what `ref` (a copy run through the reference
+ * routine) holds */
+static void same_as(const vals *c, const fz_buf *bufs, const char *name, const void *ref, const char *what) {
+    const fz_buf *b = &bufs[idx(c, name)];
+    if (b->map && memcmp(b->data, ref, b->bytes)) {
+        size_t k = 0;
+        while (b->data[k] == ((const unsigned char *)ref)[k]) ++k;
+        fz_fail("%s differs from what %s gives for the same inputs (from byte %zu of %zu)", name, what, k, b->bytes);
+    }
+}
+static void same_rc(int rc, int want, const char *what) {
+    if (rc != want) fz_fail("returned %d where %s returns %d for the same inputs", rc, what, want);
+}
+/* every logical entry of an m x n output equals zero (by value) */
+static void must_be_zero(const vals *c, const char *name, long long rows, long long cols, long long ld,
+                         char uplo, const char *why) {
+    const T *A = P(c, name);
+    if (A && rows > 0 && cols > 0 && !zero_part(A, rows, cols, ld, uplo)) fz_fail("%s is not zero, but %s", name, why);
+}
+
+/* prepare helpers: shape random square matrices so that the interesting paths run */
+static void nonzero_diagonal(const vals *c, const char *name, long long n, long long lda, int percent) {
+    T *A = P(c, name);
+    if (!A || !fz_pct(percent)) return;
+    for (long long i = 0; i < n; ++i)
+        if (A[i + i * lda] == 0) A[i + i * lda] = (T)(1 + fz_below(3));
+}
+/* a zero column: an exactly singular matrix whose LU has a zero pivot somewhere */
+static void maybe_zero_column(const vals *c, const char *name, long long n, long long lda, int percent) {
+    T *A = P(c, name);
+    if (!A || n <= 0 || !fz_pct(percent)) return;
+    const long long j = fz_below((int)n);
+    for (long long i = 0; i < n; ++i) A[i + j * lda] = 0;
+}
+/* Hermitian positive definite through its stored triangle (diagonally dominant), sometimes
+ * with a non-positive pivot planted at a random position */
+static void positive_definite(const vals *c, const char *name, long long n, long long lda) {
+    T *A = P(c, name);
+    if (!A || n <= 0 || !fz_pct(65)) return;
+    for (long long i = 0; i < n; ++i) A[i + i * lda] = (T)(3 * n + 1 + fz_below(4));
+    if (fz_pct(25)) A[fz_below((int)n) * (lda + 1)] = (T)-fz_below(2);
+}
+/* a Cholesky factor: a positive real diagonal, sometimes one that is not positive at j */
+static void factor_diagonal(const vals *c, const char *name, long long n, long long lda) {
+    T *A = P(c, name);
+    if (!A || n <= 0 || !fz_pct(70)) return;
+    for (long long i = 0; i < n; ++i) A[i + i * lda] = (T)(1 + fz_below(3));
+    if (fz_pct(25)) A[fz_below((int)n) * (lda + 1)] = (T)-fz_below(2);
 }
 
 /* ------------------------------------------------------------------ the routines
@@ -358,6 +489,27 @@ static void getrs_primal(const vals *c, model *m, const char *B, const char *ldb
 
 static void model_getrs(const vals *c, model *m) { getrs_primal(c, m, "B", "ldb", 1, M_OUT); }
 
+/* getrs' info: the first zero U(i,i); nrhs = 0 quick-returns 0 like LAPACK (the adjoint: also
+ * with nothing active) */
+static void expect_getrs(const vals *c, model *m) {
+    const long long n = G(c, "n"), nrhs = G(c, "nrhs");
+    m->exact = 1;
+    m->want = n > 0 && nrhs > 0 ? diag_first_zero(P(c, "LU"), n, G(c, "lda")) : 0;
+}
+
+static void expect_getrs_rev(const vals *c, model *m) {
+    expect_getrs(c, m);
+    if (!(act(c) & (DL_ACTIVE_A | DL_ACTIVE_B))) m->want = 0;
+}
+
+static void prepare_getrs(const vals *c, const model *m) {
+    T *A = P(c, "LU");
+    const long long n = G(c, "n"), lda = G(c, "lda");
+    if (!A || !fz_pct(60)) return;
+    for (long long i = 0; i < n; ++i)
+        if (A[i + i * lda] == 0) A[i + i * lda] = 1;
+}
+
 static void getrs_kernel_checks(const vals *c, model *m, int dlu_mode) {
     const long long n = G(c, "n"), nrhs = G(c, "nrhs");
     const int a = ACT_A(c), any = a || ACT_B(c);
@@ -424,8 +576,605 @@ static void model_gesv_rev(const vals *c, model *m) {
     if (any) mat(c, m, "dB", M_OUT, n, nrhs, G(c, "lddb"));
 }
 
+/* ------------------------------------------------------------------ trtrs
+ * ?trtrs' checks (uplo 1, trans 2, diag 3, n 4, nrhs 5, A 6, lda 7, B 8, ldb 9); the info is
+ * the first zero A(i,i) (diag 'N'), found before B is touched, for every kernel */
+static void trtrs_primal(const vals *c, model *m, const char *B, const char *ldb, int need_B, int b_mode) {
+    const long long n = G(c, "n"), nrhs = G(c, "nrhs");
+    flags_bad(c, m, TRSV_FLAGS, 3);
+    bad(m, n < 0, -4);
+    bad(m, nrhs < 0, -5);
+    bad(m, n > 0 && NUL(c, "A"), -6);
+    bad(m, G(c, "lda") < max1(n), -7);
+    bad(m, need_B && n > 0 && nrhs > 0 && NUL(c, B), -8);
+    bad(m, G(c, ldb) < max1(n), -9);
+    mat(c, m, "A", M_CONST, n, n, G(c, "lda"));
+    mat(c, m, B, b_mode, n, nrhs, G(c, ldb));
+    m->max_info = n;
+    zero_diagonal_info(c, m, n);
+}
+
+static void prepare_trtrs(const vals *c, const model *m) { nonzero_diagonal(c, "A", G(c, "n"), G(c, "lda"), 50); }
+
+static void model_trtrs(const vals *c, model *m) { trtrs_primal(c, m, "B", "ldb", 1, M_OUT); }
+
+static void post_trtrs(const vals *c, const model *m, int rc, const fz_buf *bufs) {
+    if (rc > 0) must_be_unchanged(c, bufs, "B", rc, "?trtrs leaves B unchanged on a zero diagonal entry");
+}
+
+static void model_trtrs_fwd(const vals *c, model *m) {
+    const long long n = G(c, "n"), nrhs = G(c, "nrhs");
+    const int a = ACT_A(c), any = a || ACT_B(c), empty = n == 0 || nrhs == 0;
+    trtrs_primal(c, m, "B", "ldb", 1, M_OUT);
+    bad(m, a && n > 0 && NUL(c, "dA"), -109);
+    bad(m, a && G(c, "ldda") < max1(n), -110);
+    bad(m, any && !empty && NUL(c, "dB"), -113);
+    bad(m, !NUL(c, "dB") && G(c, "lddb") < max1(n), -114);
+    if (a) mat(c, m, "dA", M_CONST, n, n, G(c, "ldda"));
+    mat(c, m, "dB", M_OUT, n, nrhs, G(c, "lddb")); /* written whenever dB != NULL */
+}
+
+static void post_trtrs_fwd(const vals *c, const model *m, int rc, const fz_buf *bufs) {
+    const long long n = G(c, "n"), nrhs = G(c, "nrhs");
+    T *B = before(c, bufs, "B");
+    same_rc(rc, FN(trtrs)((char)G(c, "uplo"), (char)G(c, "trans"), (char)G(c, "diag"), (int)n, (int)nrhs,
+                          P(c, "A"), (int)G(c, "lda"), B, (int)G(c, "ldb")), "dl_?trtrs");
+    same_as(c, bufs, "B", B, "dl_?trtrs");
+    if (rc > 0 && ACT_B(c)) must_be_unchanged(c, bufs, "dB", rc, "B is left unchanged: dB keeps its tangent");
+    if (rc > 0 && !ACT_B(c)) must_be_zero(c, "dB", n, nrhs, G(c, "lddb"), 'A', "B is unchanged and constant");
+    copies_free();
+}
+
+static void model_trtrs_rev(const vals *c, model *m) {
+    const long long n = G(c, "n"), nrhs = G(c, "nrhs");
+    const int a = ACT_A(c), any = a || ACT_B(c);
+    trtrs_primal(c, m, "X", "ldx", a, M_CONST);
+    bad(m, a && n > 0 && NUL(c, "dA"), -109);
+    bad(m, a && G(c, "ldda") < max1(n), -110);
+    bad(m, any && n > 0 && nrhs > 0 && NUL(c, "dB"), -113);
+    bad(m, any && G(c, "lddb") < max1(n), -114);
+    if (a) tri(c, m, "dA", n, G(c, "ldda"), upper_flag(G(c, "uplo")), upper_flag(G(c, "diag")) == 'U');
+    if (any) mat(c, m, "dB", M_OUT, n, nrhs, G(c, "lddb"));
+}
+
+static void post_trtrs_rev(const vals *c, const model *m, int rc, const fz_buf *bufs) {
+    if (rc > 0) {
+        must_be_unchanged(c, bufs, "dB", rc, "B was left unchanged: Bbar = Xbar");
+        must_be_unchanged(c, bufs, "dA", rc, "B was left unchanged: nothing for A");
+    }
+}
+
+/* ------------------------------------------------------------------ potrf
+ * ?potrf's checks (uplo 1, n 2, A 3, lda 4); A names the matrix argument. Only the stored
+ * triangle of A and of every derivative buffer may change. */
+static char uplo_of(const vals *c) { return upper_flag(G(c, "uplo")); }
+
+static void potrf_primal(const vals *c, model *m, const char *A, int mode) {
+    const long long n = G(c, "n");
+    bad(m, !flag_ok(c, "uplo"), -1);
+    bad(m, n < 0, -2);
+    bad(m, n > 0 && NUL(c, A), -3);
+    bad(m, G(c, "lda") < max1(n), -4);
+    if (mode == M_OUT_TRI) tri(c, m, A, n, G(c, "lda"), uplo_of(c), 0);
+    else mat(c, m, A, mode, n, n, G(c, "lda"));
+    m->max_info = n;
+}
+
+static void prepare_potrf(const vals *c, const model *m) { positive_definite(c, "A", G(c, "n"), G(c, "lda")); }
+static void prepare_factor(const vals *c, const model *m) { factor_diagonal(c, "C", G(c, "n"), G(c, "lda")); }
+
+static void model_potrf(const vals *c, model *m) { potrf_primal(c, m, "A", M_OUT_TRI); }
+
+/* what potrf_rev and posv_rev rely on: the info of a failed ?potrf can be read back from the
+ * factor's diagonal (finite data; a NaN pivot is no failure to ?potrf) */
+static void info_readable(const vals *c, int rc, const char *A) {
+    if (!case_finite) return;
+    const long long n = G(c, "n");
+    const long long back = n > 0 ? diag_first_nonpositive(P(c, A), n, G(c, "lda")) : 0;
+    if (rc != back) fz_fail("returned %d, but the factor's first non-positive diagonal entry is at %lld", rc, back);
+}
+
+static void post_potrf(const vals *c, const model *m, int rc, const fz_buf *bufs) { info_readable(c, rc, "A"); }
+
+static void model_potrf_fwd(const vals *c, model *m) {
+    const long long n = G(c, "n");
+    potrf_primal(c, m, "A", M_OUT_TRI);
+    bad(m, ACT_A(c) && n > 0 && NUL(c, "dA"), -106);
+    bad(m, ACT_A(c) && G(c, "ldda") < max1(n), -107);
+    if (ACT_A(c)) tri(c, m, "dA", n, G(c, "ldda"), uplo_of(c), 0);
+}
+
+static void post_potrf_fwd(const vals *c, const model *m, int rc, const fz_buf *bufs) {
+    const long long n = G(c, "n");
+    T *A = before(c, bufs, "A");
+    same_rc(rc, FN(potrf)((char)G(c, "uplo"), (int)n, A, (int)G(c, "lda")), "dl_?potrf");
+    same_as(c, bufs, "A", A, "dl_?potrf");
+    if (ACT_A(c) && case_finite && n > 0) {
+        const T *dA0 = before(c, bufs, "dA");
+        if (zero_part(dA0, n, n, G(c, "ldda"), uplo_of(c)))
+            must_be_zero(c, "dA", n, n, G(c, "ldda"), uplo_of(c), "a zero tangent contributes exactly zero");
+        else if (rc > 0 && !triangle_outside_is(P(c, "dA"), n, G(c, "ldda"), uplo_of(c), rc - 1, 1))
+            fz_fail("dA is not NaN on the stored triangle outside the leading %d block (not positive definite)",
+                    rc - 1);
+    }
+    copies_free();
+}
+
+static void model_potrf_rev(const vals *c, model *m) {
+    const long long n = G(c, "n");
+    potrf_primal(c, m, "C", M_CONST);
+    bad(m, ACT_A(c) && n > 0 && NUL(c, "dC"), -106);
+    bad(m, ACT_A(c) && G(c, "lddc") < max1(n), -107);
+    if (ACT_A(c)) tri(c, m, "dC", n, G(c, "lddc"), uplo_of(c), 0);
+}
+
+static void expect_potrf_rev(const vals *c, model *m) {
+    const long long n = G(c, "n");
+    m->exact = 1;
+    m->want = ACT_A(c) && n > 0 ? diag_first_nonpositive(P(c, "C"), n, G(c, "lda")) : 0;
+}
+
+static void post_potrf_rev(const vals *c, const model *m, int rc, const fz_buf *bufs) {
+    const long long n = G(c, "n"), lddc = G(c, "lddc");
+    if (!ACT_A(c) || n == 0) return;
+    const T *dC0 = before(c, bufs, "dC");
+    if (case_finite && zero_part(dC0, n, n, lddc, uplo_of(c)))
+        must_be_zero(c, "dC", n, n, lddc, uplo_of(c), "a zero cotangent contributes exactly zero");
+    if (rc > 0) { /* not positive definite: the leading block's adjoint and zeros, or NaN throughout */
+        const int zero_outside = triangle_outside_is(dC0, n, lddc, uplo_of(c), rc - 1, 0);
+        if (zero_outside && !triangle_outside_is(P(c, "dC"), n, lddc, uplo_of(c), rc - 1, 0))
+            fz_fail("dC is not zero outside the leading %d block although Cbar is (not positive definite)", rc - 1);
+        if (!zero_outside && !triangle_outside_is(P(c, "dC"), n, lddc, uplo_of(c), 0, 1))
+            fz_fail("dC is not NaN on the whole stored triangle (not positive definite, Cbar nonzero outside the "
+                    "leading %d block)", rc - 1);
+    }
+    copies_free();
+}
+
+/* ------------------------------------------------------------------ potrs, posv
+ * ?potrs' / ?posv's checks (uplo 1, n 2, nrhs 3, A 4, lda 5, B 6, ldb 7) */
+static void potrs_primal(const vals *c, model *m, const char *A, const char *lda, const char *B, const char *ldb,
+                         int need_B, int a_mode, int b_mode) {
+    const long long n = G(c, "n"), nrhs = G(c, "nrhs");
+    bad(m, !flag_ok(c, "uplo"), -1);
+    bad(m, n < 0, -2);
+    bad(m, nrhs < 0, -3);
+    bad(m, n > 0 && NUL(c, A), -4);
+    bad(m, G(c, lda) < max1(n), -5);
+    bad(m, need_B && n > 0 && nrhs > 0 && NUL(c, B), -6);
+    bad(m, G(c, ldb) < max1(n), -7);
+    if (a_mode == M_OUT_TRI) tri(c, m, A, n, G(c, lda), uplo_of(c), 0);
+    else mat(c, m, A, a_mode, n, n, G(c, lda));
+    mat(c, m, B, b_mode, n, nrhs, G(c, ldb));
+    m->max_info = n;
+}
+
+static void prepare_potrs(const vals *c, const model *m) { nonzero_diagonal(c, "C", G(c, "n"), G(c, "ldc"), 70); }
+
+/* potrs' info: the first zero C(i,i); nrhs = 0 quick-returns 0 like LAPACK, without reading C */
+static void expect_potrs(const vals *c, model *m) {
+    const long long n = G(c, "n"), nrhs = G(c, "nrhs");
+    m->exact = 1;
+    m->want = n > 0 && nrhs > 0 ? diag_first_zero(P(c, "C"), n, G(c, "ldc")) : 0;
+}
+
+static void model_potrs(const vals *c, model *m) { potrs_primal(c, m, "C", "ldc", "B", "ldb", 1, M_CONST, M_OUT); }
+
+static void potrs_kernel_checks(const vals *c, model *m, int dc_mode) {
+    const long long n = G(c, "n"), nrhs = G(c, "nrhs");
+    const int a = ACT_A(c), any = a || ACT_B(c);
+    bad(m, a && n > 0 && NUL(c, "dC"), -107);
+    bad(m, a && G(c, "lddc") < max1(n), -108);
+    bad(m, any && n > 0 && nrhs > 0 && NUL(c, "dB"), -111);
+    bad(m, any && G(c, "lddb") < max1(n), -112);
+    if (a && dc_mode == M_OUT_TRI) tri(c, m, "dC", n, G(c, "lddc"), uplo_of(c), 0);
+    else if (a) mat(c, m, "dC", dc_mode, n, n, G(c, "lddc"));
+    if (any) mat(c, m, "dB", M_OUT, n, nrhs, G(c, "lddb"));
+}
+
+static void model_potrs_fwd(const vals *c, model *m) {
+    potrs_primal(c, m, "C", "ldc", "B", "ldb", 1, M_CONST, M_OUT);
+    potrs_kernel_checks(c, m, M_CONST);
+}
+
+static void post_potrs_fwd(const vals *c, const model *m, int rc, const fz_buf *bufs) {
+    T *B = before(c, bufs, "B");
+    same_rc(rc, FN(potrs)((char)G(c, "uplo"), (int)G(c, "n"), (int)G(c, "nrhs"), P(c, "C"), (int)G(c, "ldc"), B,
+                          (int)G(c, "ldb")), "dl_?potrs");
+    same_as(c, bufs, "B", B, "dl_?potrs");
+    copies_free();
+}
+
+static void model_potrs_rev(const vals *c, model *m) {
+    potrs_primal(c, m, "C", "ldc", "X", "ldx", ACT_A(c), M_CONST, M_CONST);
+    potrs_kernel_checks(c, m, M_OUT_TRI);
+}
+
+static void expect_potrs_rev(const vals *c, model *m) {
+    expect_potrs(c, m);
+    if (!(act(c) & (DL_ACTIVE_A | DL_ACTIVE_B))) m->want = 0;
+}
+
+static void post_potrs_rev(const vals *c, const model *m, int rc, const fz_buf *bufs) {
+    const long long n = G(c, "n"), nrhs = G(c, "nrhs");
+    const int any = ACT_A(c) || ACT_B(c);
+    if (any && n > 0 && nrhs > 0 && zero_part(before(c, bufs, "dB"), n, nrhs, G(c, "lddb"), 'A')) {
+        /* a zero Xbar contributes exactly zero, also through a zero diagonal entry */
+        if (rc > 0) {
+            must_be_unchanged(c, bufs, "dB", rc, "a zero Xbar contributes exactly zero");
+            must_be_unchanged(c, bufs, "dC", rc, "a zero Xbar contributes exactly zero");
+        } else if (case_finite) {
+            must_be_zero(c, "dB", n, nrhs, G(c, "lddb"), 'A', "a zero Xbar contributes exactly zero");
+        }
+    }
+    copies_free();
+}
+
+static void prepare_posv(const vals *c, const model *m) { positive_definite(c, "A", G(c, "n"), G(c, "lda")); }
+
+static void model_posv(const vals *c, model *m) { potrs_primal(c, m, "A", "lda", "B", "ldb", 1, M_OUT_TRI, M_OUT); }
+
+static void post_posv(const vals *c, const model *m, int rc, const fz_buf *bufs) {
+    T *A = before(c, bufs, "A");
+    same_rc(rc, FN(potrf)((char)G(c, "uplo"), (int)G(c, "n"), A, (int)G(c, "lda")), "dl_?potrf");
+    same_as(c, bufs, "A", A, "dl_?potrf");
+    if (rc > 0) must_be_unchanged(c, bufs, "B", rc, "?posv leaves B unchanged when A is not positive definite");
+    info_readable(c, rc, "A");
+    copies_free();
+}
+
+static void model_posv_fwd(const vals *c, model *m) {
+    const long long n = G(c, "n"), nrhs = G(c, "nrhs");
+    const int a = ACT_A(c), any = a || ACT_B(c);
+    potrs_primal(c, m, "A", "lda", "B", "ldb", 1, M_OUT_TRI, M_OUT);
+    bad(m, a && n > 0 && NUL(c, "dA"), -107);
+    bad(m, a && G(c, "ldda") < max1(n), -108);
+    bad(m, any && n > 0 && nrhs > 0 && NUL(c, "dB"), -111);
+    bad(m, any && G(c, "lddb") < max1(n), -112);
+    /* dA becomes dC only with DL_WANT_DLU (its stored triangle); otherwise it is read only */
+    if (a && (act(c) & DL_WANT_DLU)) tri(c, m, "dA", n, G(c, "ldda"), uplo_of(c), 0);
+    else if (a) mat(c, m, "dA", M_CONST, n, n, G(c, "ldda"));
+    if (any) mat(c, m, "dB", M_OUT, n, nrhs, G(c, "lddb"));
+}
+
+static void post_posv_fwd(const vals *c, const model *m, int rc, const fz_buf *bufs) {
+    const long long n = G(c, "n"), nrhs = G(c, "nrhs");
+    const char uplo = (char)G(c, "uplo");
+    T *A = before(c, bufs, "A"), *B = before(c, bufs, "B");
+    same_rc(rc, FN(posv)(uplo, (int)n, (int)nrhs, A, (int)G(c, "lda"), B, (int)G(c, "ldb")), "dl_?posv");
+    same_as(c, bufs, "A", A, "dl_?posv");
+    same_as(c, bufs, "B", B, "dl_?posv");
+    if (rc > 0 && ACT_B(c)) must_be_unchanged(c, bufs, "dB", rc, "B is left unchanged: dB keeps its tangent");
+    if (rc > 0 && ACT_A(c) && !ACT_B(c)) must_be_zero(c, "dB", n, nrhs, G(c, "lddb"), 'A', "B is unchanged and constant");
+    if (ACT_A(c) && (act(c) & DL_WANT_DLU)) { /* dC as dl_?potrf_fwd */
+        T *A2 = before(c, bufs, "A"), *dA = before(c, bufs, "dA");
+        FN(potrf_fwd)(DL_ACTIVE_A, uplo, (int)n, A2, (int)G(c, "lda"), dA, (int)G(c, "ldda"));
+        same_as(c, bufs, "dA", dA, "dl_?potrf_fwd");
+    }
+    copies_free();
+}
+
+static void model_posv_rev(const vals *c, model *m) {
+    const long long n = G(c, "n"), nrhs = G(c, "nrhs");
+    const int a = ACT_A(c), any = a || ACT_B(c);
+    /* X NULL is no argument error here: it is reported (-6) only once C is known to be
+     * positive definite (expect_posv_rev) */
+    potrs_primal(c, m, "C", "lda", "X", "ldx", 0, M_CONST, M_CONST);
+    bad(m, a && n > 0 && NUL(c, "dA"), -107);
+    bad(m, a && G(c, "ldda") < max1(n), -108);
+    bad(m, any && n > 0 && nrhs > 0 && NUL(c, "dB"), -111);
+    bad(m, any && G(c, "lddb") < max1(n), -112);
+    if (a) tri(c, m, "dA", n, G(c, "ldda"), uplo_of(c), 0);
+    if (any) mat(c, m, "dB", M_OUT, n, nrhs, G(c, "lddb"));
+}
+
+static void expect_posv_rev(const vals *c, model *m) {
+    const long long n = G(c, "n"), nrhs = G(c, "nrhs");
+    const int a = ACT_A(c), any = a || ACT_B(c);
+    m->exact = 1;
+    m->want = 0;
+    if (n == 0 || !any) return;
+    m->want = diag_first_nonpositive(P(c, "C"), n, G(c, "lda"));
+    if (!m->want && a && nrhs > 0 && NUL(c, "X")) m->want = -6;
+}
+
+static void post_posv_rev(const vals *c, const model *m, int rc, const fz_buf *bufs) {
+    const long long n = G(c, "n");
+    if (rc > 0) {
+        must_be_unchanged(c, bufs, "dB", rc, "B was left unchanged: Bbar = Xbar");
+        if (ACT_A(c)) { /* dA: potrf_rev's rule for Cbar alone */
+            T *dA = before(c, bufs, "dA");
+            FN(potrf_rev)(DL_ACTIVE_A, (char)G(c, "uplo"), (int)n, P(c, "C"), (int)G(c, "lda"), dA, (int)G(c, "ldda"));
+            same_as(c, bufs, "dA", dA, "dl_?potrf_rev");
+        }
+    }
+    copies_free();
+}
+
+/* ------------------------------------------------------------------ getri, inv
+ * ?getri's checks (n 1, A 2, lda 3, ipiv 4; an ipiv entry outside 1..n: 4, checked last) */
+static void getri_primal(const vals *c, model *m, const char *A, int a_mode) {
+    const long long n = G(c, "n");
+    bad(m, n < 0, -1);
+    bad(m, n > 0 && NUL(c, A), -2);
+    bad(m, G(c, "lda") < max1(n), -3);
+    bad(m, n > 0 && NUL(c, "ipiv"), -4);
+    mat(c, m, A, a_mode, n, n, G(c, "lda"));
+    ivec(c, m, "ipiv", M_CONST, n);
+    pivots(c, m, "ipiv", n, n, -4);
+    m->max_info = n;
+}
+
+static void prepare_getri(const vals *c, const model *m) { nonzero_diagonal(c, "A", G(c, "n"), G(c, "lda"), 60); }
+static void prepare_lu(const vals *c, const model *m) { nonzero_diagonal(c, "LU", G(c, "n"), G(c, "lda"), 60); }
+
+static void expect_getri(const vals *c, model *m) {
+    const long long n = G(c, "n");
+    m->exact = 1;
+    m->want = n > 0 ? diag_first_zero(P(c, "A"), n, G(c, "lda")) : 0;
+}
+
+static void model_getri(const vals *c, model *m) { getri_primal(c, m, "A", M_OUT); }
+
+static void post_getri(const vals *c, const model *m, int rc, const fz_buf *bufs) {
+    if (rc > 0) must_be_unchanged(c, bufs, "A", rc, "?getri leaves A unchanged when U is singular");
+}
+
+static void model_getri_fwd(const vals *c, model *m) {
+    const long long n = G(c, "n");
+    getri_primal(c, m, "A", M_OUT);
+    bad(m, ACT_A(c) && n > 0 && NUL(c, "dA"), -106);
+    bad(m, ACT_A(c) && G(c, "ldda") < max1(n), -107);
+    if (ACT_A(c)) mat(c, m, "dA", M_OUT, n, n, G(c, "ldda"));
+}
+
+static void post_getri_fwd(const vals *c, const model *m, int rc, const fz_buf *bufs) {
+    T *A = before(c, bufs, "A");
+    same_rc(rc, FN(getri)((int)G(c, "n"), A, (int)G(c, "lda"), P(c, "ipiv")), "dl_?getri");
+    same_as(c, bufs, "A", A, "dl_?getri");
+    if (rc > 0) must_be_unchanged(c, bufs, "dA", rc, "A is left unchanged: so is its tangent");
+    copies_free();
+}
+
+static void model_getri_rev(const vals *c, model *m) {
+    const long long n = G(c, "n");
+    const int a = ACT_A(c);
+    getri_primal(c, m, "LU", M_CONST);
+    bad(m, a && n > 0 && NUL(c, "X"), -106);
+    bad(m, G(c, "ldx") < max1(n), -107);
+    bad(m, a && n > 0 && NUL(c, "dA"), -108);
+    bad(m, a && G(c, "ldda") < max1(n), -109);
+    mat(c, m, "X", M_CONST, n, n, G(c, "ldx"));
+    if (a) mat(c, m, "dA", M_OUT, n, n, G(c, "ldda"));
+}
+
+static void expect_getri_rev(const vals *c, model *m) {
+    const long long n = G(c, "n");
+    m->exact = 1;
+    m->want = ACT_A(c) && n > 0 ? diag_first_zero(P(c, "LU"), n, G(c, "lda")) : 0;
+}
+
+static void post_getri_rev(const vals *c, const model *m, int rc, const fz_buf *bufs) {
+    if (rc > 0) must_be_unchanged(c, bufs, "dA", rc, "?getri computed nothing: Xbar passes through");
+}
+
+/* the square ?getrf checks of inv, det and slogdet (n 1, A 2, lda 3, ipiv 4); A := its LU */
+static void factor_primal(const vals *c, model *m) {
+    const long long n = G(c, "n");
+    bad(m, n < 0, -1);
+    bad(m, n > 0 && NUL(c, "A"), -2);
+    bad(m, G(c, "lda") < max1(n), -3);
+    bad(m, n > 0 && NUL(c, "ipiv"), -4);
+    mat(c, m, "A", M_OUT, n, n, G(c, "lda"));
+    ivec(c, m, "ipiv", M_OUT, n);
+    m->max_info = n;
+}
+
+static void prepare_factor_primal(const vals *c, const model *m) {
+    maybe_zero_column(c, "A", G(c, "n"), G(c, "lda"), 15);
+}
+
+/* A and ipiv as dl_?getrf leaves them (A only where the kernel keeps the LU: `lu`) */
+static void same_as_getrf(const vals *c, const fz_buf *bufs, int rc, int lu) {
+    T *A = before(c, bufs, "A");
+    int *ipiv = before(c, bufs, "ipiv");
+    const int n = (int)G(c, "n");
+    same_rc(rc, FN(getrf)(n, n, A, (int)G(c, "lda"), ipiv), "dl_?getrf");
+    same_as(c, bufs, "ipiv", ipiv, "dl_?getrf");
+    if (lu) same_as(c, bufs, "A", A, "dl_?getrf");
+}
+
+static void model_inv(const vals *c, model *m) { factor_primal(c, m); }
+
+static void post_inv(const vals *c, const model *m, int rc, const fz_buf *bufs) {
+    same_as_getrf(c, bufs, rc, rc > 0); /* info > 0: A holds the factors */
+    copies_free();
+}
+
+static void model_inv_fwd(const vals *c, model *m) {
+    const long long n = G(c, "n");
+    factor_primal(c, m);
+    bad(m, ACT_A(c) && n > 0 && NUL(c, "dA"), -106);
+    bad(m, ACT_A(c) && G(c, "ldda") < max1(n), -107);
+    if (ACT_A(c)) mat(c, m, "dA", M_OUT, n, n, G(c, "ldda"));
+}
+
+static void post_inv_fwd(const vals *c, const model *m, int rc, const fz_buf *bufs) {
+    const int n = (int)G(c, "n");
+    T *A = before(c, bufs, "A");
+    int *ipiv = before(c, bufs, "ipiv");
+    same_rc(rc, FN(inv)(n, A, (int)G(c, "lda"), ipiv), "dl_?inv");
+    same_as(c, bufs, "A", A, "dl_?inv");
+    same_as(c, bufs, "ipiv", ipiv, "dl_?inv");
+    if (rc > 0 && ACT_A(c)) { /* dA: the packed getrf tangent */
+        T *A2 = before(c, bufs, "A"), *dA = before(c, bufs, "dA");
+        int *ipiv2 = before(c, bufs, "ipiv");
+        FN(getrf_fwd)(DL_ACTIVE_A, n, n, A2, (int)G(c, "lda"), ipiv2, dA, (int)G(c, "ldda"));
+        same_as(c, bufs, "dA", dA, "dl_?getrf_fwd");
+    }
+    copies_free();
+}
+
+static void model_inv_rev(const vals *c, model *m) {
+    const long long n = G(c, "n");
+    bad(m, n < 0, -102);
+    bad(m, n > 0 && NUL(c, "X"), -103);
+    bad(m, G(c, "ldx") < max1(n), -104);
+    bad(m, ACT_A(c) && n > 0 && NUL(c, "dA"), -105);
+    bad(m, ACT_A(c) && G(c, "ldda") < max1(n), -106);
+    mat(c, m, "X", M_CONST, n, n, G(c, "ldx"));
+    if (ACT_A(c)) mat(c, m, "dA", M_OUT, n, n, G(c, "ldda"));
+    m->max_info = 0;
+}
+
+/* ------------------------------------------------------------------ det, slogdet */
+static void model_det(const vals *c, model *m) {
+    factor_primal(c, m);
+    bad(m, NUL(c, "det"), -105);
+    scal(c, m, "det", M_OUT);
+}
+
+static void post_det(const vals *c, const model *m, int rc, const fz_buf *bufs) {
+    same_as_getrf(c, bufs, rc, 1);
+    const T det = *(const T *)P(c, "det");
+    const long long n = G(c, "n");
+    if (n > 0 && diag_first_zero(P(c, "A"), n, G(c, "lda")) && det != 0) fz_fail("det = %g with a zero pivot (documented: exactly 0)", (double)REAL(det));
+    copies_free();
+}
+
+static void model_det_fwd(const vals *c, model *m) {
+    const long long n = G(c, "n");
+    const int a = ACT_A(c);
+    factor_primal(c, m);
+    bad(m, a && n > 0 && NUL(c, "dA"), -106);
+    bad(m, a && G(c, "ldda") < max1(n), -107);
+    bad(m, NUL(c, "det"), -108);
+    bad(m, a && NUL(c, "ddet"), -109);
+    if (a) mat(c, m, "dA", M_CONST, n, n, G(c, "ldda"));
+    scal(c, m, "det", M_OUT);
+    scal(c, m, "ddet", M_OUT); /* written whenever it is not NULL */
+}
+
+static void post_det_fwd(const vals *c, const model *m, int rc, const fz_buf *bufs) {
+    const long long n = G(c, "n");
+    T *A = before(c, bufs, "A"), *det = before(c, bufs, "det");
+    int *ipiv = before(c, bufs, "ipiv");
+    same_rc(rc, FN(det)((int)n, A, (int)G(c, "lda"), ipiv, det), "dl_?det");
+    same_as(c, bufs, "A", A, "dl_?det");
+    same_as(c, bufs, "ipiv", ipiv, "dl_?det");
+    same_as(c, bufs, "det", det, "dl_?det");
+    const T *ddet = P(c, "ddet");
+    if (ddet && (!ACT_A(c) || n == 0 || zero_part(P(c, "dA"), n, n, G(c, "ldda"), 'A')) && *ddet != 0)
+        fz_fail("ddet != 0 for a zero (or inactive) tangent");
+    copies_free();
+}
+
+static void model_det_rev(const vals *c, model *m) {
+    const long long n = G(c, "n");
+    const int a = ACT_A(c);
+    getri_primal(c, m, "LU", M_CONST);
+    bad(m, a && NUL(c, "detbar"), -106);
+    bad(m, a && n > 0 && NUL(c, "dA"), -107);
+    bad(m, a && G(c, "ldda") < max1(n), -108);
+    if (a) scal(c, m, "detbar", M_CONST);
+    if (a) mat(c, m, "dA", M_OUT, n, n, G(c, "ldda"));
+}
+
+/* det_rev / slogdet_rev: "the first zero U(i,i), 1-based, or 0" */
+static void expect_det_rev(const vals *c, model *m) {
+    const long long n = G(c, "n");
+    m->exact = 1;
+    m->want = n > 0 ? diag_first_zero(P(c, "LU"), n, G(c, "lda")) : 0;
+}
+
+static void post_det_rev(const vals *c, const model *m, int rc, const fz_buf *bufs) {
+    if (ACT_A(c) && *(const T *)P(c, "detbar") == 0)
+        must_be_unchanged(c, bufs, "dA", rc, "a zero cotangent contributes exactly zero");
+}
+
+static void model_slogdet(const vals *c, model *m) {
+    factor_primal(c, m);
+    bad(m, NUL(c, "sign"), -105);
+    bad(m, NUL(c, "logabsdet"), -106);
+    scal(c, m, "sign", M_OUT);
+    rscal(c, m, "logabsdet", M_OUT);
+}
+
+static void post_slogdet(const vals *c, const model *m, int rc, const fz_buf *bufs) {
+    same_as_getrf(c, bufs, rc, 1);
+    const T sign = *(const T *)P(c, "sign");
+    const R la = *(const R *)P(c, "logabsdet");
+    const long long n = G(c, "n");
+    if (n > 0 && diag_first_zero(P(c, "A"), n, G(c, "lda")) && (sign != 0 || !(la < 0 && isinf(la))))
+        fz_fail("(sign, logabsdet) = (%g, %g) with a zero pivot (documented: (0, -inf))", (double)REAL(sign), (double)la);
+    copies_free();
+}
+
+static void model_slogdet_fwd(const vals *c, model *m) {
+    const long long n = G(c, "n");
+    const int a = ACT_A(c);
+    factor_primal(c, m);
+    bad(m, a && n > 0 && NUL(c, "dA"), -106);
+    bad(m, a && G(c, "ldda") < max1(n), -107);
+    bad(m, NUL(c, "sign"), -108);
+    bad(m, NUL(c, "logabsdet"), -109);
+    bad(m, a && NUL(c, "dsign"), -110);
+    bad(m, a && NUL(c, "dlogabsdet"), -111);
+    if (a) mat(c, m, "dA", M_CONST, n, n, G(c, "ldda"));
+    scal(c, m, "sign", M_OUT);
+    rscal(c, m, "logabsdet", M_OUT);
+    scal(c, m, "dsign", M_OUT);       /* written whenever not NULL */
+    rscal(c, m, "dlogabsdet", M_OUT);
+}
+
+static void post_slogdet_fwd(const vals *c, const model *m, int rc, const fz_buf *bufs) {
+    const long long n = G(c, "n");
+    T *A = before(c, bufs, "A"), *sign = before(c, bufs, "sign");
+    R *la = before(c, bufs, "logabsdet");
+    int *ipiv = before(c, bufs, "ipiv");
+    same_rc(rc, FN(slogdet)((int)n, A, (int)G(c, "lda"), ipiv, sign, la), "dl_?slogdet");
+    same_as(c, bufs, "A", A, "dl_?slogdet");
+    same_as(c, bufs, "ipiv", ipiv, "dl_?slogdet");
+    same_as(c, bufs, "sign", sign, "dl_?slogdet");
+    same_as(c, bufs, "logabsdet", la, "dl_?slogdet");
+    const T *ds = P(c, "dsign");
+    const R *dl = P(c, "dlogabsdet");
+    if (!ACT_A(c) || n == 0 || zero_part(P(c, "dA"), n, n, G(c, "ldda"), 'A'))
+        if ((ds && *ds != 0) || (dl && *dl != 0)) fz_fail("dsign / dlogabsdet != 0 for a zero (or inactive) tangent");
+    copies_free();
+}
+
+static void model_slogdet_rev(const vals *c, model *m) {
+    const long long n = G(c, "n");
+    const int a = ACT_A(c);
+    getri_primal(c, m, "LU", M_CONST);
+    bad(m, a && DL_IS_COMPLEX && NUL(c, "signbar"), -106); /* real data: signbar is not read */
+    bad(m, a && NUL(c, "labar"), -107);
+    bad(m, a && n > 0 && NUL(c, "dA"), -108);
+    bad(m, a && G(c, "ldda") < max1(n), -109);
+    if (a && DL_IS_COMPLEX) scal(c, m, "signbar", M_CONST);
+    if (a) rscal(c, m, "labar", M_CONST);
+    if (a) mat(c, m, "dA", M_OUT, n, n, G(c, "ldda"));
+}
+
+static void post_slogdet_rev(const vals *c, const model *m, int rc, const fz_buf *bufs) {
+    if (!ACT_A(c) || *(const R *)P(c, "labar") != 0) return;
+    if (DL_IS_COMPLEX && *(const T *)P(c, "signbar") != 0) return;
+    must_be_unchanged(c, bufs, "dA", rc, "a zero cotangent contributes exactly zero");
+}
+
+/* in the order of the DL_KERNELS table (checked at start-up: fz_check_table) */
 enum { R_TRSV, R_TRSV_FWD, R_TRSV_REV, R_TRSM, R_TRSM_FWD, R_TRSM_REV, R_GETRF, R_GETRF_FWD, R_GETRF_REV,
-       R_GETRS, R_GETRS_FWD, R_GETRS_REV, R_GESV, R_GESV_FWD, R_GESV_REV, R_COUNT };
+       R_GETRS, R_GETRS_FWD, R_GETRS_REV, R_GESV, R_GESV_FWD, R_GESV_REV, R_POTRF, R_POTRF_FWD, R_POTRF_REV,
+       R_POTRS, R_POTRS_FWD, R_POTRS_REV, R_POSV, R_POSV_FWD, R_POSV_REV, R_TRTRS, R_TRTRS_FWD, R_TRTRS_REV,
+       R_GETRI, R_GETRI_FWD, R_GETRI_REV, R_INV, R_INV_FWD, R_INV_REV, R_DET, R_DET_FWD, R_DET_REV, R_SLOGDET,
+       R_SLOGDET_FWD, R_SLOGDET_REV, R_COUNT };
+
+/* every kernel of the header's table has a model: a kernel added to DL_KERNELS without one
+ * fails to compile here */
+#define FZ_COUNT_KERNEL(p, name, params) +1
+enum { FZ_TABLE_KERNELS = 0 DL_KERNELS(FZ_COUNT_KERNEL, DL_P, T, R) };
+_Static_assert((int)R_COUNT == (int)FZ_TABLE_KERNELS, "a kernel of DL_KERNELS has no fuzz model (tests/fuzz/fuzz_kernels.c)");
 
 #define TRSV_FLAG_PARAMS FLAG("uplo", -1, "UL"), FLAG("trans", -2, "NTC"), FLAG("diag", -3, "NU")
 #define TRSM_FLAG_PARAMS FLAG("side", -1, "LR"), FLAG("uplo", -2, "UL"), FLAG("transa", -3, "NTC"), \
@@ -433,55 +1182,128 @@ enum { R_TRSV, R_TRSV_FWD, R_TRSV_REV, R_TRSM, R_TRSM_FWD, R_TRSM_REV, R_GETRF, 
 
 static const routine ROUTINES[R_COUNT] = {
     [R_TRSV] = {"trsv", 8, {TRSV_FLAG_PARAMS, DIM("n", -4), ARR("A", -5), LD("lda", -6, "n"), ARR("x", -7),
-                            INC("incx", -8)}, model_trsv},
+                            INC("incx", -8)}, model_trsv, NULL, NULL, NULL},
     [R_TRSV_FWD] = {"trsv_fwd", 13, {ACT, TRSV_FLAG_PARAMS, DIM("n", -4), ARR("A", -5), LD("lda", -6, "n"),
                                      ARR("dA", -108), LD("ldda", -109, "n"), ARR("x", -7), INC("incx", -8),
-                                     ARR("dx", -112), INC("incdx", -113)}, model_trsv_fwd},
+                                     ARR("dx", -112), INC("incdx", -113)}, model_trsv_fwd, NULL, NULL, NULL},
     [R_TRSV_REV] = {"trsv_rev", 13, {ACT, TRSV_FLAG_PARAMS, DIM("n", -4), ARR("A", -5), LD("lda", -6, "n"),
                                      ARR("dA", -108), LD("ldda", -109, "n"), ARR("x", -7), INC("incx", -8),
-                                     ARR("dx", -112), INC("incdx", -113)}, model_trsv_rev},
+                                     ARR("dx", -112), INC("incdx", -113)}, model_trsv_rev, NULL, NULL, NULL},
     [R_TRSM] = {"trsm", 11, {TRSM_FLAG_PARAMS, DIM("m", -5), DIM("n", -6), SCAL("alpha", -7), ARR("A", -8),
-                             LD("lda", -9, "k"), ARR("B", -10), LD("ldb", -11, "m")}, model_trsm},
+                             LD("lda", -9, "k"), ARR("B", -10), LD("ldb", -11, "m")}, model_trsm, NULL, NULL, NULL},
     [R_TRSM_FWD] = {"trsm_fwd", 17, {ACT, TRSM_FLAG_PARAMS, DIM("m", -5), DIM("n", -6), SCAL("alpha", -7),
                                      SCAL("dalpha", -109), ARR("A", -8), LD("lda", -9, "k"), ARR("dA", -112),
                                      LD("ldda", -113, "k"), ARR("B", -10), LD("ldb", -11, "m"),
-                                     ARR("dB", -116), LD("lddb", -117, "m")}, model_trsm_fwd},
+                                     ARR("dB", -116), LD("lddb", -117, "m")}, model_trsm_fwd, NULL, NULL, NULL},
     [R_TRSM_REV] = {"trsm_rev", 19, {ACT, TRSM_FLAG_PARAMS, DIM("m", -5), DIM("n", -6), SCAL("alpha", -7),
                                      ARR("A", -8), LD("lda", -9, "k"), ARR("dA", -111), LD("ldda", -112, "k"),
                                      ARR("X", -10), LD("ldx", -11, "m"), ARR("B0", -115),
                                      LD("ldb0", -116, "m"), ARR("dB", -117), LD("lddb", -118, "m"),
-                                     SCAL("dalpha", -119)}, model_trsm_rev},
+                                     SCAL("dalpha", -119)}, model_trsm_rev, NULL, NULL, NULL},
     [R_GETRF] = {"getrf", 5, {DIM("m", -1), DIM("n", -2), ARR("A", -3), LD("lda", -4, "m"), IPIV("ipiv", -5)},
-                 model_getrf},
+                 model_getrf, NULL, NULL, NULL},
     [R_GETRF_FWD] = {"getrf_fwd", 8, {ACT, DIM("m", -1), DIM("n", -2), ARR("A", -3), LD("lda", -4, "m"),
                                       IPIV("ipiv", -5), ARR("dA", -107), LD("ldda", -108, "m")},
-                     model_getrf_fwd},
+                     model_getrf_fwd, NULL, NULL, NULL},
     [R_GETRF_REV] = {"getrf_rev", 8, {ACT, DIM("m", -1), DIM("n", -2), ARR("LU", -3), LD("lda", -4, "m"),
                                       IPIV("ipiv", -5), ARR("dLU", -107), LD("lddlu", -108, "m")},
-                     model_getrf_rev},
+                     model_getrf_rev, NULL, NULL, NULL},
     [R_GETRS] = {"getrs", 8, {FLAG("trans", -1, "NTC"), DIM("n", -2), DIM("nrhs", -3), ARR("LU", -4),
                               LD("lda", -5, "n"), IPIV("ipiv", -6), ARR("B", -7), LD("ldb", -8, "n")},
-                 model_getrs},
+                 model_getrs, prepare_getrs, expect_getrs, NULL},
     [R_GETRS_FWD] = {"getrs_fwd", 13, {ACT, FLAG("trans", -1, "NTC"), DIM("n", -2), DIM("nrhs", -3),
                                        ARR("LU", -4), LD("lda", -5, "n"), ARR("dLU", -107),
                                        LD("lddlu", -108, "n"), IPIV("ipiv", -6), ARR("B", -7),
                                        LD("ldb", -8, "n"), ARR("dB", -112), LD("lddb", -113, "n")},
-                     model_getrs_fwd},
+                     model_getrs_fwd, prepare_getrs, expect_getrs, NULL},
     [R_GETRS_REV] = {"getrs_rev", 13, {ACT, FLAG("trans", -1, "NTC"), DIM("n", -2), DIM("nrhs", -3),
                                        ARR("LU", -4), LD("lda", -5, "n"), ARR("dLU", -107),
                                        LD("lddlu", -108, "n"), IPIV("ipiv", -6), ARR("X", -7),
                                        LD("ldx", -8, "n"), ARR("dB", -112), LD("lddb", -113, "n")},
-                     model_getrs_rev},
+                     model_getrs_rev, prepare_getrs, expect_getrs_rev, NULL},
     [R_GESV] = {"gesv", 7, {DIM("n", -1), DIM("nrhs", -2), ARR("A", -3), LD("lda", -4, "n"), IPIV("ipiv", -5),
-                            ARR("B", -6), LD("ldb", -7, "n")}, model_gesv},
+                            ARR("B", -6), LD("ldb", -7, "n")}, model_gesv, NULL, NULL, NULL},
     [R_GESV_FWD] = {"gesv_fwd", 12, {ACT, DIM("n", -1), DIM("nrhs", -2), ARR("A", -3), LD("lda", -4, "n"),
                                      ARR("dA", -106), LD("ldda", -107, "n"), IPIV("ipiv", -5), ARR("B", -6),
                                      LD("ldb", -7, "n"), ARR("dB", -111), LD("lddb", -112, "n")},
-                    model_gesv_fwd},
+                    model_gesv_fwd, NULL, NULL, NULL},
     [R_GESV_REV] = {"gesv_rev", 12, {ACT, DIM("n", -1), DIM("nrhs", -2), ARR("LU", -3), LD("lda", -4, "n"),
                                      IPIV("ipiv", -5), ARR("dA", -107), LD("ldda", -108, "n"), ARR("X", -6),
                                      LD("ldx", -7, "n"), ARR("dB", -111), LD("lddb", -112, "n")},
-                    model_gesv_rev},
+                    model_gesv_rev, NULL, NULL, NULL},
+    [R_POTRF] = {"potrf", 4, {FLAG("uplo", -1, "UL"), DIM("n", -2), ARR("A", -3), LD("lda", -4, "n")}, model_potrf,
+                 prepare_potrf, NULL, post_potrf},
+    [R_POTRF_FWD] = {"potrf_fwd", 7, {ACT, FLAG("uplo", -1, "UL"), DIM("n", -2), ARR("A", -3), LD("lda", -4, "n"),
+                                      ARR("dA", -106), LD("ldda", -107, "n")}, model_potrf_fwd, prepare_potrf, NULL,
+                     post_potrf_fwd},
+    [R_POTRF_REV] = {"potrf_rev", 7, {ACT, FLAG("uplo", -1, "UL"), DIM("n", -2), ARR("C", -3), LD("lda", -4, "n"),
+                                      ARR("dC", -106), LD("lddc", -107, "n")}, model_potrf_rev, prepare_factor,
+                     expect_potrf_rev, post_potrf_rev},
+    [R_POTRS] = {"potrs", 7, {FLAG("uplo", -1, "UL"), DIM("n", -2), DIM("nrhs", -3), ARR("C", -4),
+                              LD("ldc", -5, "n"), ARR("B", -6), LD("ldb", -7, "n")}, model_potrs, prepare_potrs,
+                 expect_potrs, NULL},
+    [R_POTRS_FWD] = {"potrs_fwd", 12, {ACT, FLAG("uplo", -1, "UL"), DIM("n", -2), DIM("nrhs", -3), ARR("C", -4),
+                                       LD("ldc", -5, "n"), ARR("dC", -107), LD("lddc", -108, "n"), ARR("B", -6),
+                                       LD("ldb", -7, "n"), ARR("dB", -111), LD("lddb", -112, "n")},
+                     model_potrs_fwd, prepare_potrs, expect_potrs, post_potrs_fwd},
+    [R_POTRS_REV] = {"potrs_rev", 12, {ACT, FLAG("uplo", -1, "UL"), DIM("n", -2), DIM("nrhs", -3), ARR("C", -4),
+                                       LD("ldc", -5, "n"), ARR("dC", -107), LD("lddc", -108, "n"), ARR("X", -6),
+                                       LD("ldx", -7, "n"), ARR("dB", -111), LD("lddb", -112, "n")},
+                     model_potrs_rev, prepare_potrs, expect_potrs_rev, post_potrs_rev},
+    [R_POSV] = {"posv", 7, {FLAG("uplo", -1, "UL"), DIM("n", -2), DIM("nrhs", -3), ARR("A", -4), LD("lda", -5, "n"),
+                            ARR("B", -6), LD("ldb", -7, "n")}, model_posv, prepare_posv, NULL, post_posv},
+    [R_POSV_FWD] = {"posv_fwd", 12, {ACT, FLAG("uplo", -1, "UL"), DIM("n", -2), DIM("nrhs", -3), ARR("A", -4),
+                                     LD("lda", -5, "n"), ARR("dA", -107), LD("ldda", -108, "n"), ARR("B", -6),
+                                     LD("ldb", -7, "n"), ARR("dB", -111), LD("lddb", -112, "n")},
+                    model_posv_fwd, prepare_posv, NULL, post_posv_fwd},
+    [R_POSV_REV] = {"posv_rev", 12, {ACT, FLAG("uplo", -1, "UL"), DIM("n", -2), DIM("nrhs", -3), ARR("C", -4),
+                                     LD("lda", -5, "n"), ARR("dA", -107), LD("ldda", -108, "n"), ARR("X", -6),
+                                     LD("ldx", -7, "n"), ARR("dB", -111), LD("lddb", -112, "n")},
+                    model_posv_rev, prepare_factor, expect_posv_rev, post_posv_rev},
+    [R_TRTRS] = {"trtrs", 9, {TRSV_FLAG_PARAMS, DIM("n", -4), DIM("nrhs", -5), ARR("A", -6), LD("lda", -7, "n"),
+                              ARR("B", -8), LD("ldb", -9, "n")}, model_trtrs, prepare_trtrs, NULL, post_trtrs},
+    [R_TRTRS_FWD] = {"trtrs_fwd", 14, {ACT, TRSV_FLAG_PARAMS, DIM("n", -4), DIM("nrhs", -5), ARR("A", -6),
+                                       LD("lda", -7, "n"), ARR("dA", -109), LD("ldda", -110, "n"), ARR("B", -8),
+                                       LD("ldb", -9, "n"), ARR("dB", -113), LD("lddb", -114, "n")},
+                     model_trtrs_fwd, prepare_trtrs, NULL, post_trtrs_fwd},
+    [R_TRTRS_REV] = {"trtrs_rev", 14, {ACT, TRSV_FLAG_PARAMS, DIM("n", -4), DIM("nrhs", -5), ARR("A", -6),
+                                       LD("lda", -7, "n"), ARR("dA", -109), LD("ldda", -110, "n"), ARR("X", -8),
+                                       LD("ldx", -9, "n"), ARR("dB", -113), LD("lddb", -114, "n")},
+                     model_trtrs_rev, prepare_trtrs, NULL, post_trtrs_rev},
+    [R_GETRI] = {"getri", 4, {DIM("n", -1), ARR("A", -2), LD("lda", -3, "n"), IPIV("ipiv", -4)}, model_getri,
+                 prepare_getri, expect_getri, post_getri},
+    [R_GETRI_FWD] = {"getri_fwd", 7, {ACT, DIM("n", -1), ARR("A", -2), LD("lda", -3, "n"), IPIV("ipiv", -4),
+                                      ARR("dA", -106), LD("ldda", -107, "n")}, model_getri_fwd, prepare_getri,
+                     expect_getri, post_getri_fwd},
+    [R_GETRI_REV] = {"getri_rev", 9, {ACT, DIM("n", -1), ARR("LU", -2), LD("lda", -3, "n"), IPIV("ipiv", -4),
+                                      ARR("X", -106), LD("ldx", -107, "n"), ARR("dA", -108), LD("ldda", -109, "n")},
+                     model_getri_rev, prepare_lu, expect_getri_rev, post_getri_rev},
+    [R_INV] = {"inv", 4, {DIM("n", -1), ARR("A", -2), LD("lda", -3, "n"), IPIV("ipiv", -4)}, model_inv,
+               prepare_factor_primal, NULL, post_inv},
+    [R_INV_FWD] = {"inv_fwd", 7, {ACT, DIM("n", -1), ARR("A", -2), LD("lda", -3, "n"), IPIV("ipiv", -4),
+                                  ARR("dA", -106), LD("ldda", -107, "n")}, model_inv_fwd, prepare_factor_primal, NULL,
+                   post_inv_fwd},
+    [R_INV_REV] = {"inv_rev", 6, {ACT, DIM("n", -102), ARR("X", -103), LD("ldx", -104, "n"), ARR("dA", -105),
+                                  LD("ldda", -106, "n")}, model_inv_rev, NULL, NULL, NULL},
+    [R_DET] = {"det", 5, {DIM("n", -1), ARR("A", -2), LD("lda", -3, "n"), IPIV("ipiv", -4), SCAL("det", -105)},
+               model_det, prepare_factor_primal, NULL, post_det},
+    [R_DET_FWD] = {"det_fwd", 9, {ACT, DIM("n", -1), ARR("A", -2), LD("lda", -3, "n"), IPIV("ipiv", -4),
+                                  ARR("dA", -106), LD("ldda", -107, "n"), SCAL("det", -108), SCAL("ddet", -109)},
+                   model_det_fwd, prepare_factor_primal, NULL, post_det_fwd},
+    [R_DET_REV] = {"det_rev", 8, {ACT, DIM("n", -1), ARR("LU", -2), LD("lda", -3, "n"), IPIV("ipiv", -4),
+                                  SCAL("detbar", -106), ARR("dA", -107), LD("ldda", -108, "n")},
+                   model_det_rev, prepare_lu, expect_det_rev, post_det_rev},
+    [R_SLOGDET] = {"slogdet", 6, {DIM("n", -1), ARR("A", -2), LD("lda", -3, "n"), IPIV("ipiv", -4),
+                                  SCAL("sign", -105), SCAL("logabsdet", -106)},
+                   model_slogdet, prepare_factor_primal, NULL, post_slogdet},
+    [R_SLOGDET_FWD] = {"slogdet_fwd", 11, {ACT, DIM("n", -1), ARR("A", -2), LD("lda", -3, "n"), IPIV("ipiv", -4),
+                                          ARR("dA", -106), LD("ldda", -107, "n"), SCAL("sign", -108),
+                                          SCAL("logabsdet", -109), SCAL("dsign", -110), SCAL("dlogabsdet", -111)},
+                       model_slogdet_fwd, prepare_factor_primal, NULL, post_slogdet_fwd},
+    [R_SLOGDET_REV] = {"slogdet_rev", 9, {ACT, DIM("n", -1), ARR("LU", -2), LD("lda", -3, "n"), IPIV("ipiv", -4),
+                                          SCAL("signbar", -106), SCAL("labar", -107), ARR("dA", -108),
+                                          LD("ldda", -109, "n")},
+                       model_slogdet_rev, prepare_lu, expect_det_rev, post_slogdet_rev},
 };
 
 /* ------------------------------------------------------------------ calling a kernel */
@@ -517,6 +1339,39 @@ static int call(int r, const vals *c) {
         return FN(gesv_fwd)(UV(0), IV(1), IV(2), PV(3), IV(4), PV(5), IV(6), PV(7), PV(8), IV(9), PV(10), IV(11));
     case R_GESV_REV:
         return FN(gesv_rev)(UV(0), IV(1), IV(2), PV(3), IV(4), PV(5), PV(6), IV(7), PV(8), IV(9), PV(10), IV(11));
+    case R_POTRF: return FN(potrf)(CV(0), IV(1), PV(2), IV(3));
+    case R_POTRF_FWD: return FN(potrf_fwd)(UV(0), CV(1), IV(2), PV(3), IV(4), PV(5), IV(6));
+    case R_POTRF_REV: return FN(potrf_rev)(UV(0), CV(1), IV(2), PV(3), IV(4), PV(5), IV(6));
+    case R_POTRS: return FN(potrs)(CV(0), IV(1), IV(2), PV(3), IV(4), PV(5), IV(6));
+    case R_POTRS_FWD:
+        return FN(potrs_fwd)(UV(0), CV(1), IV(2), IV(3), PV(4), IV(5), PV(6), IV(7), PV(8), IV(9), PV(10), IV(11));
+    case R_POTRS_REV:
+        return FN(potrs_rev)(UV(0), CV(1), IV(2), IV(3), PV(4), IV(5), PV(6), IV(7), PV(8), IV(9), PV(10), IV(11));
+    case R_POSV: return FN(posv)(CV(0), IV(1), IV(2), PV(3), IV(4), PV(5), IV(6));
+    case R_POSV_FWD:
+        return FN(posv_fwd)(UV(0), CV(1), IV(2), IV(3), PV(4), IV(5), PV(6), IV(7), PV(8), IV(9), PV(10), IV(11));
+    case R_POSV_REV:
+        return FN(posv_rev)(UV(0), CV(1), IV(2), IV(3), PV(4), IV(5), PV(6), IV(7), PV(8), IV(9), PV(10), IV(11));
+    case R_TRTRS: return FN(trtrs)(CV(0), CV(1), CV(2), IV(3), IV(4), PV(5), IV(6), PV(7), IV(8));
+    case R_TRTRS_FWD:
+        return FN(trtrs_fwd)(UV(0), CV(1), CV(2), CV(3), IV(4), IV(5), PV(6), IV(7), PV(8), IV(9), PV(10), IV(11),
+                             PV(12), IV(13));
+    case R_TRTRS_REV:
+        return FN(trtrs_rev)(UV(0), CV(1), CV(2), CV(3), IV(4), IV(5), PV(6), IV(7), PV(8), IV(9), PV(10), IV(11),
+                             PV(12), IV(13));
+    case R_GETRI: return FN(getri)(IV(0), PV(1), IV(2), PV(3));
+    case R_GETRI_FWD: return FN(getri_fwd)(UV(0), IV(1), PV(2), IV(3), PV(4), PV(5), IV(6));
+    case R_GETRI_REV: return FN(getri_rev)(UV(0), IV(1), PV(2), IV(3), PV(4), PV(5), IV(6), PV(7), IV(8));
+    case R_INV: return FN(inv)(IV(0), PV(1), IV(2), PV(3));
+    case R_INV_FWD: return FN(inv_fwd)(UV(0), IV(1), PV(2), IV(3), PV(4), PV(5), IV(6));
+    case R_INV_REV: return FN(inv_rev)(UV(0), IV(1), PV(2), IV(3), PV(4), IV(5));
+    case R_DET: return FN(det)(IV(0), PV(1), IV(2), PV(3), PV(4));
+    case R_DET_FWD: return FN(det_fwd)(UV(0), IV(1), PV(2), IV(3), PV(4), PV(5), IV(6), PV(7), PV(8));
+    case R_DET_REV: return FN(det_rev)(UV(0), IV(1), PV(2), IV(3), PV(4), PV(5), PV(6), IV(7));
+    case R_SLOGDET: return FN(slogdet)(IV(0), PV(1), IV(2), PV(3), PV(4), PV(5));
+    case R_SLOGDET_FWD:
+        return FN(slogdet_fwd)(UV(0), IV(1), PV(2), IV(3), PV(4), PV(5), IV(6), PV(7), PV(8), PV(9), PV(10));
+    case R_SLOGDET_REV: return FN(slogdet_rev)(UV(0), IV(1), PV(2), IV(3), PV(4), PV(5), PV(6), PV(7), IV(8));
     }
     fz_fail("unknown routine %d", r);
 }
@@ -577,8 +1432,8 @@ static R rnd_real(void) { return (R)((int)fz_below(4001) - 2000) / (R)1000; }
 static T rnd_value(int zero_pct) {
     const int r = fz_below(1000);
     if (r < zero_pct * 10) return 0;
-    if (r < zero_pct * 10 + 5) return NAN_T;
-    if (r < zero_pct * 10 + 10) return (T)INFINITY;
+    if (!case_finite && r < zero_pct * 10 + 5) return NAN_T;
+    if (!case_finite && r < zero_pct * 10 + 10) return (T)INFINITY;
 #if DL_IS_COMPLEX
     return rnd_real() + rnd_real() * (T)I;
 #else
@@ -645,6 +1500,7 @@ static void describe(const vals *c, const char *what) {
 static int run_case(int r, long *n_illegal, long *n_legal, long *n_pivots) {
     vals c;
     model m;
+    case_finite = fz_pct(50);
     gen(&ROUTINES[r], &c);
     memset(&m, 0, sizeof m);
     m.piv_idx = -1;
@@ -691,15 +1547,21 @@ static int run_case(int r, long *n_illegal, long *n_legal, long *n_pivots) {
             for (long long e = 0; e < count; ++e)
                 v[e] = (i == m.piv_idx) ? 1 + fz_below((int)(m.piv_max > 0 ? m.piv_max : 1)) : (int)fz_u32();
             c.ptr[i] = v;
+        } else if (l->is_real) {
+            R *v = fz_guarded(&bufs[i], sizeof(R) * (size_t)count);
+            for (long long e = 0; e < count; ++e) v[e] = REAL(p->kind == K_SCAL ? gen_scalar() : rnd_value(4));
+            c.ptr[i] = v;
         } else {
             T *v = fz_guarded(&bufs[i], sizeof(T) * (size_t)count);
             const int all_zero = fz_pct(8);
             for (long long e = 0; e < count; ++e) v[e] = all_zero ? 0 : rnd_value(4);
+            if (p->kind == K_SCAL && !all_zero) v[0] = gen_scalar();
             if (!strcmp(p->name, "alpha")) v[0] = c.alpha;
             if (!strcmp(p->name, "dalpha")) v[0] = c.dalpha;
             c.ptr[i] = v;
         }
     }
+    if (ROUTINES[r].prepare) ROUTINES[r].prepare(&c, &m);
     int bad_pivot = 0;
     if (m.piv_idx >= 0 && m.piv_count > 0 && !c.isnull[m.piv_idx] && fz_pct(20)) {
         static const int wrong[] = {0, -1, INT_MIN, INT_MAX};
@@ -709,22 +1571,24 @@ static int run_case(int r, long *n_illegal, long *n_legal, long *n_pivots) {
         v[which] = pick == 4 ? (int)min2(m.piv_max + 1, INT_MAX) : wrong[pick];
         bad_pivot = 1;
     }
+    if (!bad_pivot && ROUTINES[r].expect) ROUTINES[r].expect(&c, &m);
     for (int i = 0; i < np; ++i)
         if (bufs[i].map) fz_snapshot(&bufs[i]);
     describe(&c, bad_pivot ? "legal sizes, one pivot out of range" : "legal arguments, exact-size buffers");
 
     const int rc = call(r, &c);
 
+    const int rejected = bad_pivot || rc < 0; /* a rejected call touches nothing */
     for (int i = 0; i < np; ++i) {
         if (!bufs[i].map) continue;
         const char *name = ROUTINES[r].p[i].name;
         if (!fz_guards_intact(&bufs[i])) fz_fail("%s: memory written outside [buffer, buffer + size)", name);
         const layout *l = &m.lay[i];
-        const size_t esize = l->is_int ? sizeof(int) : sizeof(T);
+        const size_t esize = l->is_int ? sizeof(int) : l->is_real ? sizeof(R) : sizeof(T);
         const long long count = elements(l);
         for (long long e = 0; e < count; ++e) {
             if (!memcmp(bufs[i].data + e * esize, bufs[i].snapshot + e * esize, esize)) continue;
-            if (bad_pivot) fz_fail("%s[%lld] modified although the call was rejected (rc %d)", name, e, rc);
+            if (rejected) fz_fail("%s[%lld] modified although the call was rejected (rc %d)", name, e, rc);
             if (l->mode == M_CONST) fz_fail("read-only argument %s modified at element %lld", name, e);
             if (!writable(l, e))
                 fz_fail("%s: element %lld modified, outside the %s the kernel may write", name, e,
@@ -735,11 +1599,14 @@ static int run_case(int r, long *n_illegal, long *n_legal, long *n_pivots) {
         if (rc != m.piv_code) fz_fail("returned %d for a pivot out of range; want %d", rc, m.piv_code);
         ++*n_pivots;
     } else {
-        if (rc < 0 || rc > m.max_info)
+        if (m.exact && rc != m.want)
+            fz_fail("returned %d; the documented result for these inputs is %lld", rc, m.want);
+        if (!m.exact && (rc < 0 || rc > m.max_info))
             fz_fail("returned %d for legal arguments; want 0 or a zero-pivot position in 1..%lld", rc, m.max_info);
         if (m.tri_idx >= 0 && rc != first_zero_diagonal(&m, (const T *)c.ptr[m.tri_idx]))
             fz_fail("returned %d; the first zero diagonal entry of A is at %lld (0: none)", rc,
                     first_zero_diagonal(&m, (const T *)c.ptr[m.tri_idx]));
+        if (ROUTINES[r].post) ROUTINES[r].post(&c, &m, rc, bufs);
         ++*n_legal;
     }
     for (int i = 0; i < np; ++i) fz_release(&bufs[i]);
@@ -748,6 +1615,58 @@ static int run_case(int r, long *n_illegal, long *n_legal, long *n_pivots) {
 
 static const char *routine_name(int r) { return ROUTINES[r].name; }
 
+/* The fuzzer's description of every kernel against the header's table: the same kernels in
+ * the same order, each with the header's parameter names in order (so that the models read
+ * the arguments they mean); and one line per kernel for `fuzz_kernels -l`. */
+#define FZ_KERNEL_ROW(p, name, params) {#name, #params},
+static const struct { const char *name, *params; } TABLE[] = {DL_KERNELS(FZ_KERNEL_ROW, DL_P, T, R)};
+
+static int check_table(FILE *list) {
+    for (int r = 0; r < R_COUNT; ++r) {
+        const routine *rt = &ROUTINES[r];
+        if (!rt->name || strcmp(rt->name, TABLE[r].name)) {
+            fprintf(stderr, "fuzz_kernels: kernel %d of DL_KERNELS is %s, the fuzzer's is %s\n", r, TABLE[r].name,
+                    rt->name ? rt->name : "(none)");
+            return 1;
+        }
+        /* the parameter names: the last identifier before each ',' or ')' */
+        const char *t = TABLE[r].params;
+        int i = 0;
+        while (*t) {
+            const char *end = t + strcspn(t, ",)");
+            const char *id = end;
+            while (id > t && (id[-1] == '_' || (id[-1] >= '0' && id[-1] <= '9') || (id[-1] >= 'a' && id[-1] <= 'z') ||
+                              (id[-1] >= 'A' && id[-1] <= 'Z')))
+                --id;
+            if (end > id) {
+                const char *nm = id;
+                size_t len = (size_t)(end - id);
+                /* a parameter named X (trsm_rev's solution) is replaced by the X-macro's
+                 * argument in the header's expansion: FZ_KERNEL_ROW here */
+                if (len == 13 && !strncmp(id, "FZ_KERNEL_ROW", 13)) nm = "X", len = 1;
+                if (i >= rt->np || strlen(rt->p[i].name) != len || strncmp(rt->p[i].name, nm, len)) {
+                    fprintf(stderr, "fuzz_kernels: dl_%c%s: parameter %d is %.*s in the header, %s in the fuzzer\n",
+                            DL_P_CHAR, rt->name, i + 1, (int)len, nm, i < rt->np ? rt->p[i].name : "(none)");
+                    return 1;
+                }
+                ++i;
+            }
+            t = *end ? end + 1 : end;
+        }
+        if (i != rt->np) {
+            fprintf(stderr, "fuzz_kernels: dl_%c%s has %d parameters in the header, %d in the fuzzer\n", DL_P_CHAR,
+                    rt->name, i, rt->np);
+            return 1;
+        }
+        if (list) {
+            fprintf(list, "dl_%c%s", DL_P_CHAR, rt->name);
+            for (int k = 0; k < rt->np; ++k) fprintf(list, " %s", rt->p[k].name);
+            fprintf(list, "\n");
+        }
+    }
+    return 0;
+}
+
 #define FZ_CAT_(a, b) a##b
 #define FZ_CAT(a, b) FZ_CAT_(a, b)
-const fz_precision FZ_CAT(fz_precision_, DL_P) = {DL_P_CHAR, R_COUNT, routine_name, run_case};
+const fz_precision FZ_CAT(fz_precision_, DL_P) = {DL_P_CHAR, R_COUNT, routine_name, run_case, check_table};

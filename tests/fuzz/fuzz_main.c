@@ -1,6 +1,7 @@
 /* fuzz_main.c -- random stream, guarded buffers and the two drivers of the C kernel fuzzer.
  *
  *   fuzz_kernels [-n CASES] [-s SEED] [-k NAME] [-c CASE] [-t SECONDS]
+ *   fuzz_kernels -l   lists the kernels (name and parameter names, one line each) and exits
  *     runs CASES random cases of every kernel dl_<p><routine> (only dl_NAME of every precision,
  *     or the one kernel NAME, with -k; only case number CASE with -c, to replay a failure), round-robin over the
  *     kernels until SECONDS have passed. Exit status 0 and a summary line when every case held.
@@ -209,19 +210,23 @@ int main(int argc, char **argv) {
     uint64_t seed = 20240601;
     const char *filter = NULL;
     double seconds = 1e9;
-    int opt;
-    while ((opt = getopt(argc, argv, "n:s:k:c:t:")) != -1) {
+    int opt, list = 0;
+    while ((opt = getopt(argc, argv, "n:s:k:c:t:l")) != -1) {
         switch (opt) {
         case 'n': cases = atol(optarg); break;
         case 's': seed = strtoull(optarg, NULL, 0); break;
         case 'k': filter = optarg; break;
         case 'c': only_case = atol(optarg); break;
         case 't': seconds = atof(optarg); break;
+        case 'l': list = 1; break;
         default:
-            fprintf(stderr, "usage: %s [-n CASES] [-s SEED] [-k NAME] [-c CASE] [-t SECONDS]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-n CASES] [-s SEED] [-k NAME] [-c CASE] [-t SECONDS] | -l\n", argv[0]);
             return 2;
         }
     }
+    for (int p = 0; p < 4; ++p)
+        if (precisions[p]->check_table(list ? stdout : NULL)) return 2;
+    if (list) return 0;
     install_reporting();
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
