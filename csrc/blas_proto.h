@@ -40,6 +40,8 @@
     void p##getrf_(const int *m, const int *n, T *a, const int *lda, int *ipiv, int *info);      \
     void p##getrs_(const char *trans, const int *n, const int *nrhs, const T *a,                 \
                    const int *lda, const int *ipiv, T *b, const int *ldb, int *info);            \
+    void p##gesv_(const int *n, const int *nrhs, T *a, const int *lda, int *ipiv, T *b,          \
+                  const int *ldb, int *info);                                                     \
     void p##getri_(const int *n, T *a, const int *lda, const int *ipiv, T *work,                 \
                    const int *lwork, int *info);                                                  \
     void p##trtri_(const char *uplo, const char *diag, const int *n, T *a, const int *lda,       \

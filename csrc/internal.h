@@ -58,6 +58,39 @@ static inline T dl_pivot_divide(T x, T d) {
     if (d != 0) return x / d;
     return x == 0 ? (T)0 : NAN_T;
 }
+
+/* ---- forward kernels with a caller-chosen primal solve (triangular.c, lu.c). Each fused
+ * forward kernel solves the primal system once, in place, with the contract of the BLAS/LAPACK
+ * routine (flags upper case, as the kernel parsed them). The public kernels use their own
+ * solve (trsm: difflapack's blocked one); the Enzyme layer passes the library routine itself so
+ * that its primal results are bitwise the library's, or that routine wrapped in conjugations
+ * (enzyme_rules.c: the kernels then run on conjugated data, where conj(A) X = B is an 'N'
+ * system). */
+typedef void (*IFN(trsv_solver))(char uplo, char trans, char diag, int n, const T *A, int lda, T *x,
+                                 int incx);
+typedef void (*IFN(trsm_solver))(char side, char uplo, char transa, char diag, int m, int n, T alpha,
+                                 const T *A, int lda, T *B, int ldb);
+typedef void (*IFN(getrs_solver))(char trans, int n, int nrhs, const T *LU, int lda, const int *ipiv,
+                                  T *B, int ldb);
+int IFN(trsv_fwd_solving)(IFN(trsv_solver) solve, unsigned active, char uplo, char trans, char diag,
+                          int n, const T *A, int lda, const T *dA, int ldda, T *x, int incx, T *dx,
+                          int incdx);
+int IFN(trsm_fwd_solving)(IFN(trsm_solver) solve, unsigned active, char side, char uplo, char transa,
+                          char diag, int m, int n, const T *alpha, const T *dalpha, const T *A,
+                          int lda, const T *dA, int ldda, T *B, int ldb, T *dB, int lddb);
+int IFN(getrs_fwd_solving)(IFN(getrs_solver) solve, unsigned active, char trans, int n, int nrhs,
+                           const T *LU, int lda, const T *dLU, int lddlu, const int *ipiv, T *B,
+                           int ldb, T *dB, int lddb);
+
+/* ---- the LU rules on factors computed elsewhere (lu.c), for the Enzyme layer's ?gesv, whose
+ * factors come from ?gesv_ itself. getrf_tangent: dA (m x n) in, the packed tangent dLU out, as
+ * getrf_fwd after its factorization. gesv_matrix_adjoint: dA holds the cotangent of the factors
+ * LU (n x n) on entry and Abar on exit: the getrf adjoint of it (skipped when it is zero) minus
+ * Bbar X^H, with Bbar = A^{-H} Xbar already computed (n x nrhs, nrhs = 0: no such term). Both
+ * return 0, the first zero pivot the derivative met, or DL_ERR_ALLOC. */
+int IFN(getrf_tangent)(int m, int n, const T *LU, int lda, const int *ipiv, T *dA, int ldda);
+int IFN(gesv_matrix_adjoint)(int n, int nrhs, const T *LU, int lda, const int *ipiv, T *dA, int ldda,
+                             const T *X, int ldx, const T *Bbar, int ldbb);
 #endif
 
 #endif

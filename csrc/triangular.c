@@ -106,8 +106,18 @@ int FN(trsv)(char uplo, char trans, char diag, int n, const T *A, int lda, T *x,
 /* Tangent of x = op(A)^{-1} b:  op(A) x = b  =>  op(dA) x + op(A) dx = db, so
  *     dx = op(A)^{-1} (db - op(tri(dA)) x)                       (Giles 2008, sec. 2.2.3)
  * computed as one trmv of dA on a contiguous copy of x and one trsv. Only tri(dA) is read. */
+static void blas_trsv(char uplo, char trans, char diag, int n, const T *A, int lda, T *x, int incx) {
+    BLAS(trsv)(&uplo, &trans, &diag, &n, A, &lda, x, &incx);
+}
+
 int FN(trsv_fwd)(unsigned active, char uplo, char trans, char diag, int n, const T *A, int lda,
                  const T *dA, int ldda, T *x, int incx, T *dx, int incdx) {
+    return IFN(trsv_fwd_solving)(blas_trsv, active, uplo, trans, diag, n, A, lda, dA, ldda, x, incx, dx, incdx);
+}
+
+int IFN(trsv_fwd_solving)(IFN(trsv_solver) solve, unsigned active, char uplo, char trans, char diag,
+                          int n, const T *A, int lda, const T *dA, int ldda, T *x, int incx, T *dx,
+                          int incdx) {
     int info = check_trsv(&uplo, &trans, &diag, n, A, lda, x, 1, incx);
     if (info) return info;
     const int act_A = (active & DL_ACTIVE_A) != 0, act_b = (active & DL_ACTIVE_B) != 0;
@@ -122,7 +132,7 @@ int FN(trsv_fwd)(unsigned active, char uplo, char trans, char diag, int n, const
         w = dl_alloc((size_t)n);
         if (!w) return DL_ERR_ALLOC;
     }
-    BLAS(trsv)(&uplo, &trans, &diag, &n, A, &lda, x, &incx);
+    solve(uplo, trans, diag, n, A, lda, x, incx);
     const int sing = first_zero_diagonal(diag, n, A, lda);
     if (!act_A && !act_b) { /* nothing varies: the tangent is zero */
         if (dx) {
@@ -221,6 +231,13 @@ int FN(trsm)(char side, char uplo, char transa, char diag, int m, int n, const T
 int FN(trsm_fwd)(unsigned active, char side, char uplo, char transa, char diag, int m, int n,
                  const T *alpha, const T *dalpha, const T *A, int lda, const T *dA, int ldda,
                  T *B, int ldb, T *dB, int lddb) {
+    return IFN(trsm_fwd_solving)(IFN(trsm_blocked), active, side, uplo, transa, diag, m, n, alpha, dalpha, A, lda,
+                                 dA, ldda, B, ldb, dB, lddb);
+}
+
+int IFN(trsm_fwd_solving)(IFN(trsm_solver) solve, unsigned active, char side, char uplo, char transa,
+                          char diag, int m, int n, const T *alpha, const T *dalpha, const T *A,
+                          int lda, const T *dA, int ldda, T *B, int ldb, T *dB, int lddb) {
     int info = check_trsm(&side, &uplo, &transa, &diag, m, n, alpha, A, lda, B, 1, ldb);
     if (info) return info;
     const int k = side == 'L' ? m : n;
@@ -236,7 +253,7 @@ int FN(trsm_fwd)(unsigned active, char side, char uplo, char transa, char diag, 
     if (empty) return sing;
     const T al = *alpha;
     if (!any) {
-        IFN(trsm_blocked)(side, uplo, transa, diag, m, n, al, A, lda, B, ldb);
+        solve(side, uplo, transa, diag, m, n, al, A, lda, B, ldb);
         if (dB) BLAS(laset)("A", &m, &n, &ZERO, &ZERO, dB, &lddb);
         return sing;
     }
@@ -261,7 +278,7 @@ int FN(trsm_fwd)(unsigned active, char side, char uplo, char transa, char diag, 
     } else if (act_B) {
         pending = al;
     }
-    IFN(trsm_blocked)(side, uplo, transa, diag, m, n, al, A, lda, B, ldb);
+    solve(side, uplo, transa, diag, m, n, al, A, lda, B, ldb);
     if (act_A) {
         const int strict = diag == 'U';
         if (W) {
