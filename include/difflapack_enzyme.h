@@ -57,16 +57,21 @@ extern "C" {
 
 /* ---- kernels in libdifflapack.so (enzyme_glue.c). `prec` is the precision letter 's', 'd',
  * 'c' or 'z'. Integers travel as long long so the LP64 and ILP64 entry points share them.
- * Setup calls validate like BLAS/LAPACK (xerbla, return -position) and return 0 when the call
- * may proceed; they are inactive for Enzyme. */
+ * Setup calls validate like BLAS/LAPACK and return 0 when the call may proceed; otherwise the
+ * error is reported (LP64: by the library routine itself, which prints its message; ILP64:
+ * xerbla) and they return the routine's INFO, -position for trsv/trsm, or
+ * DLE_INFO_UNWRITTEN when the library leaves INFO unset (OpenBLAS's ?getrs_: the entry points
+ * then leave the caller's INFO alone). They are inactive for Enzyme. */
+#define DLE_INFO_UNWRITTEN (-2147483647 - 1)
 DLE_NOFREE int dle_setup_trsv(int prec, char uplo, char trans, char diag, long long n, long long lda,
-                              long long incx);
+                              long long incx, int ilp64);
 DLE_NOFREE int dle_setup_trsm(int prec, char side, char uplo, char transa, char diag, long long m,
-                              long long n, long long lda, long long ldb);
-DLE_NOFREE int dle_setup_getrf(int prec, long long m, long long n, long long lda);
+                              long long n, long long lda, long long ldb, int ilp64);
+DLE_NOFREE int dle_setup_getrf(int prec, long long m, long long n, long long lda, int ilp64);
 DLE_NOFREE int dle_setup_getrs(int prec, char trans, long long n, long long nrhs, long long lda,
                                const void *ipiv, int ipiv64, long long ldb);
-DLE_NOFREE int dle_setup_gesv(int prec, long long n, long long nrhs, long long lda, long long ldb);
+DLE_NOFREE int dle_setup_gesv(int prec, long long n, long long nrhs, long long lda, void *B, long long ldb,
+                              int ilp64);
 DLE_NOFREE int dle_setup_gesv_solve(void);
 DLE_NOFREE int dle_fetch_getrf(void *ipiv, int ipiv64);
 /* bytes copied into reverse-mode tapes so far (diagnostics) */
@@ -140,33 +145,39 @@ DLE_INACTIVE_KERNELS(DLE_INACTIVE)
 #define DLE_ANNOTATE_PIVOTS(p, ipiv64) __enzyme_integer((void *)(p), (ipiv64) ? 8 : 4)
 
 #define DLE_DEFINE_BODIES(p, T, R, is_complex)                                                   \
-    static inline void dle_##p##trsv_body(char uplo, char trans, char diag, long long n,         \
-                                          const void *A, long long lda, void *x, long long incx) { \
+    static inline long long dle_##p##trsv_body(char uplo, char trans, char diag, long long n,    \
+                                               const void *A, long long lda, void *x,            \
+                                               long long incx, int ilp64) {                      \
         DLE_ANNOTATE_##R(A);                                                                     \
         DLE_ANNOTATE_##R(x);                                                                     \
-        if (dle_setup_trsv(#p[0], uplo, trans, diag, n, lda, incx) != 0) return;                 \
+        long long rc = dle_setup_trsv(#p[0], uplo, trans, diag, n, lda, incx, ilp64);            \
+        if (rc != 0) return rc;                                                                  \
         dle_set_matrix(A);                                                                       \
         dle_compute(x);                                                                          \
         dle_bind_matrix(A);                                                                      \
+        return 0;                                                                                \
     }                                                                                            \
-    static inline void dle_##p##trsm_body(char side, char uplo, char transa, char diag,          \
-                                          long long m, long long n, const void *alpha,           \
-                                          const void *A, long long lda, void *B, long long ldb) { \
+    static inline long long dle_##p##trsm_body(char side, char uplo, char transa, char diag,     \
+                                               long long m, long long n, const void *alpha,      \
+                                               const void *A, long long lda, void *B,            \
+                                               long long ldb, int ilp64) {                       \
         DLE_ANNOTATE_##R(alpha);                                                                 \
         DLE_ANNOTATE_##R(A);                                                                     \
         DLE_ANNOTATE_##R(B);                                                                     \
-        if (dle_setup_trsm(#p[0], side, uplo, transa, diag, m, n, lda, ldb) != 0) return;        \
+        long long rc = dle_setup_trsm(#p[0], side, uplo, transa, diag, m, n, lda, ldb, ilp64);   \
+        if (rc != 0) return rc;                                                                  \
         dle_set_scalar(alpha);                                                                   \
         dle_set_matrix(A);                                                                       \
         dle_compute(B);                                                                          \
         dle_bind_matrix(A);                                                                      \
         dle_bind_scalar(alpha);                                                                  \
+        return 0;                                                                                \
     }                                                                                            \
     static inline long long dle_##p##getrf_body(long long m, long long n, void *A, long long lda, \
                                                 void *ipiv, int ipiv64) {                        \
         DLE_ANNOTATE_##R(A);                                                                     \
         DLE_ANNOTATE_PIVOTS(ipiv, ipiv64);                                                       \
-        long long info = dle_setup_getrf(#p[0], m, n, lda);                                      \
+        long long info = dle_setup_getrf(#p[0], m, n, lda, ipiv64);                              \
         if (info != 0) return info;                                                              \
         dle_compute(A);                                                                          \
         return dle_fetch_getrf(ipiv, ipiv64);                                                    \
@@ -184,17 +195,18 @@ DLE_INACTIVE_KERNELS(DLE_INACTIVE)
         dle_bind_matrix(LU);                                                                     \
         return 0;                                                                                \
     }                                                                                            \
-    /* ?gesv is ?getrf then ?getrs('N'), exactly as LAPACK computes it, through gesv's own      \
-     * kernels: its reverse is that of A X = B (one transposed solve and a rank-nrhs update; the \
-     * getrf adjoint only for a nonzero cotangent of the factors left in A), not getrs' adjoint \
-     * chained into the full getrf adjoint, and the tape holds one copy of LU. The solve needs no \
-     * bind call: the factorization's reverse rule receives A's shadow itself. */              \
+    /* ?gesv: the factorization's compute call runs ?gesv_ itself (it also solves for B, which  \
+     * the setup records), so the results are the library's bits; the solve's compute call     \
+     * then carries the rules of X = A^{-1} B: its reverse is one transposed solve and a        \
+     * rank-nrhs update (plus the getrf adjoint only for a nonzero cotangent of the factors     \
+     * left in A), and the tape holds one copy of LU. The solve needs no bind call: the         \
+     * factorization's reverse rule receives A's shadow itself. */                             \
     static inline long long dle_##p##gesv_body(long long n, long long nrhs, void *A, long long lda, \
                                                void *ipiv, int ipiv64, void *B, long long ldb) { \
         DLE_ANNOTATE_##R(A);                                                                     \
         DLE_ANNOTATE_PIVOTS(ipiv, ipiv64);                                                       \
         DLE_ANNOTATE_##R(B);                                                                     \
-        long long info = dle_setup_gesv(#p[0], n, nrhs, lda, ldb);                               \
+        long long info = dle_setup_gesv(#p[0], n, nrhs, lda, B, ldb, ipiv64);                    \
         if (info != 0) return info;                                                              \
         dle_compute(A);                                                                          \
         info = dle_fetch_getrf(ipiv, ipiv64);                                                    \
@@ -215,9 +227,16 @@ DL_PRECISIONS(DLE_DEFINE_BODIES)
 #else
 #define DLE_LINKAGE __attribute__((used, weak))
 #endif
-#define DLE_ENTRY(name, params)                                                                  \
-    DLE_LINKAGE void dle_entry_##name params __asm__("difflapack_enzyme_" #name);               \
-    DLE_LINKAGE void dle_entry_##name params
+#define DLE_ENTRY_RETURNING(type, name, params)                                                   \
+    DLE_LINKAGE type dle_entry_##name params __asm__("difflapack_enzyme_" #name);               \
+    DLE_LINKAGE type dle_entry_##name params
+#define DLE_ENTRY(name, params) DLE_ENTRY_RETURNING(void, name, params)
+/* INFO as the routine leaves it: unchanged when the library does not set it */
+#define DLE_STORE_INFO(info, value)                                                              \
+    do {                                                                                         \
+        long long dle_info_ = (value);                                                           \
+        if (dle_info_ != DLE_INFO_UNWRITTEN) *(info) = dle_info_;                                \
+    } while (0)
 
 #define DLE_CHAR const char *
 #define DLE_LEN __attribute__((unused)) unsigned long /* Fortran hidden string length (flags are 1 character) */
@@ -227,41 +246,43 @@ DL_PRECISIONS(DLE_DEFINE_BODIES)
 #define DLE_DEFINE_ENTRIES(p, INT, SFX, IPIV64)                                                  \
     DLE_ENTRY(p##trsv##SFX##_8, (DLE_CHAR uplo, DLE_CHAR trans, DLE_CHAR diag, const INT *n,     \
                                  const void *A, const INT *lda, void *x, const INT *incx)) {     \
-        dle_##p##trsv_body(*uplo, *trans, *diag, *n, A, *lda, x, *incx);                        \
+        (void)dle_##p##trsv_body(*uplo, *trans, *diag, *n, A, *lda, x, *incx, IPIV64);          \
     }                                                                                            \
     DLE_ENTRY(p##trsv##SFX##_11, (DLE_CHAR uplo, DLE_CHAR trans, DLE_CHAR diag, const INT *n,    \
                                   const void *A, const INT *lda, void *x, const INT *incx,       \
                                   DLE_LEN l1, DLE_LEN l2, DLE_LEN l3)) {                         \
-        dle_##p##trsv_body(*uplo, *trans, *diag, *n, A, *lda, x, *incx);                        \
+        (void)dle_##p##trsv_body(*uplo, *trans, *diag, *n, A, *lda, x, *incx, IPIV64);          \
     }                                                                                            \
     DLE_ENTRY(p##trsm##SFX##_11, (DLE_CHAR side, DLE_CHAR uplo, DLE_CHAR transa, DLE_CHAR diag,  \
                                   const INT *m, const INT *n, const void *alpha, const void *A,  \
                                   const INT *lda, void *B, const INT *ldb)) {                    \
-        dle_##p##trsm_body(*side, *uplo, *transa, *diag, *m, *n, alpha, A, *lda, B, *ldb);      \
+        (void)dle_##p##trsm_body(*side, *uplo, *transa, *diag, *m, *n, alpha, A, *lda, B, *ldb, \
+                                 IPIV64);                                                        \
     }                                                                                            \
     DLE_ENTRY(p##trsm##SFX##_15, (DLE_CHAR side, DLE_CHAR uplo, DLE_CHAR transa, DLE_CHAR diag,  \
                                   const INT *m, const INT *n, const void *alpha, const void *A,  \
                                   const INT *lda, void *B, const INT *ldb, DLE_LEN l1,           \
                                   DLE_LEN l2, DLE_LEN l3, DLE_LEN l4)) {                         \
-        dle_##p##trsm_body(*side, *uplo, *transa, *diag, *m, *n, alpha, A, *lda, B, *ldb);      \
+        (void)dle_##p##trsm_body(*side, *uplo, *transa, *diag, *m, *n, alpha, A, *lda, B, *ldb, \
+                                 IPIV64);                                                        \
     }                                                                                            \
     DLE_ENTRY(p##getrf##SFX##_6, (const INT *m, const INT *n, void *A, const INT *lda,           \
                                   INT *ipiv, INT *info)) {                                       \
-        *info = (INT)dle_##p##getrf_body(*m, *n, A, *lda, ipiv, IPIV64);                        \
+        DLE_STORE_INFO(info, dle_##p##getrf_body(*m, *n, A, *lda, ipiv, IPIV64));                \
     }                                                                                            \
     DLE_ENTRY(p##getrs##SFX##_9, (DLE_CHAR trans, const INT *n, const INT *nrhs, const void *A,  \
                                   const INT *lda, const INT *ipiv, void *B, const INT *ldb,      \
                                   INT *info)) {                                                  \
-        *info = (INT)dle_##p##getrs_body(*trans, *n, *nrhs, A, *lda, ipiv, IPIV64, B, *ldb);    \
+        DLE_STORE_INFO(info, dle_##p##getrs_body(*trans, *n, *nrhs, A, *lda, ipiv, IPIV64, B, *ldb)); \
     }                                                                                            \
     DLE_ENTRY(p##getrs##SFX##_10, (DLE_CHAR trans, const INT *n, const INT *nrhs, const void *A, \
                                    const INT *lda, const INT *ipiv, void *B, const INT *ldb,     \
                                    INT *info, DLE_LEN l1)) {                                     \
-        *info = (INT)dle_##p##getrs_body(*trans, *n, *nrhs, A, *lda, ipiv, IPIV64, B, *ldb);    \
+        DLE_STORE_INFO(info, dle_##p##getrs_body(*trans, *n, *nrhs, A, *lda, ipiv, IPIV64, B, *ldb)); \
     }                                                                                            \
     DLE_ENTRY(p##gesv##SFX##_8, (const INT *n, const INT *nrhs, void *A, const INT *lda,         \
                                  INT *ipiv, void *B, const INT *ldb, INT *info)) {               \
-        *info = (INT)dle_##p##gesv_body(*n, *nrhs, A, *lda, ipiv, IPIV64, B, *ldb);             \
+        DLE_STORE_INFO(info, dle_##p##gesv_body(*n, *nrhs, A, *lda, ipiv, IPIV64, B, *ldb));     \
     }
 
 #define DLE_DEFINE_PRECISION_ENTRIES(p, T, R, is_complex)                                        \
@@ -360,4 +381,8 @@ DL_PRECISIONS(DLE_PRECISION_DECLARATIONS)
 #define zgesv_64_(...) DLE_DISPATCH(zgesv_64, __VA_ARGS__)
 
 #endif /* DIFFLAPACK_ENZYME_GLUE_ONLY */
+
+/* cblas_?trsv, cblas_?trsm, LAPACKE_?getrf / getrs / gesv (+ _work) */
+#include "difflapack_enzyme_capi.h"
+
 #endif /* DIFFLAPACK_ENZYME_H */
