@@ -60,8 +60,13 @@ def load() -> list[str]:
 
 
 def cflags() -> tuple[str, ...]:
-    """The argv a cpp_call needs to include difflapack_enzyme.h."""
-    return ("-I" + get_include(),)
+    """The argv a cpp_call needs to include difflapack_enzyme.h, and the system's <cblas.h> and
+    <lapacke.h> (before or after it): the difflapack include directory, then the compiler's
+    and the system's header directories with -idirafter (see _toolchain)."""
+    from ._toolchain import system_include_dirs
+
+    after = [arg for d in system_include_dirs() for arg in ("-idirafter", d)]
+    return ("-I" + get_include(), *after)
 
 
 def enzyme_failures(log: str) -> list[str]:
