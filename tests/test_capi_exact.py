@@ -1,0 +1,207 @@
+"""The routines difflapack_enzyme.h interposes return exactly what the real libraries return:
+LAPACKE_?getrf / getrs / gesv (+ _work), cblas_?trsv / trsm, and the Fortran ?trsv_ ... ?gesv_,
+compared with the real LAPACKE / OpenBLAS called on identical buffers in the same process: the
+return value (INFO), what is printed, and every byte of every buffer, padding included, for
+sweeps of valid and invalid calls in s/d/c/z and both layouts (the sweeps of the executable
+model's own test, tests/_lapacke_cases.py).
+
+This is the primal of a plain C build of the header (no Enzyme). The primal results under each
+Enzyme mode are compared bit for bit in test_enzyme_capi.py.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import subprocess
+import zlib
+
+import numpy as np
+import pytest
+
+import _lapacke_oracle as lo
+from _lapacke_cases import VARIANTS, assert_same, cblas_case, general, lapacke_case, rand
+
+pytestmark = pytest.mark.skipif(not lo.available(), reason="LAPACKE/OpenBLAS not loadable")
+
+PREC = lo.PRECISIONS
+I32 = np.int32
+
+# A C library whose dlt_<name> calls <name> through difflapack_enzyme.h, with the real routine's
+# signature, so the oracle can call it like the real one (library=, prefix="dlt_").
+WRAPPERS = r"""
+#include "difflapack_enzyme.h"
+#define L int
+#define WRAP(p, T, R, is_complex)                                                               \
+  L dlt_LAPACKE_##p##getrf(L l, L m, L n, void *a, L lda, L *ipiv) {                           \
+    return LAPACKE_##p##getrf(l, m, n, a, lda, ipiv); }                                         \
+  L dlt_LAPACKE_##p##getrf_work(L l, L m, L n, void *a, L lda, L *ipiv) {                      \
+    return LAPACKE_##p##getrf_work(l, m, n, a, lda, ipiv); }                                    \
+  L dlt_LAPACKE_##p##getrs(L l, char t, L n, L k, const void *a, L lda, const L *ipiv, void *b, L ldb) { \
+    return LAPACKE_##p##getrs(l, t, n, k, a, lda, ipiv, b, ldb); }                              \
+  L dlt_LAPACKE_##p##getrs_work(L l, char t, L n, L k, const void *a, L lda, const L *ipiv, void *b, L ldb) { \
+    return LAPACKE_##p##getrs_work(l, t, n, k, a, lda, ipiv, b, ldb); }                         \
+  L dlt_LAPACKE_##p##gesv(L l, L n, L k, void *a, L lda, L *ipiv, void *b, L ldb) {            \
+    return LAPACKE_##p##gesv(l, n, k, a, lda, ipiv, b, ldb); }                                  \
+  L dlt_LAPACKE_##p##gesv_work(L l, L n, L k, void *a, L lda, L *ipiv, void *b, L ldb) {       \
+    return LAPACKE_##p##gesv_work(l, n, k, a, lda, ipiv, b, ldb); }                             \
+  void dlt_cblas_##p##trsv(int o, int u, int t, int d, L n, const void *a, L lda, void *x, L incx) { \
+    cblas_##p##trsv(o, u, t, d, n, a, lda, x, incx); }                                          \
+  void dlt_cblas_##p##trsm(int o, int s, int u, int t, int d, L m, L n, ALPHA_##is_complex(R),  \
+                           const void *a, L lda, void *b, L ldb) {                              \
+    cblas_##p##trsm(o, s, u, t, d, m, n, alpha, a, lda, b, ldb); }                              \
+  void dlt_##p##trsv_(const char *u, const char *t, const char *d, const L *n, const void *a,   \
+                      const L *lda, void *x, const L *incx, size_t lu, size_t lt, size_t ld) {  \
+    p##trsv_(u, t, d, n, a, lda, x, incx, lu, lt, ld); }                                        \
+  void dlt_##p##trsm_(const char *s, const char *u, const char *t, const char *d, const L *m,   \
+                      const L *n, const void *alpha, const void *a, const L *lda, void *b,      \
+                      const L *ldb, size_t ls, size_t lu, size_t lt, size_t ld) {               \
+    p##trsm_(s, u, t, d, m, n, alpha, a, lda, b, ldb, ls, lu, lt, ld); }                        \
+  void dlt_##p##getrf_(const L *m, const L *n, void *a, const L *lda, L *ipiv, L *info) {      \
+    p##getrf_(m, n, a, lda, ipiv, info); }                                                      \
+  void dlt_##p##getrs_(const char *t, const L *n, const L *k, const void *a, const L *lda,      \
+                       const L *ipiv, void *b, const L *ldb, L *info, size_t lt) {              \
+    p##getrs_(t, n, k, a, lda, ipiv, b, ldb, info, lt); }                                       \
+  void dlt_##p##gesv_(const L *n, const L *k, void *a, const L *lda, L *ipiv, void *b,         \
+                      const L *ldb, L *info) {                                                  \
+    p##gesv_(n, k, a, lda, ipiv, b, ldb, info); }
+#define ALPHA_0(R) R alpha
+#define ALPHA_1(R) const void *alpha
+#include <stddef.h>
+DL_PRECISIONS(WRAP)
+"""
+
+
+def build_wrappers(workdir) -> ctypes.CDLL:
+    """The wrappers built with the system C compiler against the installed difflapack; liblapacke
+    is made global first, so that the interposed NaN check follows LAPACKE_set_nancheck."""
+    import difflapack
+    lo.lib("lapacke")
+    ctypes.CDLL(lo.LAPACKE_LIB, mode=ctypes.RTLD_GLOBAL)
+    src, so = os.path.join(workdir, "wrappers.c"), os.path.join(workdir, "libdlt.so")
+    with open(src, "w") as f:
+        f.write(WRAPPERS)
+    libdir = os.path.dirname(difflapack.get_library())
+    subprocess.run(["cc", "-std=c99", "-O1", "-shared", "-fPIC", "-Wall", "-Werror", "-I", difflapack.get_include(),
+                    src, "-o", so, "-L", libdir, "-ldifflapack", f"-Wl,-rpath,{libdir}"], check=True)
+    return ctypes.CDLL(so)
+
+
+@pytest.fixture(scope="module")
+def ours(tmp_path_factory):
+    return build_wrappers(str(tmp_path_factory.mktemp("capi")))
+
+
+def both(call, ours, what, **kw):
+    """The same call on the real library and through difflapack; every result identical."""
+    real = call(**kw)
+    mine = call(library=ours, prefix="dlt_", **kw)
+    assert_same(real, mine, what)
+    assert real.info == mine.info, f"{what}: INFO {real.info} != {mine.info}"
+    return mine
+
+
+@pytest.mark.parametrize("routine", ["getrf", "getrs", "gesv"])
+@pytest.mark.parametrize("prec", PREC)
+def test_lapacke_sweep(ours, routine, prec):
+    """Valid calls, singular ones, a bad layout, negative sizes, bad leading dimensions, bad
+    flags, NaNs (with LAPACKE's NaN check on and off), in both forms and both layouts."""
+    r = np.random.default_rng(zlib.crc32(f"capi{routine}{prec}".encode()))
+    for nancheck in (1, 0):
+        with lo.nancheck(nancheck):
+            for layout0 in ("R", "C"):
+                for variant in VARIANTS:
+                    for form in (False, True):
+                        layout, args = lapacke_case(routine, prec, layout0, r, variant)
+                        both(lambda **kw: lo.lapacke(routine, prec, layout, work_form=form, **args, **kw), ours,
+                             f"{routine} {prec} {layout} {variant} work={form} nancheck={nancheck} {args}")
+
+
+@pytest.mark.parametrize("routine", ["trsv", "trsm"])
+@pytest.mark.parametrize("prec", PREC)
+def test_cblas_sweep(ours, routine, prec):
+    """Every flag combination at random (ConjNoTrans included), strides, alpha 0, a bad order,
+    bad flags, negative sizes and bad leading dimensions, in both orders."""
+    r = np.random.default_rng(zlib.crc32(f"capicblas{routine}{prec}".encode()))
+    for order in ("R", "C"):
+        for variant in ("ok", "ok", "ok", "ok", "order", "flag", "dim", "dim"):
+            for _ in range(4):
+                o, args = cblas_case(routine, prec, order, r, variant)
+                both(lambda **kw: lo.cblas(routine, prec, o, **args, **kw), ours, f"{routine} {prec} {o} {variant} {args}")
+
+
+@pytest.mark.parametrize("routine", ["getrf", "getrs", "gesv", "trsv", "trsm"])
+@pytest.mark.parametrize("prec", PREC)
+def test_fortran_sweep(ours, routine, prec):
+    """The Fortran names: the same (column-major) sweeps; INFO starts at -99, so an INFO the
+    library leaves unset (OpenBLAS's ?getrs_ on an argument error) must stay -99."""
+    r = np.random.default_rng(zlib.crc32(f"capifortran{routine}{prec}".encode()))
+    for variant in ("ok", "ok", "ok", "neg", "lda", "ldb", "flag", "singular", "dim"):
+        for _ in range(3):
+            if routine in ("trsv", "trsm"):
+                if variant not in ("ok", "dim"):
+                    continue
+                _, args = cblas_case(routine, prec, "C", r, variant)
+                call = lambda **kw: lo.fortran(routine, prec, **args, **kw)  # noqa: E731
+            else:
+                if variant == "dim":
+                    continue
+                _, args = lapacke_case(routine, prec, "C", r, variant)
+                call = lambda **kw: lo.fortran(routine, prec, info=-99, **args, **kw)  # noqa: E731
+            both(call, ours, f"{prec}{routine}_ {variant} {args}")
+
+
+@pytest.mark.parametrize("prec", PREC)
+@pytest.mark.parametrize("layout", ["R", "C"])
+def test_gesv_bits_are_gesv_not_getrf_plus_getrs(ours, prec, layout):
+    """With more than one OpenBLAS thread, ?gesv_'s factors differ from ?getrf_'s for
+    8 <= n < 100 (V16 of the design note): the interposed ?gesv (LAPACKE and Fortran) is ?gesv_
+    itself. Also nrhs = 0: OpenBLAS's ?gesv_ does not factor."""
+    r = np.random.default_rng(5)
+    for n, nrhs in ((40, 1), (70, 3), (9, 0)):
+        A, B = general(r, n, prec), rand(r, (n, nrhs), prec)
+        a, ao = lo.place(A, layout, n + 1, before=1)
+        b, bo = lo.place(B, layout, (nrhs if layout == "R" else n) + 2, before=2) if nrhs else (np.zeros(3, A.dtype), 1)
+        ldb = (nrhs if layout == "R" else n) + 2
+        both(lambda **kw: lo.lapacke("gesv", prec, layout, n=n, nrhs=nrhs, a=(a, ao), lda=n + 1,
+                                     ipiv=np.full(n, -3, I32), b=(b, bo), ldb=ldb, **kw), ours, f"gesv n={n}")
+        if layout == "C":
+            both(lambda **kw: lo.fortran("gesv", prec, n=n, nrhs=nrhs, a=(a, ao), lda=n + 1, ipiv=np.full(n, -3, I32),
+                                         b=(b, bo), ldb=ldb, **kw), ours, f"gesv_ n={n}")
+
+
+NANCHECK_PROGRAM = r"""
+#include <stdio.h>
+%(include)s
+int main(void) {
+    double a[4] = {1, 2, 3, 0.0 / 0.0}, b[2] = {1, 1};
+    int ipiv[2] = {-1, -1};
+    int ret = LAPACKE_dgesv(LAPACK_COL_MAJOR, 2, 1, a, 2, ipiv, b, 2);
+    printf("%%d %%d %%d\n", ret, ipiv[0], ipiv[1]);
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("env", [None, "0", "1", "abc", "7"])
+def test_nancheck_flag_without_liblapacke(env, tmp_path):
+    """A program that no longer links liblapacke gets LAPACKE's own default for the NaN check:
+    the environment variable LAPACKE_NANCHECK (atoi != 0; unset: on), as the real library."""
+    import difflapack
+    libdir = os.path.dirname(difflapack.get_library())
+    results = []
+    for include, link in ((f'#include "difflapack_enzyme.h"\n#include <lapacke.h>', ["-L", libdir, "-ldifflapack",
+                                                                                    f"-Wl,-rpath,{libdir}"]),
+                          ("#include <lapacke.h>", ["-llapacke"])):
+        src, exe = tmp_path / "nan.c", tmp_path / "nan"
+        src.write_text(NANCHECK_PROGRAM % dict(include=include))
+        subprocess.run(["cc", "-std=c99", "-Wall", "-I", difflapack.get_include(), str(src), "-o", str(exe), *link],
+                       check=True)
+        needed = subprocess.run(["readelf", "-d", str(exe)], capture_output=True, text=True).stdout
+        environment = {k: v for k, v in os.environ.items() if k != "LAPACKE_NANCHECK"}
+        if env is not None:
+            environment["LAPACKE_NANCHECK"] = env
+        out = subprocess.run([str(exe)], capture_output=True, text=True, env=environment, check=True).stdout
+        results.append((out, "lapacke" in needed))
+    (ours, ours_links_lapacke), (real, _) = results
+    assert not ours_links_lapacke and ours == real, (ours, real)
+    assert ours.startswith("-4 ") == (env is None or env not in ("0", "abc"))
