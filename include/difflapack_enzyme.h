@@ -3,6 +3,7 @@
  *
  *   ?trsv_ ?trsm_ ?getrf_ ?getrs_ ?gesv_           ? = s, d, c, z  (LP64: int*)
  *   ?trsv_64_ ... ?gesv_64_                                        (ILP64: 64-bit ints, Julia)
+ *   cblas_?trsv cblas_?trsm LAPACKE_?getrf/getrs/gesv(+_work)     (difflapack_enzyme_capi.h)
  *
  * in forward mode (__enzyme_fwddiff, jax.jvp), combined reverse mode (__enzyme_autodiff) and
  * split reverse mode (jax.grad over an Enzyme-JAX cpp_call), for any subset of active arrays.
@@ -36,6 +37,9 @@
  * Each array is also announced to Enzyme's type analysis (__enzyme_double / __enzyme_float /
  * __enzyme_integer), so that a heap buffer whose only users are these calls (filled by memcpy,
  * say) has a known element type. Limitations: docs/enzyme-limitations/README.md.
+ * The primal results are the library's own, bit for bit, in every mode: the handlers call the
+ * routine the call names (?gesv_ for ?gesv), and argument errors are reported by that routine
+ * (docs/design/c_interfaces.md).
  */
 #ifndef DIFFLAPACK_ENZYME_H
 #define DIFFLAPACK_ENZYME_H

@@ -32,10 +32,11 @@ PIV = 16
 NPIV = 8
 NOUT = 2 * CAP + 1 + NPIV
 H = 1e-6          # central-difference step
-ORDER, TRANS, UPLO, DIAG, SIDE = (lo.CBLAS[k] for k in ("order", "trans", "uplo", "diag", "side"))
+TRANS, UPLO, DIAG, SIDE = (lo.CBLAS[k] for k in ("trans", "uplo", "diag", "side"))
 
-# per routine: the interface, the arrays that can be active (A: the matrix, b: the other array),
-# whether the matrix is an output, and the parameter vector's layout
+# per routine: the arrays that can be active (A: the matrix, b: the other array), whether it
+# has alpha, whether the matrix is an output, and the parameter vector's layout (CBLAS names
+# take order and CBLAS enumerations, LAPACKE names work (the _work form?) and layout)
 ROUTINES = {
     "trsv": dict(arrays=("A", "b"), alpha=False, writes_a=False,
                  params=("order", "uplo", "trans", "diag", "n", "lda", "incx", "aoff", "xoff")),
@@ -47,11 +48,6 @@ ROUTINES = {
     "gesv": dict(arrays=("A", "b"), alpha=False, writes_a=True,
                  params=("work", "layout", "n", "nrhs", "lda", "ldb", "aoff", "xoff")),
 }
-
-
-def p_(name):
-    """The C expression of parameter `name` (p[] holds the parameter vector as ints)."""
-    return f"p[{name}]"
 
 
 def _call(routine, prec):
@@ -196,10 +192,6 @@ def build_source(routine, prec, mode, active, overwrite=False):
 # ----------------------------------------------------------------------------- cases
 def _dtype(prec):
     return lo.DTYPES[prec]
-
-
-def _elements(prec):
-    return CAP // 2 if prec in "cz" else CAP
 
 
 def to_library(vec, prec):

@@ -205,3 +205,38 @@ def test_nancheck_flag_without_liblapacke(env, tmp_path):
     (ours, ours_links_lapacke), (real, _) = results
     assert not ours_links_lapacke and ours == real, (ours, real)
     assert ours.startswith("-4 ") == (env is None or env not in ("0", "abc"))
+
+
+@pytest.mark.parametrize("layout", ["R", "C"])
+def test_getrs_pivots_out_of_range_are_an_argument_error(ours, layout):
+    """Where the libraries would follow a pivot out of bounds, difflapack reports it as
+    ?GETRS parameter 6 (LAPACKE: -7) and touches nothing."""
+    n = 3
+    a = np.eye(n).ravel()
+    b = np.arange(1.0, 4.0)
+    res = lo.lapacke("getrs", "d", layout, trans="N", n=n, nrhs=1, a=a, lda=n, ipiv=np.array([1, 4, 3], I32), b=b,
+                     ldb=1 if layout == "R" else n, library=ours, prefix="dlt_")
+    assert res.ret == -7 and res.stdout == " ** On entry to DGETRS parameter number  6 had an illegal value\n"
+    assert lo.same_bits(res.out["b"], b)
+    f = lo.fortran("getrs", "d", trans="N", n=n, nrhs=1, a=a, lda=n, ipiv=np.array([0, 2, 3], I32), b=b, ldb=n,
+                   library=ours, prefix="dlt_")
+    assert f.info == -6 and lo.same_bits(f.out["b"], b)
+
+
+def test_conjugated_n_solve_is_not_the_r_solve():
+    """Why op(A) = conj(A) keeps the library's 'R' routine for its primal: conj(solve_N(conj b))
+    is not bitwise solve_R(b) (here ctrsv, n = 65; the interposed 'R' calls are checked against
+    the library by the sweeps above)."""
+    r = np.random.default_rng(0)
+    n = 65
+    A = (r.standard_normal((n, n)) + 1j * r.standard_normal((n, n)) + 3 * np.sqrt(n) * np.eye(n)).astype(np.complex64)
+    a = A.ravel(order="F").copy()
+    b = (r.standard_normal(n) + 1j * r.standard_normal(n)).astype(np.complex64)
+    differ = 0
+    for uplo in "UL":
+        x_r = lo.fortran("trsv", "c", uplo=uplo, trans="R", diag="N", n=n, a=a, lda=n, x=b, incx=1).out["x"]
+        x_n = np.conj(lo.fortran("trsv", "c", uplo=uplo, trans="N", diag="N", n=n, a=a, lda=n, x=np.conj(b),
+                                 incx=1).out["x"])
+        assert np.allclose(x_r, x_n, rtol=1e-4)
+        differ += not lo.same_bits(x_r, x_n)
+    assert differ

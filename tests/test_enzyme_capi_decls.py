@@ -27,8 +27,8 @@ SYSTEM_HEADERS = "#include <cblas.h>\n#include <lapacke.h>\n"
 CXX_LAPACKE_TYPES = ("#include <complex>\n#define lapack_complex_float std::complex<float>\n"
                      "#define lapack_complex_double std::complex<double>\n")
 
-# the user's own declarations: enumerations as in cblas.h, ints for LAPACKE (lapack_int is int),
-# std::complex / C99 complex for the complex arrays; non-const where the headers say const
+# the user's own declarations: their own enumerations (as cblas.h spells them), ints for
+# lapack_int, std::complex / C99 complex for the complex arrays
 OWN_DECLARATIONS = r"""
 #ifdef __cplusplus
 #include <complex>
