@@ -33,16 +33,13 @@ enum { ROW_MAJOR = 101, COL_MAJOR = 102 };
 enum { NO_TRANS = 111, TRANS = 112, CONJ_TRANS = 113, CONJ_NO_TRANS = 114 };
 enum { UPPER = 121, LOWER = 122, NON_UNIT = 131, UNIT = 132, LEFT = 141, RIGHT = 142 };
 
-static int is_complex(int prec) { return prec == 'c' || prec == 'z'; }
-static int at_least_one(int v) { return v > 1 ? v : 1; }
-
 /* ------------------------------------------------------------------ CBLAS (sec. 5) */
 /* The kernel letter of a CBLAS trans value in the storage's own (column-major) view, or 0.
  * Row-major trsv sees op(A) of the transposed storage: N <-> T, and for complex data
  * ConjTrans becomes conj(A) ('R') and ConjNoTrans becomes 'C'; for real data the conjugations
  * are no-ops. trsm keeps trans in both layouts (it flips side and uplo instead). */
 static char cblas_trans(int prec, int trans, int flip) {
-    const int cplx = is_complex(prec);
+    const int cplx = dle_is_complex(prec);
     switch (trans) {
     case NO_TRANS: return flip ? 'T' : 'N';
     case TRANS: return flip ? 'N' : 'T';
@@ -67,14 +64,12 @@ int dle_cblas_trsv(int prec, int order, int uplo, int trans, int diag, int n, in
     flags[1] = cblas_trans(prec, trans, flip);
     flags[2] = cblas_diag(diag);
     if ((order == ROW_MAJOR || order == COL_MAJOR) && flags[0] && flags[1] && flags[2] && n >= 0 &&
-        lda >= at_least_one(n) && incx != 0)
+        lda >= dl_max(1, n) && incx != 0)
         return 0;
-    switch (prec) { /* the library prints its own message; no array is touched */
-    case 's': cblas_strsv(order, uplo, trans, diag, n, NULL, lda, NULL, incx); break;
-    case 'd': cblas_dtrsv(order, uplo, trans, diag, n, NULL, lda, NULL, incx); break;
-    case 'c': cblas_ctrsv(order, uplo, trans, diag, n, NULL, lda, NULL, incx); break;
-    default: cblas_ztrsv(order, uplo, trans, diag, n, NULL, lda, NULL, incx); break;
-    }
+    /* the library prints its own message; no array is touched */
+#define CALL(p) cblas_##p##trsv(order, uplo, trans, diag, n, NULL, lda, NULL, incx)
+    DLE_BY_PRECISION(prec, CALL)
+#undef CALL
     return -1;
 }
 
@@ -92,9 +87,9 @@ int dle_cblas_trsm(int prec, int order, int side, int uplo, int transa, int diag
     dims[0] = km;
     dims[1] = kn;
     if ((order == ROW_MAJOR || order == COL_MAJOR) && flags[0] && flags[1] && flags[2] && flags[3] && km >= 0 &&
-        kn >= 0 && lda >= at_least_one(flags[0] == 'L' ? km : kn) && ldb >= at_least_one(km))
+        kn >= 0 && lda >= dl_max(1, flags[0] == 'L' ? km : kn) && ldb >= dl_max(1, km))
         return 0;
-    static const double zero[2];
+    static const double zero[2]; /* alpha (not read): real data by value, complex by address */
     switch (prec) {
     case 's': cblas_strsm(order, side, uplo, transa, diag, m, n, 0.0f, NULL, lda, NULL, ldb); break;
     case 'd': cblas_dtrsm(order, side, uplo, transa, diag, m, n, 0.0, NULL, lda, NULL, ldb); break;
@@ -202,8 +197,8 @@ int dle_lapacke_prologue(int routine, int prec, int high_level, int layout, int 
             return c->value;
         }
     }
-    *lda_f = at_least_one(r->rows_of_a == 'm' ? m : n);
-    *ldb_f = at_least_one(n);
+    *lda_f = dl_max(1, r->rows_of_a == 'm' ? m : n);
+    *ldb_f = dl_max(1, n);
     dle_announce_row_major(lda, ldb);
     return 0;
 }

@@ -87,14 +87,12 @@ static dle_block general_block(int rows, int cols, int ld) {
     return b;
 }
 
-static int is_complex(int prec) { return prec == 'c' || prec == 'z'; }
-
 /* A trans letter as the library reads it: upper case, 'N', 'T', 'C' or OpenBLAS's 'R' (conj(A),
  * not transposed), which for real data is 'N' ('C' stays: the kernels read it as 'T'). 0 if
  * invalid. */
 static char trans_flag(int prec, char trans) {
     const char t = dl_flag(trans, "NTCR");
-    return t == 'R' && !is_complex(prec) ? 'N' : t;
+    return t == 'R' && !dle_is_complex(prec) ? 'N' : t;
 }
 
 /* A 64-bit integer argument that does not fit the LP64 kernels is reported as illegal. */
@@ -110,14 +108,6 @@ static int fits(long long v) { return v >= INT_MIN && v <= INT_MAX; }
  * ILP64 calls (their values may not fit the library's integers) and difflapack's own checks
  * (pivots out of range, which the library would follow out of bounds): xerbla with the
  * routine's name and the position. */
-#define DLE_BY_PRECISION(prec, CALL)                                                             \
-    switch (prec) {                                                                              \
-    case 's': CALL(s); break;                                                                    \
-    case 'd': CALL(d); break;                                                                    \
-    case 'c': CALL(c); break;                                                                    \
-    default: CALL(z); break;                                                                     \
-    }
-
 static int xerbla_position(int prec, const char *routine, int position) {
     char name[8];
     int len = snprintf(name, sizeof name, "%c%-5s", (char)(prec - 'a' + 'A'), routine);

@@ -65,6 +65,17 @@ typedef struct {
 
 extern __thread dle_record dle_rec;
 
+static inline int dle_is_complex(int prec) { return prec == 'c' || prec == 'z'; }
+
+/* CALL(p) for the precision letter prec (the library's routines are named per precision). */
+#define DLE_BY_PRECISION(prec, CALL)                                                             \
+    switch (prec) {                                                                              \
+    case 's': CALL(s); break;                                                                    \
+    case 'd': CALL(d); break;                                                                    \
+    case 'c': CALL(c); break;                                                                    \
+    default: CALL(z); break;                                                                     \
+    }
+
 /* Every tape starts with this header: the reverse rule of the compute kernel dispatches on it. */
 typedef struct {
     int op, prec;

@@ -53,7 +53,6 @@ static unsigned matrix_activity(int active) { return active ? DL_ACTIVE_A : 0u; 
 
 /* op(A) = conj(A): the rules run on conjugated data (see the top of this file). */
 static int conj_op(char trans) { return DL_IS_COMPLEX && trans == 'R'; }
-static void conj_vector(int n, T *x, int incx) { IFN(conj_matrix)(1, n, x, incx > 0 ? incx : -incx); }
 
 /* ------------------------------------------------------------------ trsv */
 /* The adjoint needs A (bbar = op(A)^{-H} xbar) and, only when A is active, the solution x
@@ -72,9 +71,9 @@ static void library_trsv(char uplo, char trans, char diag, int n, const T *A, in
 /* The primal solve of the conjugated 'N' system: the library's 'R' solve, conjugated. */
 static void conjugated_trsv(char uplo, char trans, char diag, int n, const T *A, int lda, T *y, int incy) {
     (void)trans;
-    conj_vector(n, y, incy);
+    IFN(conj_vector)(n, y, incy);
     library_trsv(uplo, 'R', diag, n, A, lda, y, incy);
-    conj_vector(n, y, incy);
+    IFN(conj_vector)(n, y, incy);
 }
 
 static void trsv_primal(void *x) {
@@ -85,10 +84,10 @@ static void trsv_fwd(void *x, void *dx) {
     const dle_record *r = &dle_rec;
     const unsigned active = DL_ACTIVE_B | (r->dA ? DL_ACTIVE_A : 0u);
     const int conj = conj_op(r->flag[1]);
-    if (conj) { conj_vector(r->n, x, r->ldb); conj_vector(r->n, dx, r->ldb); }
+    if (conj) { IFN(conj_vector)(r->n, x, r->ldb); IFN(conj_vector)(r->n, dx, r->ldb); }
     IFN(trsv_fwd_solving)(conj ? conjugated_trsv : library_trsv, active, r->flag[0], conj ? 'N' : r->flag[1],
                           r->flag[2], r->n, r->A, r->lda, r->dA, r->lda, x, r->ldb, dx, r->ldb);
-    if (conj) { conj_vector(r->n, x, r->ldb); conj_vector(r->n, dx, r->ldb); }
+    if (conj) { IFN(conj_vector)(r->n, x, r->ldb); IFN(conj_vector)(r->n, dx, r->ldb); }
 }
 
 static void *trsv_aug(void *x, void *dx) {
@@ -101,7 +100,7 @@ static void *trsv_aug(void *x, void *dx) {
     trsv_primal(x);
     if (t->A_active) {
         t->x = tape_vector(t->n, x, t->incx);
-        if (t->conj) conj_vector(t->n, t->x, 1);
+        if (t->conj) IFN(conj_vector)(t->n, t->x, 1);
     }
     return t;
 }
@@ -111,10 +110,10 @@ static void trsv_rev(void *x, void *dx, void *tape) {
     trsv_tape *t = (trsv_tape *)tape;
     void *dA = dle_take_bound_matrix(); /* taken (cleared) whatever the tape says */
     if (!t->A_active) dA = NULL;
-    if (t->conj) conj_vector(t->n, dx, t->incx);
+    if (t->conj) IFN(conj_vector)(t->n, dx, t->incx);
     FN(trsv_rev)(DL_ACTIVE_B | matrix_activity(dA != NULL), t->uplo, t->trans, t->diag, t->n, t->A,
                  dl_max(1, t->n), dA, t->lda, t->x, 1, dx, t->incx);
-    if (t->conj) conj_vector(t->n, dx, t->incx);
+    if (t->conj) IFN(conj_vector)(t->n, dx, t->incx);
     free(t->A); free(t->x); free(t);
 }
 

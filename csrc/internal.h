@@ -48,6 +48,9 @@ void IFN(project_tri)(char uplo, int strict, int n, T *A, int lda);
 int IFN(all_zero)(int m, int n, const T *A, int lda);
 /* A := conj(A) for an m x n matrix (nothing for real data). */
 void IFN(conj_matrix)(int m, int n, T *A, int lda);
+/* v := conj(v) for the n elements of a strided vector (either sign of inc; nothing for real
+ * data). */
+static inline void IFN(conj_vector)(int n, T *v, int inc) { IFN(conj_matrix)(1, n, v, inc > 0 ? inc : -inc); }
 /* W (ld m) := conj(A) (a plain copy for real data). */
 void IFN(copy_conj)(int m, int n, const T *A, int lda, T *W);
 /* sum_ij conj(P(i,j)) Q(i,j) of two m x n matrices (the complex inner product <P, Q>). */

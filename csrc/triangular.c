@@ -80,12 +80,6 @@ static int check_trsm(char *side, char *uplo, char *transa, char *diag, int m, i
     return 0;
 }
 
-/* v := conj(v) for a strided vector (complex data only). */
-static void conj_vector(int n, T *v, int inc) {
-    const size_t step = (size_t)(inc > 0 ? inc : -inc);
-    for (int i = 0; i < n; ++i) v[(size_t)i * step] = CONJ(v[(size_t)i * step]);
-}
-
 static int vector_is_zero(int n, const T *v, int inc) {
     const size_t step = (size_t)(inc > 0 ? inc : -inc);
     for (int i = 0; i < n; ++i)
@@ -184,9 +178,9 @@ int FN(trsv_rev)(unsigned active, char uplo, char trans, char diag, int n, const
         if (!work) return DL_ERR_ALLOC;
     }
     if (dl_adjoint_needs_conj(trans)) { /* op(A)^{-H} = conj(A)^{-1}: solve with A on conj(xbar) */
-        conj_vector(n, dx, incdx);
+        IFN(conj_vector)(n, dx, incdx);
         BLAS(trsv)(&uplo, "N", &diag, &n, A, &lda, dx, &incdx);
-        conj_vector(n, dx, incdx);
+        IFN(conj_vector)(n, dx, incdx);
     } else {
         const char adj = dl_adjoint_op(trans);
         BLAS(trsv)(&uplo, &adj, &diag, &n, A, &lda, dx, &incdx);
@@ -196,7 +190,7 @@ int FN(trsv_rev)(unsigned active, char uplo, char trans, char diag, int n, const
         if (work) {
             T *xw = work, *bw = work + n;
             BLAS(copy)(&n, x, &incx, xw, &INC1);
-            if (conj_x) conj_vector(n, xw, 1);
+            if (conj_x) IFN(conj_vector)(n, xw, 1);
             xc = xw;
             if (incdx != 1) { BLAS(copy)(&n, dx, &incdx, bw, &INC1); bbar = bw; }
         }
