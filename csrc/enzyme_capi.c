@@ -105,7 +105,8 @@ int dle_cblas_trsm(int prec, int order, int side, int uplo, int transa, int diag
  * not max(1, .)) and their values. Array 'a' has leading dimension lda, 'b' ldb. */
 typedef struct {
     char array;  /* 'a', 'b'; 0 ends the list */
-    char shape;  /* 'M': m x n, 'N': n x n, 'R': n x nrhs (a general block) */
+    char shape;  /* general blocks 'M': m x n, 'N': n x n, 'R': n x nrhs; 'T': the uplo triangle
+                    of an n x n matrix, without a unit diagonal (tr); 'P': with the diagonal (po) */
     int value;
 } nan_check;
 
@@ -126,6 +127,11 @@ static const lapacke_routine LAPACKE_ROUTINES[] = {
     [DLE_LAPACKE_GETRF] = {"getrf", {{'a', 'M', -4}}, {{'a', 'n', -5}}, 'm'},
     [DLE_LAPACKE_GETRS] = {"getrs", {{'a', 'N', -5}, {'b', 'R', -8}}, {{'a', 'n', -6}, {'b', 'r', -9}}, 'n'},
     [DLE_LAPACKE_GESV] = {"gesv", {{'a', 'N', -4}, {'b', 'R', -7}}, {{'a', 'n', -5}, {'b', 'r', -8}}, 'n'},
+    [DLE_LAPACKE_GETRI] = {"getri", {{'a', 'N', -3}}, {{'a', 'n', -4}}, 'n'},
+    [DLE_LAPACKE_TRTRS] = {"trtrs", {{'a', 'T', -7}, {'b', 'R', -9}}, {{'a', 'n', -8}, {'b', 'r', -10}}, 'n'},
+    [DLE_LAPACKE_POTRF] = {"potrf", {{'a', 'P', -4}}, {{'a', 'n', -5}}, 'n'},
+    [DLE_LAPACKE_POTRS] = {"potrs", {{'a', 'P', -5}, {'b', 'R', -7}}, {{'a', 'n', -6}, {'b', 'r', -8}}, 'n'},
+    [DLE_LAPACKE_POSV] = {"posv", {{'a', 'P', -5}, {'b', 'R', -7}}, {{'a', 'n', -6}, {'b', 'r', -8}}, 'n'},
 };
 
 /* LAPACKE_xerbla: printf("Wrong parameter %d in %s\n"), on stdout like LAPACKE's. */
@@ -170,12 +176,52 @@ static int general_has_nan(int prec, int layout, int m, int n, const void *a, in
     return 0;
 }
 
+/* LAPACKE_?tr_nancheck (po: diag 'n'): the triangle LAPACKE_?tr_trans copies, clipped by lda:
+ * j from st (1 for a unit diagonal) with i < min(j + 1 - st, lda) for column-major upper and
+ * row-major lower (the same storage pattern), else j < n - st with j + st <= i < min(n, lda).
+ * Flags are compared case-insensitively (LAPACKE_lsame); an invalid one: no NaN. */
+static int triangle_has_nan(int prec, int layout, char uplo, char diag, int n, const void *a, int lda) {
+    const char u = dl_flag(uplo, "UL"), d = dl_flag(diag, "UN");
+    if (!a || !u || !d) return 0;
+    const int st = d == 'U', colmaj = layout == COL_MAJOR, lower = u == 'L';
+    if (colmaj != lower) { /* column-major upper, row-major lower */
+        for (int j = st; j < n; ++j)
+            for (int i = 0; i < j + 1 - st && i < lda; ++i)
+                if (is_nan_element(prec, a, (size_t)i + (size_t)j * (size_t)lda)) return 1;
+    } else {
+        for (int j = 0; j < n - st; ++j)
+            for (int i = j + st; i < n && i < lda; ++i)
+                if (is_nan_element(prec, a, (size_t)i + (size_t)j * (size_t)lda)) return 1;
+    }
+    return 0;
+}
+
+/* LAPACKE_?getri's workspace query, through LAPACKE_?getri_work(..., lwork = -1): the Fortran
+ * query with the caller's lda (row-major: lda_t = max(1, n)); it reports an argument error
+ * itself. Returns 0 and the size (the real part of work[0], as LAPACK_Z2INT reads it) in
+ * *lwork, or LAPACKE's return value. */
+static int getri_query(int prec, int n, int lda, int *lwork) {
+    int info = 0, query = -1;
+    double w[2] = {0, 0};
+    float wf[2] = {0, 0};
+    switch (prec) {
+    case 's': sgetri_(&n, NULL, &lda, NULL, wf, &query, &info); *lwork = (int)wf[0]; break;
+    case 'd': dgetri_(&n, NULL, &lda, NULL, w, &query, &info); *lwork = (int)w[0]; break;
+    case 'c': cgetri_(&n, NULL, &lda, NULL, (float _Complex *)wf, &query, &info); *lwork = (int)wf[0]; break;
+    default: zgetri_(&n, NULL, &lda, NULL, (double _Complex *)w, &query, &info); *lwork = (int)w[0]; break;
+    }
+    return info < 0 ? info - 1 : info;
+}
+
 /* Returns 0 when the call proceeds to its Fortran-level routine, with the leading dimensions
  * to give it in *lda_f, *ldb_f (the caller's, or for a row-major call those of LAPACKE's
  * column-major temporaries, max(1, rows), after announcing the row-major call to the next setup
- * call); otherwise LAPACKE's return value, after printing what LAPACKE prints. */
+ * call), and for the high-level LAPACKE_?getri the lwork of its workspace query in *lwork;
+ * otherwise LAPACKE's return value, after printing what LAPACKE prints. uplo, diag: the flags
+ * of the triangle the NaN check scans (trtrs, potrf, potrs, posv). */
 int dle_lapacke_prologue(int routine, int prec, int high_level, int layout, int m, int n, int nrhs,
-                         const void *a, int lda, const void *b, int ldb, int *lda_f, int *ldb_f) {
+                         const void *a, int lda, const void *b, int ldb, char uplo, char diag, int *lda_f,
+                         int *ldb_f, int *lwork) {
     const lapacke_routine *r = &LAPACKE_ROUTINES[routine];
     if (layout != ROW_MAJOR && layout != COL_MAJOR) {
         lapacke_xerbla(prec, r->name, !high_level, -1);
@@ -183,22 +229,34 @@ int dle_lapacke_prologue(int routine, int prec, int high_level, int layout, int 
     }
     if (high_level && nancheck_enabled()) {
         for (const nan_check *c = r->nan; c < r->nan + 2 && c->array; ++c) {
-            const int rows = c->shape == 'M' ? m : n, cols = c->shape == 'R' ? nrhs : n;
-            if (general_has_nan(prec, layout, rows, cols, c->array == 'a' ? a : b, c->array == 'a' ? lda : ldb))
-                return c->value;
+            const void *x = c->array == 'a' ? a : b;
+            const int ld = c->array == 'a' ? lda : ldb;
+            int hit;
+            if (c->shape == 'T' || c->shape == 'P') {
+                hit = triangle_has_nan(prec, layout, uplo, c->shape == 'T' ? diag : 'N', n, x, ld);
+            } else {
+                const int rows = c->shape == 'M' ? m : n, cols = c->shape == 'R' ? nrhs : n;
+                hit = general_has_nan(prec, layout, rows, cols, x, ld);
+            }
+            if (hit) return c->value;
         }
     }
     *lda_f = lda;
     *ldb_f = ldb;
-    if (layout == COL_MAJOR) return 0;
-    for (const ld_check *c = r->ld; c < r->ld + 2 && c->array; ++c) {
-        if ((c->array == 'a' ? lda : ldb) < (c->bound == 'n' ? n : nrhs)) {
-            lapacke_xerbla(prec, r->name, 1, c->value);
-            return c->value;
+    if (layout == ROW_MAJOR) {
+        for (const ld_check *c = r->ld; c < r->ld + 2 && c->array; ++c) {
+            if ((c->array == 'a' ? lda : ldb) < (c->bound == 'n' ? n : nrhs)) {
+                lapacke_xerbla(prec, r->name, 1, c->value);
+                return c->value;
+            }
         }
+        *lda_f = dl_max(1, r->rows_of_a == 'm' ? m : n);
+        *ldb_f = dl_max(1, n);
     }
-    *lda_f = dl_max(1, r->rows_of_a == 'm' ? m : n);
-    *ldb_f = dl_max(1, n);
-    dle_announce_row_major(lda, ldb);
+    if (routine == DLE_LAPACKE_GETRI && high_level) {
+        const int rc = getri_query(prec, n, *lda_f, lwork);
+        if (rc != 0) return rc;
+    }
+    if (layout == ROW_MAJOR) dle_announce_row_major(lda, ldb);
     return 0;
 }

@@ -1,5 +1,6 @@
 """Harness of the Enzyme tests of the C interfaces (cblas_?trsv, cblas_?trsm, LAPACKE_?getrf /
-getrs / gesv and their _work forms) through difflapack_enzyme.h.
+getrs / gesv / getri / trtrs / potrf / potrs / posv and their _work forms) through
+difflapack_enzyme.h.
 
 One C++ program per (routine, precision, mode, activity pattern); everything else (layout,
 _work form, flags, sizes, leading dimensions, offsets, pivots) travels in a parameter vector,
@@ -47,7 +48,17 @@ ROUTINES = {
                   params=("work", "layout", "trans", "n", "nrhs", "lda", "ldb", "aoff", "xoff")),
     "gesv": dict(arrays=("A", "b"), alpha=False, writes_a=True,
                  params=("work", "layout", "n", "nrhs", "lda", "ldb", "aoff", "xoff")),
+    "getri": dict(arrays=("A",), alpha=False, writes_a=True, params=("work", "layout", "n", "lda", "aoff", "lwork")),
+    "trtrs": dict(arrays=("A", "b"), alpha=False, writes_a=False,
+                  params=("work", "layout", "uplo", "trans", "diag", "n", "nrhs", "lda", "ldb", "aoff", "xoff")),
+    "potrf": dict(arrays=("A",), alpha=False, writes_a=True, params=("work", "layout", "uplo", "n", "lda", "aoff")),
+    "potrs": dict(arrays=("A", "b"), alpha=False, writes_a=False,
+                  params=("work", "layout", "uplo", "n", "nrhs", "lda", "ldb", "aoff", "xoff")),
+    "posv": dict(arrays=("A", "b"), alpha=False, writes_a=True,
+                 params=("work", "layout", "uplo", "n", "nrhs", "lda", "ldb", "aoff", "xoff")),
 }
+LAPACKE_ROUTINES = ("getrf", "getrs", "gesv", "getri", "trtrs", "potrf", "potrs", "posv")
+NWORK = 2 * 64 * 8  # reals of getri_work's workspace (lwork <= 64 n for n <= 8)
 
 
 def _call(routine, prec):
@@ -65,6 +76,17 @@ def _call(routine, prec):
         args = f"{P['layout']}, {P['m']}, {P['n']}, {a}, {P['lda']}, ipiv"
     elif routine == "getrs":
         args = f"{P['layout']}, (char){P['trans']}, {P['n']}, {P['nrhs']}, {a}, {P['lda']}, ipiv, {x}, {P['ldb']}"
+    elif routine == "getri":
+        args = f"{P['layout']}, {P['n']}, {a}, {P['lda']}, ipiv"
+        return (f"if ({P['work']}) ret = LAPACKE_{prec}getri_work({args}, wk, {P['lwork']}); "
+                f"else ret = LAPACKE_{prec}getri({args});")
+    elif routine == "trtrs":
+        args = (f"{P['layout']}, (char){P['uplo']}, (char){P['trans']}, (char){P['diag']}, {P['n']}, {P['nrhs']}, "
+                f"{a}, {P['lda']}, {x}, {P['ldb']}")
+    elif routine == "potrf":
+        args = f"{P['layout']}, (char){P['uplo']}, {P['n']}, {a}, {P['lda']}"
+    elif routine in ("potrs", "posv"):
+        args = f"{P['layout']}, (char){P['uplo']}, {P['n']}, {P['nrhs']}, {a}, {P['lda']}, {x}, {P['ldb']}"
     else:
         args = f"{P['layout']}, {P['n']}, {P['nrhs']}, {a}, {P['lda']}, ipiv, {x}, {P['ldb']}"
     return (f"if ({P['work']}) ret = LAPACKE_{prec}{routine}_work({args}); "
@@ -96,7 +118,7 @@ extern "C" { __attribute__((used)) void* __enzyme_inactivefn_capi_const_copy[1] 
 // the loss <w, out>.
 static double user(double* out, const double* A, const double* b, const double* alpha, const double* w,
                    const double* prm) {
-    R a[CAP], x[CAP], al[2];
+    R a[CAP], x[CAP], al[2], wk[%(NWORK)d];
     for (int i = 0; i < CAP; i++) { a[i] = (R)A[i]; x[i] = (R)b[i]; }
     al[0] = (R)alpha[0]; al[1] = (R)alpha[1];
     int p[NPRM];
@@ -105,7 +127,7 @@ static double user(double* out, const double* A, const double* b, const double* 
     for (int i = 0; i < NPIV; i++) ipiv[i] = p[PIV + i];
     int ret = 0;
     %(CALL)s
-    (void)al;
+    (void)al; (void)wk;
     for (int i = 0; i < CAP; i++) { out[i] = x[i]; out[CAP + i] = a[i]; }
     out[2 * CAP] = ret;
     for (int i = 0; i < NPIV; i++) out[2 * CAP + 1 + i] = ipiv[i];
@@ -174,7 +196,7 @@ def inputs_of(routine):
 
 def build_source(routine, prec, mode, active, overwrite=False):
     R = "float" if prec in "sc" else "double"
-    src = PRELUDE % dict(CAP=CAP, NPRM=NPRM, PIV=PIV, NPIV=NPIV, NOUT=NOUT, EL=2 if prec in "cz" else 1, R=R,
+    src = PRELUDE % dict(CAP=CAP, NPRM=NPRM, PIV=PIV, NPIV=NPIV, NOUT=NOUT, NWORK=NWORK, EL=2 if prec in "cz" else 1, R=R,
                          CALL=_call(routine, prec), SCRIBBLE=SCRIBBLE if overwrite else "")
     if mode in ("rev", "fwd"):
         shadow = {"A": "gA", "b": "gb", "alpha": "gal"} if mode == "rev" else {"A": "dA", "b": "db", "alpha": "dal"}
@@ -232,6 +254,13 @@ def _triangle(r, k, prec, uplo, diag):
     return T
 
 
+def _hermitian_definite(r, n, prec):
+    G = _rand(r, (n, n), prec)
+    M = G @ G.conj().T + n * np.eye(n)
+    np.fill_diagonal(M, M.diagonal().real)
+    return M.astype(_dtype(prec))
+
+
 def _general(r, m, n, prec):
     M = _rand(r, (m, n), prec)
     k = min(m, n)
@@ -266,13 +295,33 @@ def make_case(routine, prec, spec, seed=0):
         n = spec["n"]
         if m > 0 and n > 0:
             _put(A, _general(r, m, n, prec), spec["aoff"], lay, max(spec["lda"], n if lay == "R" else m))
-    elif routine == "getrs":
+    elif routine in ("getrs", "getri"):
         n = spec["n"]
         if n > 0:
             f = lo.fortran("getrf", prec, m=n, n=n, a=np.asfortranarray(_general(r, n, n, prec)).ravel(order="F"), lda=n,
                            ipiv=np.zeros(n, np.int32))
             _put(A, f.out["a"].reshape((n, n), order="F"), spec["aoff"], lay, max(spec["lda"], n))
             ipiv[:n] = f.out["ipiv"]
+    elif routine == "trtrs":
+        n = spec["n"]
+        if n > 0:
+            _put(A, _triangle(r, n, prec, spec["uplo"], spec["diag"]), spec["aoff"], lay, max(spec["lda"], n))
+    elif routine in ("potrf", "potrs", "posv"):
+        n = spec["n"]
+        if n > 0:
+            M = _hermitian_definite(r, n, prec)
+            if routine == "potrs":  # the factor's triangle; the other triangle stays garbage
+                f = lo.fortran("potrf", prec, uplo="L", n=n, a=np.asfortranarray(M).ravel(order="F"), lda=n)
+                L = np.tril(f.out["a"].reshape((n, n), order="F"))
+                M = L if spec["uplo"] in "Ll" else L.conj().T
+            upper = spec["uplo"] in "Uu"
+            other = np.tril(np.ones((n, n), bool), -1) if upper else np.triu(np.ones((n, n), bool), 1)
+            M[other] = _rand(r, (n, n), prec)[other]      # what the routine must not read
+            if prec in "cz" and routine != "potrs":
+                M[np.diag_indices(n)] += (0.3j * r.standard_normal(n)).astype(M.dtype)  # Im: not read
+            _put(A, M, spec["aoff"], lay, max(spec["lda"], n))
+    if routine in LAPACKE_ROUTINES and routine not in ("getrf", "getrs", "gesv", "getri"):
+        ipiv[:] = 0
     prm = np.zeros(NPRM)
     for k, name in enumerate(ROUTINES[routine]["params"]):
         prm[k] = _encode(routine, name, spec[name])
@@ -292,14 +341,16 @@ def make_case(routine, prec, spec, seed=0):
 
 def _encode(routine, name, v):
     """A parameter as the program passes it: CBLAS enumerations, LAPACKE's layout number and
-    trans character; any other value (an invalid flag) as given."""
+    flag characters; any other value (an invalid flag) as given."""
     if not isinstance(v, str):
         return v
     if name in ("order", "layout"):
         return {"R": 101, "C": 102}[v]
+    if routine in LAPACKE_ROUTINES:
+        return ord(v)
     if name == "trans":
-        return TRANS[v] if routine in ("trsv", "trsm") else ord(v)
-    return {"uplo": UPLO, "diag": DIAG, "side": SIDE}[name][v]
+        return TRANS[v]
+    return {"uplo": UPLO, "diag": DIAG, "side": SIDE}[name][v.upper()]
 
 
 # ----------------------------------------------------------------------------- the oracle
@@ -330,12 +381,18 @@ def library_call(case, prec=None, A=None, b=None, alpha=None, capture=True):
     else:
         work, layout = s.pop("work"), s.pop("layout")
         s.pop("alpha", None)
-        kw = dict(a=(a_buf, aoff), ipiv=ipiv)
-        if routine != "getrf":
+        kw = dict(a=(a_buf, aoff))
+        if "ipiv" in dict(lo.LAPACKE_SIGS[routine]):
+            kw["ipiv"] = ipiv
+        if "b" in dict(lo.LAPACKE_SIGS[routine]):
             kw["b"] = (x_buf, xoff)
+        if routine == "getri":
+            lwork = s.pop("lwork")
+            if work:
+                kw.update(work=np.zeros(NWORK // (2 if prec in "cz" else 1), a_buf.dtype), lwork=lwork)
         res = lo.lapacke(routine, prec, layout, work_form=bool(work), capture=capture, **kw, **s)
         ret = res.ret
-        a_out, ipiv_out = res.out["a"], res.out["ipiv"]
+        a_out, ipiv_out = res.out["a"], res.out.get("ipiv", ipiv)
         x_out = res.out.get("b", x_buf)
     prim = np.concatenate([to_reals(x_out), to_reals(a_out), [float(ret)], ipiv_out.astype(np.float64)])
     return prim, res.stdout

@@ -1,5 +1,6 @@
 """The routines difflapack_enzyme.h interposes return exactly what the real libraries return:
-LAPACKE_?getrf / getrs / gesv (+ _work), cblas_?trsv / trsm, and the Fortran ?trsv_ ... ?posv_,
+LAPACKE_?getrf / getrs / gesv / getri / trtrs / potrf / potrs / posv (+ _work), cblas_?trsv /
+trsm, and the Fortran ?trsv_ ... ?posv_,
 compared with the real LAPACKE / OpenBLAS called on identical buffers in the same process: the
 return value (INFO), what is printed, and every byte of every buffer, padding included, for
 sweeps of valid and invalid calls in s/d/c/z and both layouts (the sweeps of the executable
@@ -19,7 +20,7 @@ import numpy as np
 import pytest
 
 import _lapacke_oracle as lo
-from _lapacke_cases import VARIANTS, assert_same, cblas_case, general, lapacke_case, rand
+from _lapacke_cases import VARIANTS, assert_same, cblas_case, general, lapacke_case, rand, spd
 
 pytestmark = pytest.mark.skipif(not lo.available(), reason="LAPACKE/OpenBLAS not loadable")
 
@@ -44,6 +45,26 @@ WRAPPERS = r"""
     return LAPACKE_##p##gesv(l, n, k, a, lda, ipiv, b, ldb); }                                  \
   L dlt_LAPACKE_##p##gesv_work(L l, L n, L k, void *a, L lda, L *ipiv, void *b, L ldb) {       \
     return LAPACKE_##p##gesv_work(l, n, k, a, lda, ipiv, b, ldb); }                             \
+  L dlt_LAPACKE_##p##getri(L l, L n, void *a, L lda, const L *ipiv) {                         \
+    return LAPACKE_##p##getri(l, n, a, lda, ipiv); }                                            \
+  L dlt_LAPACKE_##p##getri_work(L l, L n, void *a, L lda, const L *ipiv, void *w, L lw) {      \
+    return LAPACKE_##p##getri_work(l, n, a, lda, ipiv, w, lw); }                                \
+  L dlt_LAPACKE_##p##trtrs(L l, char u, char t, char d, L n, L k, const void *a, L lda, void *b, L ldb) { \
+    return LAPACKE_##p##trtrs(l, u, t, d, n, k, a, lda, b, ldb); }                              \
+  L dlt_LAPACKE_##p##trtrs_work(L l, char u, char t, char d, L n, L k, const void *a, L lda, void *b, L ldb) { \
+    return LAPACKE_##p##trtrs_work(l, u, t, d, n, k, a, lda, b, ldb); }                         \
+  L dlt_LAPACKE_##p##potrf(L l, char u, L n, void *a, L lda) {                                 \
+    return LAPACKE_##p##potrf(l, u, n, a, lda); }                                               \
+  L dlt_LAPACKE_##p##potrf_work(L l, char u, L n, void *a, L lda) {                            \
+    return LAPACKE_##p##potrf_work(l, u, n, a, lda); }                                          \
+  L dlt_LAPACKE_##p##potrs(L l, char u, L n, L k, const void *a, L lda, void *b, L ldb) {      \
+    return LAPACKE_##p##potrs(l, u, n, k, a, lda, b, ldb); }                                    \
+  L dlt_LAPACKE_##p##potrs_work(L l, char u, L n, L k, const void *a, L lda, void *b, L ldb) { \
+    return LAPACKE_##p##potrs_work(l, u, n, k, a, lda, b, ldb); }                               \
+  L dlt_LAPACKE_##p##posv(L l, char u, L n, L k, void *a, L lda, void *b, L ldb) {             \
+    return LAPACKE_##p##posv(l, u, n, k, a, lda, b, ldb); }                                     \
+  L dlt_LAPACKE_##p##posv_work(L l, char u, L n, L k, void *a, L lda, void *b, L ldb) {        \
+    return LAPACKE_##p##posv_work(l, u, n, k, a, lda, b, ldb); }                                \
   void dlt_cblas_##p##trsv(int o, int u, int t, int d, L n, const void *a, L lda, void *x, L incx) { \
     cblas_##p##trsv(o, u, t, d, n, a, lda, x, incx); }                                          \
   void dlt_cblas_##p##trsm(int o, int s, int u, int t, int d, L m, L n, ALPHA_##is_complex(R),  \
@@ -115,8 +136,7 @@ def both(call, ours, what, **kw):
     return mine
 
 
-LAPACKE_ROUTINES = ["getrf", "getrs", "gesv"]
-FORTRAN_ROUTINES = ["getrf", "getrs", "gesv", "getri", "trtrs", "potrf", "potrs", "posv"]
+LAPACKE_ROUTINES = ["getrf", "getrs", "gesv", "getri", "trtrs", "potrf", "potrs", "posv"]
 
 
 def getri_work(r, prec, args):
@@ -130,8 +150,9 @@ def getri_work(r, prec, args):
 @pytest.mark.parametrize("routine", LAPACKE_ROUTINES)
 @pytest.mark.parametrize("prec", PREC)
 def test_lapacke_sweep(ours, routine, prec):
-    """Valid calls, singular ones, a bad layout, negative sizes, bad leading dimensions, bad
-    flags, NaNs (with LAPACKE's NaN check on and off), in both forms and both layouts."""
+    """Valid calls, singular / not positive definite ones, a bad layout, negative sizes, bad
+    leading dimensions, bad and lower-case flags, NaNs (with LAPACKE's NaN check on and off), in
+    both forms and both layouts (getri_work: with every kind of lwork, the query included)."""
     r = np.random.default_rng(zlib.crc32(f"capi{routine}{prec}".encode()))
     for nancheck in (1, 0):
         with lo.nancheck(nancheck):
@@ -158,7 +179,7 @@ def test_cblas_sweep(ours, routine, prec):
                 both(lambda **kw: lo.cblas(routine, prec, o, **args, **kw), ours, f"{routine} {prec} {o} {variant} {args}")
 
 
-@pytest.mark.parametrize("routine", FORTRAN_ROUTINES + ["trsv", "trsm"])
+@pytest.mark.parametrize("routine", LAPACKE_ROUTINES + ["trsv", "trsm"])
 @pytest.mark.parametrize("prec", PREC)
 def test_fortran_sweep(ours, routine, prec):
     """The Fortran names: the same (column-major) sweeps; INFO starts at -99, so an INFO the
@@ -330,6 +351,16 @@ def test_one_column_complex_solves_stay_inside_the_callers_vector(ours):
                                                                        P(piv.ctypes.data), x, ref(n), info))
             want = lo.fortran("gesv", p, n=n, nrhs=1, a=a, lda=n, ipiv=np.zeros(n, np.int32), b=b, ldb=n)
             want.vec = "b"; same("gesv", got, want)
+            for routine, head, tail in (("trtrs", (I(102), ctypes.c_char(b"U"), ctypes.c_char(b"N"), ctypes.c_char(b"N"),
+                                                   I(n), I(1), P(a.ctypes.data), I(n)), ()),
+                                        ("getrs", (I(102), ctypes.c_char(b"N"), I(n), I(1), P(a.ctypes.data), I(n),
+                                                   P(ipiv.ctypes.data)), ())):
+                fn = getattr(ours, f"dlt_LAPACKE_{{p}}{{routine}}")
+                got = run(lambda x, info: info._obj.__setattr__("value", fn(*head, x, I(n))))
+                kw = dict(trtrs=dict(uplo="U", trans="N", diag="N"), getrs=dict(trans="N", ipiv=ipiv))[routine]
+                want = lo.lapacke(routine, p, "C", n=n, nrhs=1, a=a, lda=n, b=b, ldb=n, **kw)
+                want.vec, want.info = "b", want.ret
+                same("LAPACKE_" + routine, got, want)
             got = run(lambda x, info: getattr(ours, f"dlt_cblas_{{p}}trsv")(101, 122, 113, 131, n, P(a.ctypes.data), n,
                                                                             x, 1))
             want = lo.cblas("trsv", p, "R", uplo="L", trans="C", diag="N", n=n, a=a, lda=n, x=b, incx=1)
@@ -344,7 +375,7 @@ def test_one_column_complex_solves_stay_inside_the_callers_vector(ours):
 @pytest.mark.parametrize("prec", PREC)
 def test_getri_bits_follow_lwork(ours, prec):
     """?getri's result depends on lwork for n > 64 (V11): the interposed ?getri_ runs with the
-    caller's lwork."""
+    caller's lwork, LAPACKE_?getri with the 64 n of its workspace query, in both layouts."""
     r = np.random.default_rng(11)
     n = 70
     A = general(r, n, prec)
@@ -354,14 +385,51 @@ def test_getri_bits_follow_lwork(ours, prec):
         work = np.full(lwork + 2, lo.SENTINEL, dtype=lo.DTYPES[prec])
         both(lambda **kw: lo.fortran("getri", prec, n=n, a=lu, lda=n, ipiv=ipiv, work=work, lwork=lwork, **kw),
              ours, f"getri_ lwork={lwork}")
+        for layout in ("R", "C"):
+            a, ao = lo.place(lu.reshape((n, n), order="F"), layout, n + 1, before=1)
+            both(lambda **kw: lo.lapacke("getri", prec, layout, work_form=True, n=n, a=(a, ao), lda=n + 1, ipiv=ipiv,
+                                         work=work, lwork=lwork, **kw), ours, f"getri_work {layout} lwork={lwork}")
+    for layout in ("R", "C"):
+        a, ao = lo.place(lu.reshape((n, n), order="F"), layout, n + 2, before=3)
+        both(lambda **kw: lo.lapacke("getri", prec, layout, n=n, a=(a, ao), lda=n + 2, ipiv=ipiv, **kw), ours,
+             f"getri {layout}")
+
+
+@pytest.mark.parametrize("prec", PREC)
+@pytest.mark.parametrize("uplo", ["U", "L", "u", "l"])
+def test_row_major_cholesky_copies_only_the_triangle(ours, prec, uplo):
+    """Row-major LAPACKE_?potrf / ?posv copy the uplo triangle in and out (po copies), ?potrs
+    the factor's triangle in only: the other triangle and the padding, NaN included (which the
+    NaN check does not scan either), come back bit for bit; also not positive definite."""
+    r = np.random.default_rng(7)
+    n, nrhs = 6, 2
+    for definite in (True, False):
+        S = spd(r, n, prec, uplo=uplo)
+        other = np.tril(np.ones((n, n), bool), -1) if uplo in "Uu" else np.triu(np.ones((n, n), bool), 1)
+        S[other] = np.nan
+        if not definite:
+            S[3, 3] = -abs(S[3, 3])
+        for form in (False, True):
+            a, ao = lo.place(S, "R", n + 2, before=1)
+            a[ao + n] = np.nan  # padding
+            both(lambda **kw: lo.lapacke("potrf", prec, "R", work_form=form, uplo=uplo, n=n, a=(a, ao), lda=n + 2,
+                                         **kw), ours, f"potrf {uplo} {definite} {form}")
+            B = rand(r, (n, nrhs), prec)
+            b, bo = lo.place(B, "R", nrhs + 1, before=2)
+            both(lambda **kw: lo.lapacke("posv", prec, "R", work_form=form, uplo=uplo, n=n, nrhs=nrhs, a=(a, ao),
+                                         lda=n + 2, b=(b, bo), ldb=nrhs + 1, **kw), ours, f"posv {uplo} {definite}")
+            if definite:
+                c = lo.lapacke("potrf", prec, "R", uplo=uplo, n=n, a=(a, ao), lda=n + 2).out["a"]
+                both(lambda **kw: lo.lapacke("potrs", prec, "R", work_form=form, uplo=uplo, n=n, nrhs=nrhs, a=(c, ao),
+                                             lda=n + 2, b=(b, bo), ldb=nrhs + 1, **kw), ours, f"potrs {uplo}")
 
 
 @pytest.mark.parametrize("prec", PREC)
 def test_zero_diagonal_is_the_librarys_verdict(ours, prec):
     """Whether ?trtrs / ?getri find a zero diagonal entry is OpenBLAS's own test (the ?amin of
     the diagonal, then ?iamin): with a NaN before the zero it reports the NaN's position, where
-    reference LAPACK reports the zero (V8). The interposed Fortran names report what the
-    library reports."""
+    reference LAPACK reports the zero (V8). Through the _work forms and the Fortran names (no
+    NaN check), the interposed routines report what the library reports."""
     n = 4
     for diag in ([1, np.nan, 0, 2], [np.nan, 0, 1, 2], [1, 2, 0, np.nan], [1, np.nan, 3, 2]):
         T = (np.triu(np.ones((n, n))) + np.diag(np.array(diag) - 1)).astype(lo.DTYPES[prec])
@@ -370,6 +438,34 @@ def test_zero_diagonal_is_the_librarys_verdict(ours, prec):
         for uplo in "UL":
             both(lambda **kw: lo.fortran("trtrs", prec, uplo=uplo, trans="N", diag="N", n=n, nrhs=2, a=a, lda=n, b=b,
                                          ldb=n, **kw), ours, f"trtrs_ {diag}")
+            both(lambda **kw: lo.lapacke("trtrs", prec, "R", work_form=True, uplo=uplo, trans="T", diag="N", n=n,
+                                         nrhs=2, a=a, lda=n, b=b, ldb=2, **kw), ours, f"trtrs_work {diag}")
         work = np.zeros(64 * n, lo.DTYPES[prec])
         both(lambda **kw: lo.fortran("getri", prec, n=n, a=a, lda=n, ipiv=np.arange(1, n + 1, dtype=I32), work=work,
                                      lwork=64 * n, **kw), ours, f"getri_ {diag}")
+
+
+@pytest.mark.parametrize("prec", PREC)
+def test_nan_check_scans_the_triangle(ours, prec):
+    """LAPACKE's NaN check of trtrs (tr: the uplo triangle, not a unit diagonal) and of potrf /
+    potrs / posv (po: the triangle with its diagonal), with case-insensitive flags; the other
+    triangle and the padding are never scanned; a bad flag scans nothing (V4)."""
+    nan = np.nan if prec in "sd" else complex(0.0, np.nan)
+    M = (np.eye(3) * 4).astype(lo.DTYPES[prec])
+    for layout in ("R", "C"):
+        for uplo in "ULulx":
+            for (i, j) in [(0, 0), (0, 2), (2, 0), (1, 1)]:
+                T = M.copy()
+                T[i, j] = nan
+                a, ao = lo.place(T, layout, 5, before=1)
+                a[ao + 3] = nan  # padding
+                b = np.ones(3, lo.DTYPES[prec])
+                ldb = 1 if layout == "R" else 3
+                for diag in "NUnu":
+                    both(lambda **kw: lo.lapacke("trtrs", prec, layout, uplo=uplo, trans="N", diag=diag, n=3, nrhs=1,
+                                                 a=(a, ao), lda=5, b=b, ldb=ldb, **kw), ours, f"trtrs {uplo}{diag}{i}{j}")
+                both(lambda **kw: lo.lapacke("potrf", prec, layout, uplo=uplo, n=3, a=(a, ao), lda=5, **kw), ours,
+                     f"potrf {uplo} {i}{j}")
+                for routine in ("potrs", "posv"):
+                    both(lambda **kw: lo.lapacke(routine, prec, layout, uplo=uplo, n=3, nrhs=1, a=(a, ao), lda=5, b=b,
+                                                 ldb=ldb, **kw), ours, f"{routine} {uplo} {i}{j}")

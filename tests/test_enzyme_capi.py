@@ -1,9 +1,11 @@
-"""cblas_?trsv, cblas_?trsm and LAPACKE_?getrf / getrs / gesv (and the _work forms) under Enzyme:
-every routine x every Enzyme mode x every activity pattern in d and z (in s and c with every
-input active), each program run over both layouts, both LAPACKE forms and several flag / shape
-cases (every trans including ConjTrans and ConjNoTrans, lower / upper, unit diagonal,
+"""cblas_?trsv, cblas_?trsm and LAPACKE_?getrf / getrs / gesv / getri / trtrs / potrf / potrs /
+posv (and the _work forms) under Enzyme: every routine x every Enzyme mode x every activity
+pattern in d and z (in s and c with every input active), each program run over both layouts,
+both LAPACKE forms and several flag / shape cases (every trans including ConjTrans and
+ConjNoTrans, lower / upper (also lower-case where the library accepts it), unit diagonal,
 rectangular getrf, nrhs > 1, leading dimensions > rows, offsets, negative increments, alpha 0
-and complex alpha). Each run checks the primal results bit for bit and the printed text
+and complex alpha, getri_work's lwork; row-major Cholesky calls copy only the triangle, whose
+other half and padding hold garbage). Each run checks the primal results bit for bit and the printed text
 against the real LAPACKE / CBLAS, and the derivatives against central differences of the real
 library (tests/_enzyme_capi.py). Then argument errors and LAPACKE's NaN check inside
 differentiated code: same return value, same message, buffers untouched, identity derivatives,
@@ -41,6 +43,18 @@ CASES = {
               dict(trans="C", n=3, nrhs=1, pad=2), dict(trans="R", n=4, nrhs=2, pad=0),
               dict(trans="n", n=1, nrhs=1, pad=0)],
     "gesv": [dict(n=4, nrhs=1, pad=2), dict(n=5, nrhs=3, pad=0), dict(n=3, nrhs=3, pad=1), dict(n=1, nrhs=1, pad=0)],
+    "getri": [dict(n=4, pad=1), dict(n=5, pad=0, lwork=5), dict(n=3, pad=2, lwork=7), dict(n=1, pad=0)],
+    "trtrs": [dict(uplo="U", trans="N", diag="N", n=4, nrhs=2, pad=1),
+              dict(uplo="L", trans="T", diag="U", n=5, nrhs=1, pad=0),
+              dict(uplo="U", trans="C", diag="N", n=3, nrhs=3, pad=2),
+              dict(uplo="L", trans="R", diag="N", n=4, nrhs=2, pad=0),
+              dict(uplo="U", trans="c", diag="U", n=3, nrhs=1, pad=1)],
+    "potrf": [dict(uplo="U", n=4, pad=1), dict(uplo="L", n=5, pad=0), dict(uplo="l", n=3, pad=2),
+              dict(uplo="U", n=1, pad=0)],
+    "potrs": [dict(uplo="U", n=4, nrhs=2, pad=1), dict(uplo="L", n=5, nrhs=1, pad=0),
+              dict(uplo="u", n=3, nrhs=3, pad=2), dict(uplo="L", n=1, nrhs=1, pad=0)],
+    "posv": [dict(uplo="L", n=4, nrhs=1, pad=2), dict(uplo="U", n=5, nrhs=3, pad=0),
+             dict(uplo="l", n=3, nrhs=2, pad=1), dict(uplo="U", n=1, nrhs=1, pad=0)],
 }
 
 
@@ -57,6 +71,8 @@ def spec(routine, layout, case, work=0):
     s.update(layout=layout, work=work, lda=max(s["n"] if layout == "R" else rows, 1) + pad)
     if "nrhs" in s:
         s["ldb"] = max(s["nrhs"] if layout == "R" else s["n"], 1) + pad
+    if routine == "getri":
+        s.setdefault("lwork", 64 * max(s["n"], 1))
     return s
 
 
@@ -110,9 +126,21 @@ ERRORS = {
     "getrs": [dict(layout=7), dict(trans="x"), dict(layout="R", trans="q"), dict(nrhs=-1), dict(layout="R", ldb=1),
               dict(ldb=2)],
     "gesv": [dict(layout=0), dict(n=-1), dict(nrhs=-3), dict(lda=3), dict(layout="R", ldb=1), dict(layout="R", lda=3)],
+    # forms: the LAPACKE forms (work = 0, 1) the argument is wrong in
+    "getri": [dict(layout=0), dict(n=-1), dict(lda=2), dict(layout="R", lda=3), dict(lwork=2, forms=(1,)),
+              dict(n=0, forms=(0,))],
+    # OpenBLAS's ?trtrs_ is case-sensitive in uplo and diag, and reports diag first
+    "trtrs": [dict(layout=0), dict(uplo="u"), dict(diag="n"), dict(trans="x"), dict(n=-1), dict(nrhs=-2),
+              dict(lda=3), dict(layout="R", ldb=1), dict(layout="R", uplo="x", diag="x")],
+    "potrf": [dict(layout=0), dict(uplo="x"), dict(n=-1), dict(lda=3), dict(layout="R", lda=3)],
+    "potrs": [dict(layout=7), dict(uplo="q"), dict(nrhs=-1), dict(ldb=2), dict(layout="R", ldb=1),
+              dict(layout="R", lda=3)],
+    "posv": [dict(layout=0), dict(uplo="x"), dict(n=-1), dict(nrhs=-3), dict(lda=3), dict(layout="R", ldb=1)],
 }
 BASE = {"trsv": CASES["trsv"][0], "trsm": CASES["trsm"][0], "getrf": dict(m=4, n=4, pad=0),
-        "getrs": dict(trans="N", n=4, nrhs=2, pad=0), "gesv": dict(n=4, nrhs=2, pad=0)}
+        "getrs": dict(trans="N", n=4, nrhs=2, pad=0), "gesv": dict(n=4, nrhs=2, pad=0), "getri": dict(n=4, pad=0),
+        "trtrs": dict(uplo="U", trans="N", diag="N", n=4, nrhs=2, pad=0), "potrf": dict(uplo="L", n=4, pad=0),
+        "potrs": dict(uplo="U", n=4, nrhs=2, pad=0), "posv": dict(uplo="L", n=4, nrhs=2, pad=0)}
 
 
 @pytest.mark.parametrize("prec", ["d", "z"])
@@ -121,7 +149,9 @@ BASE = {"trsv": CASES["trsv"][0], "trsm": CASES["trsm"][0], "getrf": dict(m=4, n
 def test_argument_errors(routine, prec, mode):
     prog = get_program(routine, prec, mode, _all_active(routine))
     for k, wrong in enumerate(ERRORS[routine]):
-        for work in (0, 1) if routine not in ("trsv", "trsm") else (0,):
+        wrong = dict(wrong)
+        forms = wrong.pop("forms", (0, 1) if routine not in ("trsv", "trsm") else (0,))
+        for work in forms:
             layout = wrong.get("layout", wrong.get("order", "C"))
             s = spec(routine, layout if layout in ("R", "C") else "C", BASE[routine], work)
             s.update(wrong)
@@ -131,7 +161,7 @@ def test_argument_errors(routine, prec, mode):
 
 @pytest.mark.parametrize("prec", ["d", "z"])
 @pytest.mark.parametrize("mode", ["rev", "grad"])
-@pytest.mark.parametrize("routine", ["getrf", "getrs", "gesv"])
+@pytest.mark.parametrize("routine", ["getrf", "getrs", "gesv", "getri", "trtrs", "potrf", "potrs", "posv"])
 def test_nan_check(routine, prec, mode):
     """A NaN in an input: the high-level form returns -(its position) and touches nothing (no
     derivative either: the caller's shadows stay as they were); _work runs the routine."""
@@ -144,9 +174,33 @@ def test_nan_check(routine, prec, mode):
         res = prog.run(case)
         want, printed = library_call(case)
         assert lo.same_bits(res["prim"], want) and res["stdout"] == printed == ""
-        assert res["prim"][2 * CAP] == {"getrf": -4, "getrs": -5, "gesv": -4}[routine]
+        assert res["prim"][2 * CAP] == {"getrf": -4, "getrs": -5, "gesv": -4, "getri": -3, "trtrs": -7, "potrf": -4,
+                                        "potrs": -5, "posv": -5}[routine]
         # nothing computed: the outputs are the inputs, so are the cotangents
         identity = {"A": case["w"][CAP:2 * CAP] if ROUTINES[routine]["writes_a"] else 0 * case["w"][:CAP],
-                    "b": case["w"][:CAP] if routine != "getrf" else 0 * case["w"][:CAP]}
+                    "b": case["w"][:CAP] if "b" in ROUTINES[routine]["arrays"] else 0 * case["w"][:CAP]}
         for k, g in res["grads"].items():
             assert np.array_equal(g, identity.get(k, 0 * g)), k
+
+
+@pytest.mark.parametrize("prec", ["d", "z"])
+@pytest.mark.parametrize("mode", ["rev", "grad", "fwd", "jvp"])
+def test_posv_not_positive_definite(prec, mode):
+    """LAPACKE_?posv with a matrix that is not positive definite: info > 0, the partial factor
+    in A's triangle, B unchanged, as LAPACKE leaves them (both layouts and forms); B's
+    derivative is the identity (its cotangent passes through, its tangent stays)."""
+    prog = get_program("posv", prec, mode, _all_active("posv"))
+    for layout in ("R", "C"):
+        for work in (0, 1):
+            case = make_case("posv", prec, spec("posv", layout, BASE["posv"], work), seed=5)
+            s, el = case["spec"], 2 if prec == "z" else 1
+            k = s["aoff"] + (2 * s["lda"] + 2 if layout == "R" else 2 + 2 * s["lda"])  # A(2, 2)
+            case["A"][el * k] = -50.0
+            res = prog.run(case)
+            want, printed = library_call(case)
+            assert lo.same_bits(res["prim"], want) and res["stdout"] == printed == ""
+            assert res["prim"][2 * CAP] == 3
+            if mode in ("rev", "grad"):
+                assert np.array_equal(res["grads"]["b"], case["w"][:CAP])
+            else:
+                assert np.array_equal(res["tangent"][:CAP], case["dirs"]["b"])

@@ -55,6 +55,14 @@ int LAPACKE_dgetrs_work(int matrix_layout, char trans, int n, int nrhs, const do
                         const int *ipiv, double *b, int ldb);
 int LAPACKE_zgesv(int matrix_layout, int n, int nrhs, zdouble *a, int lda, int *ipiv, zdouble *b, int ldb);
 int LAPACKE_dgetrf(int matrix_layout, int m, int n, double *a, int lda, int *ipiv);
+int LAPACKE_dgetri(int matrix_layout, int n, double *a, int lda, const int *ipiv);
+int LAPACKE_dpotrf(int matrix_layout, char uplo, int n, double *a, int lda);
+int LAPACKE_dpotrs_work(int matrix_layout, char uplo, int n, int nrhs, const double *a, int lda, double *b,
+                        int ldb);
+int LAPACKE_dposv(int matrix_layout, char uplo, int n, int nrhs, double *a, int lda, double *b, int ldb);
+int LAPACKE_dtrtrs(int matrix_layout, char uplo, char trans, char diag, int n, int nrhs, const double *a, int lda,
+                   double *b, int ldb);
+int LAPACKE_zpotrf_work(int matrix_layout, char uplo, int n, zdouble *a, int lda);
 #ifdef __cplusplus
 }
 #endif
@@ -103,10 +111,26 @@ static double f(double *A, double *B, double *x) {
     ZSET(zb[0], x[0], x[1]); ZSET(zb[1], x[2], B[3]); ZSET(alpha, 1.5, -0.5);
     cblas_ztrsm(CB_ROW, CB_LEFT, CB_LOWER, CB_CONJTRANS, CB_NONUNIT, 2, 1, &alpha, za, 2, zb, 1);
     info += LAPACKE_zgesv(COL, 2, 1, za, 2, zpiv, zb, 2);
+    /* the inverse from gesv's factors, and the Cholesky family on a definite S made from A */
+    double ai[9], S[9], S2[9], y[3], yb[6];
+    for (int i = 0; i < 9; ++i) ai[i] = a[i];
+    info += LAPACKE_dgetri(ROW, 3, ai, 3, ipiv);
+    for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < 3; ++j) S[3 * i + j] = S2[3 * i + j] = i == j ? 4 + 0.1 * A[4 * i] : 0.2 * (A[3 * i + j] + A[3 * j + i]);
+    for (int i = 0; i < 3; ++i) y[i] = B[i] + x[i];
+    for (int i = 0; i < 6; ++i) yb[i] = b[i];
+    info += LAPACKE_dpotrf(ROW, 'L', 3, S, 3);
+    info += LAPACKE_dpotrs_work(COL, 'U', 3, 1, S, 3, y, 3);
+    info += LAPACKE_dposv(ROW, 'U', 3, 2, S2, 3, yb, 2);
+    info += LAPACKE_dtrtrs(COL, 'U', 'T', 'N', 3, 1, S2, 3, y, 3);
+    ZTYPE zs[4];
+    ZSET(zs[0], S2[0] + 1, 0); ZSET(zs[1], B[4], a[2]); ZSET(zs[2], -7.0, 0); ZSET(zs[3], S2[4] + 3, 0);
+    info += LAPACKE_zpotrf_work(COL, 'l', 2, zs, 2);
     double s = info;
-    for (int i = 0; i < 6; ++i) s += (i + 1) * b[i];
-    for (int i = 0; i < 3; ++i) x[i] += ZRE(zb[0]) * (i + 1) + ZIM(zb[1]);
-    return s + a[4] * 0.5;
+    for (int i = 0; i < 6; ++i) s += (i + 1) * b[i] + 0.5 * (i - 2) * yb[i];
+    for (int i = 0; i < 9; ++i) s += 0.1 * (i + 1) * ai[i] + 0.01 * i * S2[i];
+    for (int i = 0; i < 3; ++i) x[i] += ZRE(zb[0]) * (i + 1) + ZIM(zb[1]) + y[i] + ZRE(zs[1]) * i;
+    return s + a[4] * 0.5 + ZIM(zs[1]);
 }
 """
 CXX_COMPLEX = "#include <complex>\n#define ZTYPE std::complex<double>\n#define ZSET(z, re, im) z = ZTYPE(re, im)\n" \
