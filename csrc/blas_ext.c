@@ -214,13 +214,10 @@ void IFN(trsm_blocked)(char side, char uplo, char transa, char diag, int m, int 
     }
 }
 
-/* Size above which OpenBLAS's ?trsv calls ?gemv_n on a block of x (its DTB_ENTRIES is 64 on
- * x86-64; half of it to stay clear of other targets), and the padding of the copy. */
-#define DL_TRSV_SAFE_N 32
-#define DL_TRSV_PAD 8
-
+/* DL_TRSV_SAFE_N (internal.h): the size above which OpenBLAS's ?trsv calls ?gemv_n on a block
+ * of x (its DTB_ENTRIES is 64 on x86-64; half of it to stay clear of other targets). */
 void IFN(trsv)(char uplo, char trans, char diag, int n, const T *A, int lda, T *x, int incx) {
-    if (DL_IS_COMPLEX && incx == 1 && uplo == 'U' && trans == 'N' && n > DL_TRSV_SAFE_N) {
+    if (DL_IS_COMPLEX && incx == 1 && uplo == 'U' && (trans == 'N' || trans == 'R') && n > DL_TRSV_SAFE_N) {
         T *w = dl_alloc((size_t)n + DL_TRSV_PAD);
         if (w) {
             memcpy(w, x, sizeof(T) * (size_t)n);

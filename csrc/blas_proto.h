@@ -44,6 +44,8 @@
     void p##getrf_(const int *m, const int *n, T *a, const int *lda, int *ipiv, int *info);      \
     void p##getrs_(const char *trans, const int *n, const int *nrhs, const T *a,                 \
                    const int *lda, const int *ipiv, T *b, const int *ldb, int *info);            \
+    void p##gesv_(const int *n, const int *nrhs, T *a, const int *lda, int *ipiv, T *b,          \
+                  const int *ldb, int *info);                                                     \
     void p##getri_(const int *n, T *a, const int *lda, const int *ipiv, T *work,                 \
                    const int *lwork, int *info);                                                  \
     void p##trtri_(const char *uplo, const char *diag, const int *n, T *a, const int *lda,       \
@@ -51,6 +53,10 @@
     void p##potrf_(const char *uplo, const int *n, T *a, const int *lda, int *info);             \
     void p##potrs_(const char *uplo, const int *n, const int *nrhs, const T *a, const int *lda,  \
                    T *b, const int *ldb, int *info);                                              \
+    void p##posv_(const char *uplo, const int *n, const int *nrhs, T *a, const int *lda, T *b,   \
+                  const int *ldb, int *info);                                                     \
+    void p##trtrs_(const char *uplo, const char *trans, const char *diag, const int *n,          \
+                   const int *nrhs, const T *a, const int *lda, T *b, const int *ldb, int *info); \
     void p##laswp_(const int *n, T *a, const int *lda, const int *k1, const int *k2,             \
                    const int *ipiv, const int *incx);                                             \
     void p##lacpy_(const char *uplo, const int *m, const int *n, const T *a, const int *lda,     \
@@ -85,6 +91,17 @@ DL_BLAS_REAL_PROTOTYPES(s, float)
 DL_BLAS_REAL_PROTOTYPES(d, double)
 DL_BLAS_COMPLEX_PROTOTYPES(c, float _Complex, float)
 DL_BLAS_COMPLEX_PROTOTYPES(z, double _Complex, double)
+
+/* OpenBLAS's extensions min |x_i| (complex: |re| + |im|) and its 1-based index: the test of
+ * its ?trtrs_ / ?trtri_ for a zero diagonal entry (AMIN_K == 0, then IAMIN_K). */
+float samin_(const int *n, const float *x, const int *incx);
+double damin_(const int *n, const double *x, const int *incx);
+float scamin_(const int *n, const float _Complex *x, const int *incx);
+double dzamin_(const int *n, const double _Complex *x, const int *incx);
+int isamin_(const int *n, const float *x, const int *incx);
+int idamin_(const int *n, const double *x, const int *incx);
+int icamin_(const int *n, const float _Complex *x, const int *incx);
+int izamin_(const int *n, const double _Complex *x, const int *incx);
 
 /* LAPACK's error handler (OpenBLAS's prints the message and returns). */
 void xerbla_(const char *srname, const int *info, int len);

@@ -512,14 +512,28 @@ int FN(posv_rev)(unsigned active, char uplo, int n, int nrhs, const T *C, int ld
     if (info) /* B was left unchanged: Bbar = Xbar; Cbar goes through the potrf adjoint alone */
         return a_on ? potrf_adjoint(uplo, n, C, lda, dA, ldda) : info;
     if (a_on && nrhs > 0 && !X) return -6;
-    if (a_on && !IFN(triangle_zero_outside)(uplo, n, 0, dA, ldda)) chol_adjoint(uplo, n, C, lda, dA, ldda);
+    if (nrhs > 0) chol_solve(uplo, n, nrhs, C, lda, dB, lddb);
+    return a_on ? IFN(posv_matrix_adjoint)(uplo, n, nrhs, C, lda, dA, ldda, X, ldx, dB, lddb) : 0;
+}
+
+int IFN(potrf_tangent_of)(char uplo, int n, int info, const T *C, int ldc, T *dA, int ldda) {
+    T *W = dl_alloc(chol_workspace(n));
+    if (!W) return DL_ERR_ALLOC;
+    potrf_tangent(uplo, n, info, C, ldc, dA, ldda, W);
+    dl_free(W);
+    return 0;
+}
+
+int IFN(posv_matrix_adjoint)(char uplo, int n, int nrhs, const T *C, int ldc, T *dA, int ldda, const T *X,
+                             int ldx, const T *Bbar, int ldbb) {
+    const int info = first_nonpositive_pivot(n, C, ldc);
+    if (info) return potrf_adjoint(uplo, n, C, ldc, dA, ldda);
+    if (!IFN(triangle_zero_outside)(uplo, n, 0, dA, ldda)) chol_adjoint(uplo, n, C, ldc, dA, ldda);
     if (nrhs == 0) return 0;
-    chol_solve(uplo, n, nrhs, C, lda, dB, lddb);
-    if (!a_on) return 0;
-    HER2K(&uplo, "N", &n, &nrhs, &MINUS_ONE, dB, &lddb, X, &ldx, &REAL_ONE, dA, &ldda);
+    HER2K(&uplo, "N", &n, &nrhs, &MINUS_ONE, Bbar, &ldbb, X, &ldx, &REAL_ONE, dA, &ldda);
     for (int i = 0; i < n; ++i) {
         T s = 0;
-        for (int k = 0; k < nrhs; ++k) s += AT(dB, lddb, i, k) * CONJ(AT(X, ldx, i, k));
+        for (int k = 0; k < nrhs; ++k) s += AT(Bbar, ldbb, i, k) * CONJ(AT(X, ldx, i, k));
         AT(dA, ldda, i, i) += REAL(s);
     }
     return 0;

@@ -45,12 +45,17 @@ void IFN(trsm_blocked)(char side, char uplo, char transa, char diag, int m, int 
  * would dominate the derivatives of the solves (level-2 operations themselves). */
 void IFN(tri_solve)(char uplo, char trans, char diag, int n, int nrhs, const T *A, int lda, T *B,
                     int ldb);
-/* x := op(A)^{-1} x: ?trsv's contract (flags upper case), except that it never reads past the
- * end of a unit-stride x. OpenBLAS 0.3.21's complex ?gemv_n kernels (Haswell to Cooperlake, the
- * version of Debian 12) read one element past the vector they are given, and ?trsv 'U' 'N'
- * hands them the last block of the caller's x: a segfault when x ends at an unmapped page.
- * That one case runs on a padded copy (O(n) next to the O(n^2) solve). Every solve with a
- * caller's vector goes through here. */
+/* x := op(A)^{-1} x: ?trsv's contract (flags upper case; 'R' = conj(A), OpenBLAS's extension,
+ * complex data), except that it never reads past the end of a unit-stride x. OpenBLAS 0.3.21's
+ * complex ?gemv_n kernels (Haswell to Cooperlake, the version of Debian 12) read one element
+ * past the vector they are given, and ?trsv 'U' 'N' / 'U' 'R' hand them the last block of the
+ * caller's x: a segfault when x ends at an unmapped page. Those cases run on a padded copy (the
+ * same routine on the same values, so the same bits; O(n) next to the O(n^2) solve). Every
+ * solve with a caller's vector goes through here. The same over-read happens in the library's
+ * one-column ?trtrs_, and with several threads ?getrs_ / ?gesv_ (they run that ?trsv): the
+ * Enzyme layer runs those on padded copies too (enzyme_rules.c). */
+#define DL_TRSV_SAFE_N 32 /* above: ?trsv calls ?gemv on a block of x (DTB_ENTRIES 64 on x86-64) */
+#define DL_TRSV_PAD 8     /* elements of padding */
 void IFN(trsv)(char uplo, char trans, char diag, int n, const T *A, int lda, T *x, int incx);
 /* Fill an m x n matrix with NaN (derivative undefined). */
 void IFN(fill_nan)(int m, int n, T *A, int lda);
@@ -60,6 +65,13 @@ void IFN(project_tri)(char uplo, int strict, int n, T *A, int lda);
 int IFN(all_zero)(int m, int n, const T *A, int lda);
 /* A := conj(A) for an m x n matrix (nothing for real data). */
 void IFN(conj_matrix)(int m, int n, T *A, int lda);
+/* v := conj(v) for the n elements of a strided vector (either sign of inc, INT_MIN included;
+ * nothing for real data). */
+static inline void IFN(conj_vector)(int n, T *v, int inc) {
+    const size_t step = (size_t)(inc < 0 ? -(long long)inc : (long long)inc);
+    if (DL_IS_COMPLEX)
+        for (int i = 0; i < n; ++i) v[(size_t)i * step] = CONJ(v[(size_t)i * step]);
+}
 /* W (ld m) := conj(A) (a plain copy for real data). */
 void IFN(copy_conj)(int m, int n, const T *A, int lda, T *W);
 /* sum_ij conj(P(i,j)) Q(i,j) of two m x n matrices (the complex inner product <P, Q>). */
@@ -83,6 +95,53 @@ static inline T dl_pivot_divide(T x, T d) {
     if (d != 0) return x / d;
     return x == 0 ? (T)0 : NAN_T;
 }
+
+/* ---- forward kernels with a caller-chosen primal solve (triangular.c, lu.c). Each fused
+ * forward kernel solves the primal system once, in place, with the contract of the BLAS/LAPACK
+ * routine (flags upper case, as the kernel parsed them). The public kernels use their own
+ * solve (trsm: difflapack's blocked one); the Enzyme layer passes the library routine itself so
+ * that its primal results are bitwise the library's, or that routine wrapped in conjugations
+ * (enzyme_rules.c: the kernels then run on conjugated data, where conj(A) X = B is an 'N'
+ * system). */
+typedef void (*IFN(trsv_solver))(char uplo, char trans, char diag, int n, const T *A, int lda, T *x,
+                                 int incx);
+typedef void (*IFN(trsm_solver))(char side, char uplo, char transa, char diag, int m, int n, T alpha,
+                                 const T *A, int lda, T *B, int ldb);
+typedef void (*IFN(getrs_solver))(char trans, int n, int nrhs, const T *LU, int lda, const int *ipiv,
+                                  T *B, int ldb);
+int IFN(trsv_fwd_solving)(IFN(trsv_solver) solve, unsigned active, char uplo, char trans, char diag,
+                          int n, const T *A, int lda, const T *dA, int ldda, T *x, int incx, T *dx,
+                          int incdx);
+int IFN(trsm_fwd_solving)(IFN(trsm_solver) solve, unsigned active, char side, char uplo, char transa,
+                          char diag, int m, int n, const T *alpha, const T *dalpha, const T *A,
+                          int lda, const T *dA, int ldda, T *B, int ldb, T *dB, int lddb);
+int IFN(getrs_fwd_solving)(IFN(getrs_solver) solve, unsigned active, char trans, int n, int nrhs,
+                           const T *LU, int lda, const T *dLU, int lddlu, const int *ipiv, T *B,
+                           int ldb, T *dB, int lddb);
+/* getri: invert(n, A, lda, ipiv) computes A := A^{-1} in place from the packed LU and pivots
+ * (inverse.c; the public kernel's is IFN(lu_inverse)). */
+typedef void (*IFN(getri_solver))(int n, T *A, int lda, const int *ipiv);
+int IFN(getri_fwd_solving)(IFN(getri_solver) invert, unsigned active, int n, T *A, int lda, const int *ipiv,
+                           T *dA, int ldda);
+
+/* ---- the LU rules on factors computed elsewhere (lu.c), for the Enzyme layer's ?gesv, whose
+ * factors come from ?gesv_ itself. getrf_tangent: dA (m x n) in, the packed tangent dLU out, as
+ * getrf_fwd after its factorization. gesv_matrix_adjoint: dA holds the cotangent of the factors
+ * LU (n x n) on entry and Abar on exit: the getrf adjoint of it (skipped when it is zero) minus
+ * Bbar X^H, with Bbar = A^{-H} Xbar already computed (n x nrhs, nrhs = 0: no such term). Both
+ * return 0, the first zero pivot the derivative met, or DL_ERR_ALLOC. */
+int IFN(getrf_tangent)(int m, int n, const T *LU, int lda, const int *ipiv, T *dA, int ldda);
+int IFN(gesv_matrix_adjoint)(int n, int nrhs, const T *LU, int lda, const int *ipiv, T *dA, int ldda,
+                             const T *X, int ldx, const T *Bbar, int ldbb);
+/* The same for the Cholesky family (cholesky.c), for the Enzyme layer's ?posv, whose factor
+ * comes from ?posv_ itself. potrf_tangent_of: the stored triangle of dA in, the factor's tangent
+ * out, as potrf_fwd after its factorization (info: potrf's). posv_matrix_adjoint: dA holds the
+ * factor's cotangent on entry and the stored triangle's cotangent on exit: the potrf adjoint of
+ * it (skipped when it is zero) plus the stored part of -Bbar X^H, Bbar = A^{-1} Xbar already
+ * computed (nrhs = 0: no such term); not positive definite: the potrf adjoint alone. */
+int IFN(potrf_tangent_of)(char uplo, int n, int info, const T *C, int ldc, T *dA, int ldda);
+int IFN(posv_matrix_adjoint)(char uplo, int n, int nrhs, const T *C, int ldc, T *dA, int ldda, const T *X,
+                             int ldx, const T *Bbar, int ldbb);
 #endif
 
 #endif

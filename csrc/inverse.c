@@ -221,6 +221,11 @@ int FN(getri)(int n, T *A, int lda, const int *ipiv) {
  * its own buffer by the structured solves, BEFORE the inverse overwrites LU (no copy of LU);
  * then Y E (exact strict product) and F Y are two trmm. 8/3 n^3 flops, 2 n^2 workspace. */
 int FN(getri_fwd)(unsigned active, int n, T *A, int lda, const int *ipiv, T *dA, int ldda) {
+    return IFN(getri_fwd_solving)(IFN(lu_inverse), active, n, A, lda, ipiv, dA, ldda);
+}
+
+int IFN(getri_fwd_solving)(IFN(getri_solver) invert, unsigned active, int n, T *A, int lda, const int *ipiv,
+                           T *dA, int ldda) {
     int rc = getri_check(n, A, lda, ipiv);
     if (rc) return rc;
     const int act = (active & DL_ACTIVE_A) != 0;
@@ -231,7 +236,7 @@ int FN(getri_fwd)(unsigned active, int n, T *A, int lda, const int *ipiv, T *dA,
     const int singular = IFN(first_zero_diagonal)(n, A, lda);
     if (singular) return singular; /* A unchanged: its tangent too */
     if (!act) {
-        IFN(lu_inverse)(n, A, lda, ipiv);
+        invert(n, A, lda, ipiv);
         return 0;
     }
     const size_t nn = (size_t)n * n;
@@ -239,7 +244,7 @@ int FN(getri_fwd)(unsigned active, int n, T *A, int lda, const int *ipiv, T *dA,
     if (!W) return DL_ERR_ALLOC;
     tri_rhs_solve(TRI_E, n, A, lda, dA, ldda, W);
     tri_rhs_solve(TRI_F, n, A, lda, dA, ldda, W);
-    IFN(lu_inverse)(n, A, lda, ipiv);
+    invert(n, A, lda, ipiv);
     T *YE = W, *FY = W + nn;
     BLAS(lacpy)("A", &n, &n, A, &lda, YE, &n);
     swap_columns(n, YE, n, ipiv, 1); /* Y */

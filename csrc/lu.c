@@ -352,6 +352,12 @@ static void subtract_block(int n, int nrhs, const T *V, T *M, int ldm) {
  * (stril(dL) Z by trmm_tri on the strict triangle: exact, no unit(dL) Z - Z cancellation). */
 int FN(getrs_fwd)(unsigned active, char trans, int n, int nrhs, const T *LU, int lda,
                   const T *dLU, int lddlu, const int *ipiv, T *B, int ldb, T *dB, int lddb) {
+    return IFN(getrs_fwd_solving)(getrs_call, active, trans, n, nrhs, LU, lda, dLU, lddlu, ipiv, B, ldb, dB, lddb);
+}
+
+int IFN(getrs_fwd_solving)(IFN(getrs_solver) solve, unsigned active, char trans, int n, int nrhs,
+                           const T *LU, int lda, const T *dLU, int lddlu, const int *ipiv, T *B,
+                           int ldb, T *dB, int lddb) {
     int rc = getrs_check(trans, n, nrhs, LU, lda, ipiv, B, 1, ldb);
     if (rc) return rc;
     const int a_on = (active & DL_ACTIVE_A) != 0, any = (active & (DL_ACTIVE_A | DL_ACTIVE_B)) != 0;
@@ -363,7 +369,7 @@ int FN(getrs_fwd)(unsigned active, char trans, int n, int nrhs, const T *LU, int
     if ((rc = getrs_pivots(n, ipiv))) return rc;
     if (empty) return 0;
     trans = parse_trans(trans);
-    getrs_call(trans, n, nrhs, LU, lda, ipiv, B, ldb);
+    solve(trans, n, nrhs, LU, lda, ipiv, B, ldb);
     const int singular = IFN(first_zero_diagonal)(n, LU, lda);
     if (!any) return singular;
     if (!(active & DL_ACTIVE_B)) BLAS(laset)("A", &n, &nrhs, &ZERO, &ZERO, dB, &lddb);
@@ -551,19 +557,33 @@ int FN(gesv_rev)(unsigned active, int n, int nrhs, const T *LU, int lda, const i
     if (!dl_pivots_in_range(n, ipiv, n)) return -5;
     if (n == 0 || !any) return 0;
     const int singular = IFN(first_zero_diagonal)(n, LU, lda);
-    const int lubar_zero = !a_on || IFN(all_zero)(n, n, dA, ldda);
+    const int solved = !singular && nrhs > 0;
+    if (solved) getrs_call(dl_adjoint_op('N'), n, nrhs, LU, lda, ipiv, dB, lddb);
+    if (a_on) {
+        rc = IFN(gesv_matrix_adjoint)(n, solved ? nrhs : 0, LU, lda, ipiv, dA, ldda, X, ldx, dB, lddb);
+        if (rc == DL_ERR_ALLOC) return rc;
+    }
+    return singular;
+}
+
+int IFN(getrf_tangent)(int m, int n, const T *LU, int lda, const int *ipiv, T *dA, int ldda) {
+    return IFN(lu_rule)(0, m, n, LU, lda, ipiv, dA, ldda);
+}
+
+int IFN(gesv_matrix_adjoint)(int n, int nrhs, const T *LU, int lda, const int *ipiv, T *dA, int ldda,
+                             const T *X, int ldx, const T *Bbar, int ldbb) {
+    const int lubar_zero = IFN(all_zero)(n, n, dA, ldda);
+    int rc = 0;
     if (!lubar_zero) {
         rc = IFN(lu_rule)(1, n, n, LU, lda, ipiv, dA, ldda);
         if (rc == DL_ERR_ALLOC) return rc;
     }
-    if (singular || nrhs == 0) return singular;
-    getrs_call(dl_adjoint_op('N'), n, nrhs, LU, lda, ipiv, dB, lddb);
-    if (!a_on) return 0;
+    if (nrhs == 0) return rc;
     if (nrhs == 1) { /* dA is zero or already holds the getrf part: accumulate */
-        GERC(&n, &n, &MINUS_ONE, dB, &INC1, X, &INC1, dA, &ldda);
+        GERC(&n, &n, &MINUS_ONE, Bbar, &INC1, X, &INC1, dA, &ldda);
     } else {
-        BLAS(gemm)("N", "C", &n, &n, &nrhs, &MINUS_ONE, dB, &lddb, X, &ldx, lubar_zero ? &ZERO : &ONE,
+        BLAS(gemm)("N", "C", &n, &n, &nrhs, &MINUS_ONE, Bbar, &ldbb, X, &ldx, lubar_zero ? &ZERO : &ONE,
                    dA, &ldda);
     }
-    return 0;
+    return rc;
 }

@@ -81,12 +81,6 @@ static int check_trsm(char *side, char *uplo, char *transa, char *diag, int m, i
  * it as an int would overflow). */
 static size_t inc_step(int inc) { return (size_t)(inc < 0 ? -(long long)inc : (long long)inc); }
 
-/* v := conj(v) for a strided vector (complex data only). */
-static void conj_vector(int n, T *v, int inc) {
-    const size_t step = inc_step(inc);
-    for (int i = 0; i < n; ++i) v[(size_t)i * step] = CONJ(v[(size_t)i * step]);
-}
-
 static int vector_is_zero(int n, const T *v, int inc) {
     const size_t step = inc_step(inc);
     for (int i = 0; i < n; ++i)
@@ -109,6 +103,12 @@ int FN(trsv)(char uplo, char trans, char diag, int n, const T *A, int lda, T *x,
  * computed as one trmv of dA on a contiguous copy of x and one trsv. Only tri(dA) is read. */
 int FN(trsv_fwd)(unsigned active, char uplo, char trans, char diag, int n, const T *A, int lda,
                  const T *dA, int ldda, T *x, int incx, T *dx, int incdx) {
+    return IFN(trsv_fwd_solving)(IFN(trsv), active, uplo, trans, diag, n, A, lda, dA, ldda, x, incx, dx, incdx);
+}
+
+int IFN(trsv_fwd_solving)(IFN(trsv_solver) solve, unsigned active, char uplo, char trans, char diag,
+                          int n, const T *A, int lda, const T *dA, int ldda, T *x, int incx, T *dx,
+                          int incdx) {
     int info = check_trsv(&uplo, &trans, &diag, n, A, lda, x, 1, incx);
     if (info) return info;
     const int act_A = (active & DL_ACTIVE_A) != 0, act_b = (active & DL_ACTIVE_B) != 0;
@@ -123,7 +123,7 @@ int FN(trsv_fwd)(unsigned active, char uplo, char trans, char diag, int n, const
         w = dl_alloc((size_t)n);
         if (!w) return DL_ERR_ALLOC;
     }
-    IFN(trsv)(uplo, trans, diag, n, A, lda, x, incx);
+    solve(uplo, trans, diag, n, A, lda, x, incx);
     const int sing = first_zero_diagonal(diag, n, A, lda);
     if (!act_A && !act_b) { /* nothing varies: the tangent is zero */
         if (dx) {
@@ -174,9 +174,9 @@ int FN(trsv_rev)(unsigned active, char uplo, char trans, char diag, int n, const
         if (!work) return DL_ERR_ALLOC;
     }
     if (dl_adjoint_needs_conj(trans)) { /* op(A)^{-H} = conj(A)^{-1}: solve with A on conj(xbar) */
-        conj_vector(n, dx, incdx);
+        IFN(conj_vector)(n, dx, incdx);
         IFN(trsv)(uplo, 'N', diag, n, A, lda, dx, incdx);
-        conj_vector(n, dx, incdx);
+        IFN(conj_vector)(n, dx, incdx);
     } else {
         const char adj = dl_adjoint_op(trans);
         IFN(trsv)(uplo, adj, diag, n, A, lda, dx, incdx);
@@ -186,7 +186,7 @@ int FN(trsv_rev)(unsigned active, char uplo, char trans, char diag, int n, const
         if (work) {
             T *xw = work, *bw = work + n;
             BLAS(copy)(&n, x, &incx, xw, &INC1);
-            if (conj_x) conj_vector(n, xw, 1);
+            if (conj_x) IFN(conj_vector)(n, xw, 1);
             xc = xw;
             if (incdx != 1) { BLAS(copy)(&n, dx, &incdx, bw, &INC1); bbar = bw; }
         }
@@ -221,6 +221,13 @@ int FN(trsm)(char side, char uplo, char transa, char diag, int m, int n, const T
 int FN(trsm_fwd)(unsigned active, char side, char uplo, char transa, char diag, int m, int n,
                  const T *alpha, const T *dalpha, const T *A, int lda, const T *dA, int ldda,
                  T *B, int ldb, T *dB, int lddb) {
+    return IFN(trsm_fwd_solving)(IFN(trsm_blocked), active, side, uplo, transa, diag, m, n, alpha, dalpha, A, lda,
+                                 dA, ldda, B, ldb, dB, lddb);
+}
+
+int IFN(trsm_fwd_solving)(IFN(trsm_solver) solve, unsigned active, char side, char uplo, char transa,
+                          char diag, int m, int n, const T *alpha, const T *dalpha, const T *A,
+                          int lda, const T *dA, int ldda, T *B, int ldb, T *dB, int lddb) {
     int info = check_trsm(&side, &uplo, &transa, &diag, m, n, alpha, A, lda, B, 1, ldb);
     if (info) return info;
     const int k = side == 'L' ? m : n;
@@ -236,7 +243,7 @@ int FN(trsm_fwd)(unsigned active, char side, char uplo, char transa, char diag, 
     if (empty) return sing;
     const T al = *alpha;
     if (!any) {
-        IFN(trsm_blocked)(side, uplo, transa, diag, m, n, al, A, lda, B, ldb);
+        solve(side, uplo, transa, diag, m, n, al, A, lda, B, ldb);
         if (dB) BLAS(laset)("A", &m, &n, &ZERO, &ZERO, dB, &lddb);
         return sing;
     }
@@ -261,7 +268,7 @@ int FN(trsm_fwd)(unsigned active, char side, char uplo, char transa, char diag, 
     } else if (act_B) {
         pending = al;
     }
-    IFN(trsm_blocked)(side, uplo, transa, diag, m, n, al, A, lda, B, ldb);
+    solve(side, uplo, transa, diag, m, n, al, A, lda, B, ldb);
     if (act_A) {
         const int strict = diag == 'U';
         if (W) {

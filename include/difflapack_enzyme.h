@@ -4,6 +4,8 @@
  *   ?trsv_ ?trsm_ ?getrf_ ?getrs_ ?gesv_ ?trtrs_ ?getri_ ?potrf_ ?potrs_ ?posv_
  *                                      ? = s, d, c, z  (LP64: int*)
  *   ?trsv_64_ ... ?posv_64_             (ILP64: 64-bit ints, the names Julia calls)
+ *   cblas_?trsv cblas_?trsm             (difflapack_enzyme_capi.h)
+ *   LAPACKE_?getrf ?getrs ?gesv ?getri ?trtrs ?potrf ?potrs ?posv and their _work forms
  *
  * in forward mode (__enzyme_fwddiff, jax.jvp), combined reverse mode (__enzyme_autodiff) and
  * split reverse mode (jax.grad over an Enzyme-JAX cpp_call), for any subset of active arrays.
@@ -37,6 +39,9 @@
  * Each array is also announced to Enzyme's type analysis (__enzyme_double / __enzyme_float /
  * __enzyme_integer), so that a heap buffer whose only users are these calls (filled by memcpy,
  * say) has a known element type. Limitations: docs/enzyme-limitations/README.md.
+ * The primal results are the library's own, bit for bit, in every mode: the handlers call the
+ * routine the call names (?gesv_ for ?gesv), and argument errors are reported by that routine
+ * (docs/design/c_interfaces.md).
  */
 #ifndef DIFFLAPACK_ENZYME_H
 #define DIFFLAPACK_ENZYME_H
@@ -58,35 +63,42 @@ extern "C" {
 
 /* ---- kernels in libdifflapack.so (enzyme_glue.c). `prec` is the precision letter 's', 'd',
  * 'c' or 'z'. Integers travel as long long so the LP64 and ILP64 entry points share them.
- * Setup calls validate like BLAS/LAPACK (xerbla, return -position) and return 0 when the call
- * may proceed; they are inactive for Enzyme. */
+ * Setup calls validate like BLAS/LAPACK and return 0 when the call may proceed; otherwise the
+ * error is reported (LP64: by the library routine itself, which prints its message; ILP64:
+ * xerbla) and they return the routine's INFO, -position for trsv/trsm, or
+ * DLE_INFO_UNWRITTEN when the library leaves INFO unset (OpenBLAS's ?getrs_: the entry points
+ * then leave the caller's INFO alone). They are inactive for Enzyme. */
+#define DLE_INFO_UNWRITTEN (-2147483647 - 1)
 DLE_NOFREE int dle_setup_trsv(int prec, char uplo, char trans, char diag, long long n, long long lda,
-                              long long incx);
+                              long long incx, int ilp64);
 DLE_NOFREE int dle_setup_trsm(int prec, char side, char uplo, char transa, char diag, long long m,
-                              long long n, long long lda, long long ldb);
-DLE_NOFREE int dle_setup_getrf(int prec, long long m, long long n, long long lda);
+                              long long n, long long lda, long long ldb, int ilp64);
+DLE_NOFREE int dle_setup_getrf(int prec, long long m, long long n, long long lda, int ilp64);
 DLE_NOFREE int dle_setup_getrs(int prec, char trans, long long n, long long nrhs, long long lda,
                                const void *ipiv, int ipiv64, long long ldb);
-DLE_NOFREE int dle_setup_gesv(int prec, long long n, long long nrhs, long long lda, long long ldb);
+DLE_NOFREE int dle_setup_gesv(int prec, long long n, long long nrhs, long long lda, void *B, long long ldb,
+                              int ilp64);
 DLE_NOFREE int dle_setup_gesv_solve(void);
 DLE_NOFREE int dle_fetch_getrf(void *ipiv, int ipiv64);
-/* *info := value (int or 64-bit). An opaque store: if the caller's info were written by a plain
- * store of the setup call's result, Enzyme could forward that result to a later use of info in
- * floating-point code and then ask for an augmented pass of the setup call to recompute it
- * (measured: "No augmented forward pass found for dle_setup_gesv"). */
+/* *info := value (int or 64-bit), unless value is DLE_INFO_UNWRITTEN (the library left INFO as
+ * it was). An opaque store: if the caller's info were written by a plain store of the setup
+ * call's result, Enzyme could forward that result to a later use of info in floating-point code
+ * and then ask for an augmented pass of the setup call to recompute it (measured: "No augmented
+ * forward pass found for dle_setup_gesv"). */
 DLE_NOFREE void dle_store_info(void *info, int info64, long long value);
-DLE_NOFREE int dle_setup_potrf(int prec, char uplo, long long n, long long lda);
+DLE_NOFREE int dle_setup_potrf(int prec, char uplo, long long n, long long lda, int ilp64);
 DLE_NOFREE int dle_setup_potrs(int prec, char uplo, long long n, long long nrhs, long long lda,
-                               long long ldb);
-DLE_NOFREE int dle_setup_posv(int prec, char uplo, long long n, long long nrhs, long long lda,
-                              long long ldb);
+                               long long ldb, int ilp64);
+DLE_NOFREE int dle_setup_posv(int prec, char uplo, long long n, long long nrhs, long long lda, void *B,
+                              long long ldb, int ilp64);
 DLE_NOFREE int dle_setup_posv_solve(void);
 DLE_NOFREE int dle_setup_trtrs(int prec, char uplo, char trans, char diag, long long n, long long nrhs,
-                               long long lda, long long ldb);
-/* also answers ?getri's workspace query (lwork = -1) into work[0]; returns 1: nothing to compute */
+                               long long lda, long long ldb, int ilp64);
+/* also answers ?getri's workspace query (lwork = -1: the library's own answer in work[0]);
+ * returns 1: nothing to compute. work NULL: LAPACKE's own workspace of lwork elements. */
 DLE_NOFREE int dle_setup_getri(int prec, long long n, long long lda, const void *ipiv, int ipiv64,
                                void *work, long long lwork);
-/* LAPACK's info of the last computation (getri, trtrs) */
+/* LAPACK's info of the last computation (potrf, posv, getri, trtrs) */
 DLE_NOFREE int dle_fetch_info(void);
 /* bytes copied into reverse-mode tapes so far (diagnostics) */
 unsigned long long dle_taped_bytes(void);
@@ -161,33 +173,39 @@ DLE_INACTIVE_KERNELS(DLE_INACTIVE)
 #define DLE_ANNOTATE_PIVOTS(p, ipiv64) __enzyme_integer((void *)(p), (ipiv64) ? 8 : 4)
 
 #define DLE_DEFINE_BODIES(p, T, R, is_complex)                                                   \
-    static inline void dle_##p##trsv_body(char uplo, char trans, char diag, long long n,         \
-                                          const void *A, long long lda, void *x, long long incx) { \
+    static inline long long dle_##p##trsv_body(char uplo, char trans, char diag, long long n,    \
+                                               const void *A, long long lda, void *x,            \
+                                               long long incx, int ilp64) {                      \
         DLE_ANNOTATE_##R(A);                                                                     \
         DLE_ANNOTATE_##R(x);                                                                     \
-        if (dle_setup_trsv(#p[0], uplo, trans, diag, n, lda, incx) != 0) return;                 \
+        long long rc = dle_setup_trsv(#p[0], uplo, trans, diag, n, lda, incx, ilp64);            \
+        if (rc != 0) return rc;                                                                  \
         dle_set_matrix(A);                                                                       \
         dle_compute(x);                                                                          \
         dle_bind_matrix(A);                                                                      \
+        return 0;                                                                                \
     }                                                                                            \
-    static inline void dle_##p##trsm_body(char side, char uplo, char transa, char diag,          \
-                                          long long m, long long n, const void *alpha,           \
-                                          const void *A, long long lda, void *B, long long ldb) { \
+    static inline long long dle_##p##trsm_body(char side, char uplo, char transa, char diag,     \
+                                               long long m, long long n, const void *alpha,      \
+                                               const void *A, long long lda, void *B,            \
+                                               long long ldb, int ilp64) {                       \
         DLE_ANNOTATE_##R(alpha);                                                                 \
         DLE_ANNOTATE_##R(A);                                                                     \
         DLE_ANNOTATE_##R(B);                                                                     \
-        if (dle_setup_trsm(#p[0], side, uplo, transa, diag, m, n, lda, ldb) != 0) return;        \
+        long long rc = dle_setup_trsm(#p[0], side, uplo, transa, diag, m, n, lda, ldb, ilp64);   \
+        if (rc != 0) return rc;                                                                  \
         dle_set_scalar(alpha);                                                                   \
         dle_set_matrix(A);                                                                       \
         dle_compute(B);                                                                          \
         dle_bind_matrix(A);                                                                      \
         dle_bind_scalar(alpha);                                                                  \
+        return 0;                                                                                \
     }                                                                                            \
     static inline long long dle_##p##getrf_body(long long m, long long n, void *A, long long lda, \
                                                 void *ipiv, int ipiv64) {                        \
         DLE_ANNOTATE_##R(A);                                                                     \
         DLE_ANNOTATE_PIVOTS(ipiv, ipiv64);                                                       \
-        long long info = dle_setup_getrf(#p[0], m, n, lda);                                      \
+        long long info = dle_setup_getrf(#p[0], m, n, lda, ipiv64);                              \
         if (info != 0) return info;                                                              \
         dle_compute(A);                                                                          \
         return dle_fetch_getrf(ipiv, ipiv64);                                                    \
@@ -205,17 +223,18 @@ DLE_INACTIVE_KERNELS(DLE_INACTIVE)
         dle_bind_matrix(LU);                                                                     \
         return 0;                                                                                \
     }                                                                                            \
-    /* ?gesv is ?getrf then ?getrs('N'), exactly as LAPACK computes it, through gesv's own      \
-     * kernels: its reverse is that of A X = B (one transposed solve and a rank-nrhs update; the \
-     * getrf adjoint only for a nonzero cotangent of the factors left in A), not getrs' adjoint \
-     * chained into the full getrf adjoint, and the tape holds one copy of LU. The solve needs no \
-     * bind call: the factorization's reverse rule receives A's shadow itself. */              \
+    /* ?gesv: the factorization's compute call runs ?gesv_ itself (it also solves for B, which  \
+     * the setup records), so the results are the library's bits; the solve's compute call     \
+     * then carries the rules of X = A^{-1} B: its reverse is one transposed solve and a        \
+     * rank-nrhs update (plus the getrf adjoint only for a nonzero cotangent of the factors     \
+     * left in A), and the tape holds one copy of LU. The solve needs no bind call: the         \
+     * factorization's reverse rule receives A's shadow itself. */                             \
     static inline long long dle_##p##gesv_body(long long n, long long nrhs, void *A, long long lda, \
                                                void *ipiv, int ipiv64, void *B, long long ldb) { \
         DLE_ANNOTATE_##R(A);                                                                     \
         DLE_ANNOTATE_PIVOTS(ipiv, ipiv64);                                                       \
         DLE_ANNOTATE_##R(B);                                                                     \
-        long long info = dle_setup_gesv(#p[0], n, nrhs, lda, ldb);                               \
+        long long info = dle_setup_gesv(#p[0], n, nrhs, lda, B, ldb, ipiv64);                    \
         if (info != 0) return info;                                                              \
         dle_compute(A);                                                                          \
         info = dle_fetch_getrf(ipiv, ipiv64);                                                    \
@@ -225,35 +244,37 @@ DLE_INACTIVE_KERNELS(DLE_INACTIVE)
         dle_compute(B);                                                                          \
         return 0;                                                                                \
     }                                                                                            \
-    static inline long long dle_##p##potrf_body(char uplo, long long n, void *A, long long lda) { \
+    static inline long long dle_##p##potrf_body(char uplo, long long n, void *A, long long lda,  \
+                                                int ilp64) {                                     \
         DLE_ANNOTATE_##R(A);                                                                     \
-        long long info = dle_setup_potrf(#p[0], uplo, n, lda);                                   \
+        long long info = dle_setup_potrf(#p[0], uplo, n, lda, ilp64);                            \
         if (info != 0) return info;                                                              \
         dle_compute(A);                                                                          \
         return dle_fetch_info();                                                                 \
     }                                                                                            \
     static inline long long dle_##p##potrs_body(char uplo, long long n, long long nrhs,          \
                                                 const void *C, long long lda, void *B,           \
-                                                long long ldb) {                                 \
+                                                long long ldb, int ilp64) {                      \
         DLE_ANNOTATE_##R(C);                                                                     \
         DLE_ANNOTATE_##R(B);                                                                     \
-        long long info = dle_setup_potrs(#p[0], uplo, n, nrhs, lda, ldb);                        \
+        long long info = dle_setup_potrs(#p[0], uplo, n, nrhs, lda, ldb, ilp64);                 \
         if (info != 0) return info;                                                              \
         dle_set_matrix(C);                                                                       \
         dle_compute(B);                                                                          \
         dle_bind_matrix(C);                                                                      \
         return 0;                                                                                \
     }                                                                                            \
-    /* ?posv is ?potrf then ?potrs, linked like ?gesv: its reverse is that of A X = B (one      \
-     * solve and a rank-2 nrhs update; the potrf adjoint only for a nonzero cotangent of the    \
+    /* ?posv, linked like ?gesv: the factorization's compute call runs ?posv_ itself (on A and \
+     * the B the setup records); the solve's carries the rules of A X = B: its reverse is one    \
+     * solve and a rank-2 nrhs update (the potrf adjoint only for a nonzero cotangent of the    \
      * factor left in A). The solve's compute call runs also when A is not positive definite   \
-     * (then it leaves B alone, as LAPACK does, and B's derivative is the identity). No bind    \
-     * call, as in gesv. */                                                                     \
+     * (LAPACK then leaves B alone, and B's derivative is the identity). No bind call, as in    \
+     * gesv. */                                                                                 \
     static inline long long dle_##p##posv_body(char uplo, long long n, long long nrhs, void *A,  \
-                                               long long lda, void *B, long long ldb) {          \
+                                               long long lda, void *B, long long ldb, int ilp64) { \
         DLE_ANNOTATE_##R(A);                                                                     \
         DLE_ANNOTATE_##R(B);                                                                     \
-        long long info = dle_setup_posv(#p[0], uplo, n, nrhs, lda, ldb);                         \
+        long long info = dle_setup_posv(#p[0], uplo, n, nrhs, lda, B, ldb, ilp64);               \
         if (info != 0) return info;                                                              \
         dle_compute(A);                                                                          \
         info = dle_fetch_info();                                                                 \
@@ -264,10 +285,10 @@ DLE_INACTIVE_KERNELS(DLE_INACTIVE)
     }                                                                                         \
     static inline long long dle_##p##trtrs_body(char uplo, char trans, char diag, long long n,   \
                                                 long long nrhs, const void *A, long long lda,    \
-                                                void *B, long long ldb) {                        \
+                                                void *B, long long ldb, int ilp64) {             \
         DLE_ANNOTATE_##R(A);                                                                     \
         DLE_ANNOTATE_##R(B);                                                                     \
-        long long info = dle_setup_trtrs(#p[0], uplo, trans, diag, n, nrhs, lda, ldb);           \
+        long long info = dle_setup_trtrs(#p[0], uplo, trans, diag, n, nrhs, lda, ldb, ilp64);    \
         if (info != 0) return info;                                                              \
         dle_set_matrix(A);                                                                       \
         dle_compute(B);                                                                          \
@@ -275,8 +296,9 @@ DLE_INACTIVE_KERNELS(DLE_INACTIVE)
         return dle_fetch_info();                                                                 \
     }                                                                                            \
     /* ?getri: the work array is the caller's scratch (and the query's answer), never an input  \
-     * of the computation; following ?getrf on the same buffer, the reverse pass is that of     \
-     * X = A^{-1} itself (see dle_factor_tape in enzyme_glue.h). */                             \
+     * of the computation (the library's ?getri_ runs with it and lwork: its bits depend on     \
+     * lwork); following ?getrf on the same buffer, the reverse pass is that of X = A^{-1}      \
+     * itself (see dle_factor_tape in enzyme_glue.h). */                                        \
     static inline long long dle_##p##getri_body(long long n, void *A, long long lda,             \
                                                 const void *ipiv, int ipiv64, void *work,        \
                                                 long long lwork) {                               \
@@ -298,9 +320,10 @@ DL_PRECISIONS(DLE_DEFINE_BODIES)
 #else
 #define DLE_LINKAGE __attribute__((used, weak))
 #endif
-#define DLE_ENTRY(name, params)                                                                  \
-    DLE_LINKAGE void dle_entry_##name params __asm__("difflapack_enzyme_" #name);               \
-    DLE_LINKAGE void dle_entry_##name params
+#define DLE_ENTRY_RETURNING(type, name, params)                                                   \
+    DLE_LINKAGE type dle_entry_##name params __asm__("difflapack_enzyme_" #name);               \
+    DLE_LINKAGE type dle_entry_##name params
+#define DLE_ENTRY(name, params) DLE_ENTRY_RETURNING(void, name, params)
 
 #define DLE_CHAR const char *
 #define DLE_LEN __attribute__((unused)) unsigned long /* Fortran hidden string length (flags are 1 character) */
@@ -310,23 +333,25 @@ DL_PRECISIONS(DLE_DEFINE_BODIES)
 #define DLE_DEFINE_ENTRIES(p, INT, SFX, IPIV64)                                                  \
     DLE_ENTRY(p##trsv##SFX##_8, (DLE_CHAR uplo, DLE_CHAR trans, DLE_CHAR diag, const INT *n,     \
                                  const void *A, const INT *lda, void *x, const INT *incx)) {     \
-        dle_##p##trsv_body(*uplo, *trans, *diag, *n, A, *lda, x, *incx);                        \
+        (void)dle_##p##trsv_body(*uplo, *trans, *diag, *n, A, *lda, x, *incx, IPIV64);          \
     }                                                                                            \
     DLE_ENTRY(p##trsv##SFX##_11, (DLE_CHAR uplo, DLE_CHAR trans, DLE_CHAR diag, const INT *n,    \
                                   const void *A, const INT *lda, void *x, const INT *incx,       \
                                   DLE_LEN l1, DLE_LEN l2, DLE_LEN l3)) {                         \
-        dle_##p##trsv_body(*uplo, *trans, *diag, *n, A, *lda, x, *incx);                        \
+        (void)dle_##p##trsv_body(*uplo, *trans, *diag, *n, A, *lda, x, *incx, IPIV64);          \
     }                                                                                            \
     DLE_ENTRY(p##trsm##SFX##_11, (DLE_CHAR side, DLE_CHAR uplo, DLE_CHAR transa, DLE_CHAR diag,  \
                                   const INT *m, const INT *n, const void *alpha, const void *A,  \
                                   const INT *lda, void *B, const INT *ldb)) {                    \
-        dle_##p##trsm_body(*side, *uplo, *transa, *diag, *m, *n, alpha, A, *lda, B, *ldb);      \
+        (void)dle_##p##trsm_body(*side, *uplo, *transa, *diag, *m, *n, alpha, A, *lda, B, *ldb, \
+                                 IPIV64);                                                        \
     }                                                                                            \
     DLE_ENTRY(p##trsm##SFX##_15, (DLE_CHAR side, DLE_CHAR uplo, DLE_CHAR transa, DLE_CHAR diag,  \
                                   const INT *m, const INT *n, const void *alpha, const void *A,  \
                                   const INT *lda, void *B, const INT *ldb, DLE_LEN l1,           \
                                   DLE_LEN l2, DLE_LEN l3, DLE_LEN l4)) {                         \
-        dle_##p##trsm_body(*side, *uplo, *transa, *diag, *m, *n, alpha, A, *lda, B, *ldb);      \
+        (void)dle_##p##trsm_body(*side, *uplo, *transa, *diag, *m, *n, alpha, A, *lda, B, *ldb, \
+                                 IPIV64);                                                        \
     }                                                                                            \
     DLE_ENTRY(p##getrf##SFX##_6, (const INT *m, const INT *n, void *A, const INT *lda,           \
                                   INT *ipiv, INT *info)) {                                       \
@@ -348,40 +373,40 @@ DL_PRECISIONS(DLE_DEFINE_BODIES)
     }                                                                                            \
     DLE_ENTRY(p##potrf##SFX##_5, (DLE_CHAR uplo, const INT *n, void *A, const INT *lda,          \
                                   INT *info)) {                                                  \
-        dle_store_info(info, IPIV64, dle_##p##potrf_body(*uplo, *n, A, *lda));                       \
+        dle_store_info(info, IPIV64, dle_##p##potrf_body(*uplo, *n, A, *lda, IPIV64));               \
     }                                                                                            \
     DLE_ENTRY(p##potrf##SFX##_6, (DLE_CHAR uplo, const INT *n, void *A, const INT *lda,          \
                                   INT *info, DLE_LEN l1)) {                                      \
-        dle_store_info(info, IPIV64, dle_##p##potrf_body(*uplo, *n, A, *lda));                       \
+        dle_store_info(info, IPIV64, dle_##p##potrf_body(*uplo, *n, A, *lda, IPIV64));               \
     }                                                                                            \
     DLE_ENTRY(p##potrs##SFX##_8, (DLE_CHAR uplo, const INT *n, const INT *nrhs, const void *A,   \
                                   const INT *lda, void *B, const INT *ldb, INT *info)) {         \
-        dle_store_info(info, IPIV64, dle_##p##potrs_body(*uplo, *n, *nrhs, A, *lda, B, *ldb));       \
+        dle_store_info(info, IPIV64, dle_##p##potrs_body(*uplo, *n, *nrhs, A, *lda, B, *ldb, IPIV64)); \
     }                                                                                            \
     DLE_ENTRY(p##potrs##SFX##_9, (DLE_CHAR uplo, const INT *n, const INT *nrhs, const void *A,   \
                                   const INT *lda, void *B, const INT *ldb, INT *info,            \
                                   DLE_LEN l1)) {                                                 \
-        dle_store_info(info, IPIV64, dle_##p##potrs_body(*uplo, *n, *nrhs, A, *lda, B, *ldb));       \
+        dle_store_info(info, IPIV64, dle_##p##potrs_body(*uplo, *n, *nrhs, A, *lda, B, *ldb, IPIV64)); \
     }                                                                                            \
     DLE_ENTRY(p##posv##SFX##_8, (DLE_CHAR uplo, const INT *n, const INT *nrhs, void *A,          \
                                  const INT *lda, void *B, const INT *ldb, INT *info)) {          \
-        dle_store_info(info, IPIV64, dle_##p##posv_body(*uplo, *n, *nrhs, A, *lda, B, *ldb));        \
+        dle_store_info(info, IPIV64, dle_##p##posv_body(*uplo, *n, *nrhs, A, *lda, B, *ldb, IPIV64)); \
     }                                                                                            \
     DLE_ENTRY(p##posv##SFX##_9, (DLE_CHAR uplo, const INT *n, const INT *nrhs, void *A,          \
                                  const INT *lda, void *B, const INT *ldb, INT *info,             \
                                  DLE_LEN l1)) {                                                  \
-        dle_store_info(info, IPIV64, dle_##p##posv_body(*uplo, *n, *nrhs, A, *lda, B, *ldb));        \
+        dle_store_info(info, IPIV64, dle_##p##posv_body(*uplo, *n, *nrhs, A, *lda, B, *ldb, IPIV64)); \
     }                                                                                         \
     DLE_ENTRY(p##trtrs##SFX##_10, (DLE_CHAR uplo, DLE_CHAR trans, DLE_CHAR diag, const INT *n,   \
                                    const INT *nrhs, const void *A, const INT *lda, void *B,      \
                                    const INT *ldb, INT *info)) {                                 \
-        dle_store_info(info, IPIV64, dle_##p##trtrs_body(*uplo, *trans, *diag, *n, *nrhs, A, *lda, B, *ldb)); \
+        dle_store_info(info, IPIV64, dle_##p##trtrs_body(*uplo, *trans, *diag, *n, *nrhs, A, *lda, B, *ldb, IPIV64)); \
     }                                                                                            \
     DLE_ENTRY(p##trtrs##SFX##_13, (DLE_CHAR uplo, DLE_CHAR trans, DLE_CHAR diag, const INT *n,   \
                                    const INT *nrhs, const void *A, const INT *lda, void *B,      \
                                    const INT *ldb, INT *info, DLE_LEN l1, DLE_LEN l2,            \
                                    DLE_LEN l3)) {                                                \
-        dle_store_info(info, IPIV64, dle_##p##trtrs_body(*uplo, *trans, *diag, *n, *nrhs, A, *lda, B, *ldb)); \
+        dle_store_info(info, IPIV64, dle_##p##trtrs_body(*uplo, *trans, *diag, *n, *nrhs, A, *lda, B, *ldb, IPIV64)); \
     }                                                                                            \
     DLE_ENTRY(p##getri##SFX##_7, (const INT *n, void *A, const INT *lda, const INT *ipiv,        \
                                   void *work, const INT *lwork, INT *info)) {                    \
@@ -527,4 +552,8 @@ DL_PRECISIONS(DLE_PRECISION_DECLARATIONS)
 #define zgetri_64_(...) DLE_DISPATCH(zgetri_64, __VA_ARGS__)
 
 #endif /* DIFFLAPACK_ENZYME_GLUE_ONLY */
+
+/* cblas_?trsv, cblas_?trsm, LAPACKE_?getrf / getrs / gesv (+ _work) */
+#include "difflapack_enzyme_capi.h"
+
 #endif /* DIFFLAPACK_ENZYME_H */

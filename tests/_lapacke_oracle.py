@@ -235,15 +235,17 @@ def _array_dtype(name, dtype):
 
 
 def lapacke(routine: str, prec: str, layout, *, work_form: bool = False, capture: bool = True,
-            **args) -> Result:
+            library=None, prefix: str = "", **args) -> Result:
     """Call LAPACKE_<prec><routine> (or its _work form) with the given arguments (by name, as
-    in lapacke.h). Arrays are copied first; Result.out holds the copies after the call."""
+    in lapacke.h). Arrays are copied first; Result.out holds the copies after the call.
+    library / prefix: call <prefix>LAPACKE_... of that ctypes library instead (an
+    implementation under test with LAPACKE's signature)."""
     sig = list(LAPACKE_SIGS[routine])
     if work_form:
         sig += LAPACKE_WORK_EXTRA.get(routine, [])
     dtype = _dtype(prec)
     name = f"LAPACKE_{prec}{routine}" + ("_work" if work_form else "")
-    fn = getattr(lib("lapacke"), name)
+    fn = getattr(library if library is not None else lib("lapacke"), prefix + name)
     fn.restype = ctypes.c_int32
     cargs, argtypes, out = [], [], {}
     args = dict(args, layout=layout)
@@ -270,12 +272,14 @@ def lapacke(routine: str, prec: str, layout, *, work_form: bool = False, capture
                   stdout=cap["text"])
 
 
-def cblas(routine: str, prec: str, order, *, capture: bool = True, **args) -> Result:
-    """Call cblas_<prec><routine> of OpenBLAS. Flags are CBLAS letters (see CBLAS) or raw ints."""
+def cblas(routine: str, prec: str, order, *, capture: bool = True, library=None, prefix: str = "",
+          **args) -> Result:
+    """Call cblas_<prec><routine> of OpenBLAS. Flags are CBLAS letters (see CBLAS) or raw ints.
+    library / prefix: as for lapacke()."""
     sig = CBLAS_SIGS[routine]
     dtype = _dtype(prec)
     name = f"cblas_{prec}{routine}"
-    fn = getattr(lib("blas"), name)
+    fn = getattr(library if library is not None else lib("blas"), prefix + name)
     fn.restype = None
     cargs, argtypes, out, keep = [], [], {}, []
     args = dict(args, order=order)
@@ -308,16 +312,18 @@ def cblas(routine: str, prec: str, order, *, capture: bool = True, **args) -> Re
     return Result(ret=None, out={k: v for k, v in out.items() if v is not None}, stdout=cap["text"])
 
 
-def fortran(routine: str, prec: str, *, capture: bool = True, **args) -> Result:
+def fortran(routine: str, prec: str, *, capture: bool = True, library=None, prefix: str = "",
+            info: int = 0, **args) -> Result:
     """Call the Fortran routine <prec><routine>_ of the same OpenBLAS instance LAPACKE uses
     (libopenblas.so.0 exports OpenBLAS's LAPACK). Column-major only; INFO comes back in
-    Result.info (INFO is left as initialised, 0, if the routine does not set it)."""
+    Result.info (INFO is left as initialised, `info`, if the routine does not set it).
+    library / prefix: as for lapacke()."""
     names = FORTRAN_SIGS[routine]
     dtype = _dtype(prec)
-    fn = getattr(lib("blas"), f"{prec}{routine}_")
+    fn = getattr(library if library is not None else lib("blas"), f"{prefix}{prec}{routine}_")
     fn.restype = None
     cargs, out, keep, nflags = [], {}, [], 0
-    info = ctypes.c_int32(0)
+    info = ctypes.c_int32(info)
     for pname in names:
         if pname == "info":
             cargs.append(ctypes.byref(info)); continue

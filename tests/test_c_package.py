@@ -5,7 +5,8 @@ difflapack.pc, in both installed layouts:
 * "prefix": a `cmake --install build --prefix` of this repository, moved to another folder
   afterwards, so it passes only if the installed files locate each other relatively.
 
-Each layout is consumed by examples/c (CMake, LAPACKE + dgesv_ through difflapack_enzyme.h) and
+Each layout is consumed by examples/c (CMake, LAPACKE + dgesv_ through difflapack_enzyme.h, no
+LAPACKE library linked) and
 by a one-file C program built with `cc $(pkg-config --cflags --libs difflapack)`.
 """
 from __future__ import annotations
@@ -87,6 +88,9 @@ def test_example_with_find_package(layout, tmp_path):
     assert Path(found) == cmake_dir
     out = run([tmp_path / "solve"])
     assert out.count(": ok") == 2, out
+    # LAPACKE_dgesv is difflapack's: no LAPACKE library is linked
+    needed = run([tool("readelf"), "-d", tmp_path / "solve"])
+    assert "libdifflapack.so" in needed and "lapacke" not in needed, needed
 
 
 def test_pkg_config_consumer(layout, tmp_path):

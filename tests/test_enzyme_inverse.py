@@ -107,16 +107,18 @@ def _taped_bytes():
     return fn()
 
 
-def _run_reverse_program(variant):
-    """__enzyme_autodiff of the LINKED program inside one cpp_call, compiled once; returns a
-    function running it (A, w) -> gradient of A."""
+def _run_reverse_program(variant, source=None):
+    """__enzyme_autodiff of the LINKED program (or `source`, with the same f) inside one
+    cpp_call, compiled once; returns a function running it (A, w) -> gradient of A."""
     import jax
     import jax.numpy as jnp
 
     from difflapack import enzyme
     jax.config.update("jax_enable_x64", True)
-    code, target = VARIANTS[variant]
-    src = LINKED.replace("VARIANT", code).replace("TARGET", target) + r'''
+    if source is None:
+        code, target = VARIANTS[variant]
+        source = LINKED.replace("VARIANT", code).replace("TARGET", target)
+    src = source + r'''
 extern "C" { double __enzyme_autodiff(void*, ...); extern int enzyme_dup, enzyme_const; }
 void g(enzyme::tensor<double, N * N>& out, const enzyme::tensor<double, N * N>& Ain,
        const enzyme::tensor<double, N * N>& win) {
@@ -154,6 +156,41 @@ def test_linked_inverse_tape(variant, copies):
         X = np.linalg.inv(A)
         want = -X.T @ w.reshape((n, n), order="F") @ X.T
         assert np.allclose(g1.reshape((n, n), order="F"), want, atol=1e-10 * np.abs(want).max())
+
+
+# The same through LAPACKE: column-major getrf + getri are linked (the high-level getri's
+# workspace query does not end the window); row-major calls factor and invert the row-major
+# handler's temporaries, which are not linked (getri's adjoint chained into getrf's).
+LAPACKE_LINKED = r'''
+#include "difflapack_enzyme.h"
+#define N 6
+double f(const double* A, const double* w) {
+  int ipiv[N], info;
+  double W[N * N], s = 0;
+  for (int k = 0; k < N * N; ++k) W[k] = A[k];
+  info = LAPACKE_dgetrf(LAYOUT, N, N, W, N, ipiv);
+  info += LAPACKE_dgetri(LAYOUT, N, W, N, ipiv);
+  for (int k = 0; k < N * N; ++k) s += w[k] * W[k];
+  return s + info;
+}'''
+
+
+@pytest.mark.parametrize("layout", [101, 102], ids=["row-major", "column-major"])
+def test_lapacke_getrf_then_getri(layout):
+    src = LAPACKE_LINKED.replace("LAYOUT", str(layout))
+    a = _general(6, 1)
+    w = np.random.default_rng(2).standard_normal(36)
+    report = check_rule(src, "f", [a, w], [Duplicated, Const], modes=ALL_MODES, return_activity=Active)
+    assert report.ok, str(report)
+    run, a, w = _run_reverse_program(None, src)
+    g1 = run()
+    before = _taped_bytes()
+    g2 = run()
+    taped = _taped_bytes() - before
+    n = 6
+    lu_and_pivots, x = 8 * n * n + 4 * n, 8 * n * n
+    assert taped == (lu_and_pivots + x if layout == 102 else 2 * lu_and_pivots + x), taped
+    assert np.array_equal(g1, g2)
 
 
 LOGDET = r'''

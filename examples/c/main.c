@@ -1,12 +1,14 @@
 /* Solve A x = b twice, through LAPACKE (row-major) and through the Fortran dgesv_, in a C file
  * that includes difflapack_enzyme.h: compiled by Enzyme, these calls get difflapack's
- * derivative rules; compiled by a plain C compiler, as here, they just solve.
+ * derivative rules; compiled by a plain C compiler, as here, they just solve, returning what
+ * LAPACKE_dgesv and dgesv_ return. The header interposes both names, so the program links
+ * libdifflapack only (no LAPACKE library).
  * Exit status 0 when both solutions match the known x, 1 otherwise. */
 #include <stdio.h>
 
 #include "difflapack_enzyme.h"
 
-/* What <lapacke.h> declares (LP64: lapack_int is int), so this file needs only the library. */
+/* What <lapacke.h> declares (LP64: lapack_int is int); including <lapacke.h> works as well. */
 #define LAPACK_ROW_MAJOR 101
 #define LAPACK_COL_MAJOR 102
 int LAPACKE_dgesv(int matrix_layout, int n, int nrhs, double *a, int lda, int *ipiv, double *b, int ldb);

@@ -554,10 +554,14 @@ def load() -> list[str]:
 
 
 def cflags() -> tuple[str, ...]:
-    """The argv a cpp_call needs to include difflapack_enzyme.h."""
+    """The argv a cpp_call needs to include difflapack_enzyme.h, and the system's <cblas.h> and
+    <lapacke.h> (before or after it): the difflapack include directory, then the compiler's
+    and the system's header directories with -idirafter (see _toolchain)."""
     from ._core import get_include
+    from ._toolchain import system_include_dirs
 
-    return ("-I" + get_include(),)
+    after = [arg for d in system_include_dirs() for arg in ("-idirafter", d)]
+    return ("-I" + get_include(), *after)
 
 
 CHECK_MODES = ("primal", "jvp", "vjp")
