@@ -85,6 +85,7 @@ def measure_row(routine, precision, n, nrhs, paths, peers, lib, blas, min_time, 
         if q is not None:
             row["api_vs_kernels"][key] = q - 1.0
     row["rounds"] = max((r for s in samples.values() for r, _ in s), default=-1) + 1
+    row["load_avg"] = os.getloadavg()
     del ours, groups, fns
     return row
 

@@ -236,6 +236,10 @@ def report(results, checks) -> str:
     out.append("")
     out.append("Machine: " + ", ".join(f"{k} {v}" for k, v in meta.items()
                                         if k in ("cpu", "cpus", "openblas", "jax", "torch", "numpy")))
+    loads = [row["load_avg"][0] for row in results["rows"] if "load_avg" in row]
+    if loads:
+        out.append(f"Load average (1 min) after each row: min {min(loads):.2f}, median {float(np.median(loads)):.2f}, "
+                   f"max {max(loads):.2f} ({meta.get('cpus', '?')} CPUs)")
     load = ", ".join(f"{v:.2f}" for v in meta.get("load_avg", ()))
     end = ", ".join(f"{v:.2f}" for v in meta.get("load_avg_end", ()))
     out.append(f"Load average (1, 5, 15 min) at the start: {load}" + (f"; at the end: {end}" if end else "")
