@@ -60,7 +60,7 @@ def _triangle(a, name: str, prec, uplo: bytes, diag: bytes, check_finite: bool, 
     arr = _core.as_matrix(a, name, prec, copy)
     if arr.shape[0] != arr.shape[1]:
         raise ValueError(f"{name} must be a square matrix; got shape {arr.shape}")
-    if check_finite and not np.isfinite(arr).all():  # cheap test first; then only the triangle counts
+    if check_finite and not _core.all_finite(arr):  # cheap test first; then only the triangle counts
         _core.check_finite(_referenced(arr, uplo, diag), f"{name} (its referenced triangle)")
     return arr
 
