@@ -1,6 +1,6 @@
 /* enzyme_glue.c -- the C side of difflapack_enzyme.h: the setup calls, the kernels with Enzyme
  * rules (set/bind calls for the read-only inputs, the compute call on the in/out array) and
- * their dispatch to the per-precision routine handlers of enzyme_rules.c (or, for a LAPACKE
+ * their dispatch to the per-precision routine handlers of enzyme_rules*.c (or, for a LAPACKE
  * row-major call, to the row-major wrapper of enzyme_layout.c).
  *
  * Why this shape (measured in enzyme-ad 0.0.16, see docs/enzyme-limitations/README.md):
@@ -315,9 +315,9 @@ void dle_bind_scalar_rev(void *alpha, void *dalpha, void *tape) {
 
 /* ------------------------------------------------------------------ the compute call */
 const dle_handler *dle_handler_of(int prec, int op) {
-    const dle_handler *table = prec == 's' ? dle_s_handlers : prec == 'd' ? dle_d_handlers
-                             : prec == 'c' ? dle_c_handlers : dle_z_handlers;
-    return &table[op];
+    const dle_handler *const *table = prec == 's' ? dle_s_handlers : prec == 'd' ? dle_d_handlers
+                                    : prec == 'c' ? dle_c_handlers : dle_z_handlers;
+    return table[op];
 }
 
 static const dle_handler *row_major_handler(int prec) {
@@ -416,7 +416,7 @@ int dle_setup_getrs(int prec, char trans, long long n, long long nrhs, long long
 }
 
 /* ?gesv: one ?gesv_ call factors A and solves for B (B is recorded for it), then the solve's
- * compute call carries the rules of X = A^{-1} B (see enzyme_rules.c). */
+ * compute call carries the rules of X = A^{-1} B (see enzyme_rules_lu.c). */
 int dle_setup_gesv(int prec, long long n, long long nrhs, long long lda, void *B, long long ldb, int ilp64) {
     reset_record(prec, DLE_OP_GESV_FACTOR);
     const int pos = n < 0 || !fits(n) ? 1 : nrhs < 0 || !fits(nrhs) ? 2 : lda < (n > 1 ? n : 1) || !fits(lda) ? 4

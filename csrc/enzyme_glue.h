@@ -1,5 +1,5 @@
 /* enzyme_glue.h -- what the Enzyme glue (enzyme_glue.c, enzyme_capi.c: precision-independent)
- * and its per-precision parts (enzyme_rules.c: the routine handlers; enzyme_layout.c: LAPACKE's
+ * and its per-precision parts (enzyme_rules*.c: the routine handlers; enzyme_layout.c: LAPACKE's
  * row-major calls; both type-generic) share: the call record the setup/set calls fill and the
  * compute call consumes, tapes, and the handler tables. */
 #ifndef DIFFLAPACK_ENZYME_GLUE_H
@@ -176,8 +176,8 @@ typedef struct {
 
 /* handlers[op] of each precision (enzyme_rules.c) and the handler of each precision's row-major
  * calls, which wraps handlers[op] (enzyme_layout.c) */
-extern const dle_handler dle_s_handlers[DLE_OP_COUNT], dle_d_handlers[DLE_OP_COUNT],
-    dle_c_handlers[DLE_OP_COUNT], dle_z_handlers[DLE_OP_COUNT];
+extern const dle_handler *const dle_s_handlers[DLE_OP_COUNT], *const dle_d_handlers[DLE_OP_COUNT],
+    *const dle_c_handlers[DLE_OP_COUNT], *const dle_z_handlers[DLE_OP_COUNT];
 extern const dle_handler dle_s_row_major, dle_d_row_major, dle_c_row_major, dle_z_row_major;
 const dle_handler *dle_handler_of(int prec, int op);
 

@@ -53,7 +53,7 @@ void IFN(tri_solve)(char uplo, char trans, char diag, int n, int nrhs, const T *
  * same routine on the same values, so the same bits; O(n) next to the O(n^2) solve). Every
  * solve with a caller's vector goes through here. The same over-read happens in the library's
  * one-column ?trtrs_, and with several threads ?getrs_ / ?gesv_ (they run that ?trsv): the
- * Enzyme layer runs those on padded copies too (enzyme_rules.c). */
+ * Enzyme layer runs those on padded copies too (column_guard, enzyme_rules.h). */
 #define DL_TRSV_SAFE_N 32 /* above: ?trsv calls ?gemv on a block of x (DTB_ENTRIES 64 on x86-64) */
 #define DL_TRSV_PAD 8     /* elements of padding */
 void IFN(trsv)(char uplo, char trans, char diag, int n, const T *A, int lda, T *x, int incx);
@@ -101,7 +101,7 @@ static inline T dl_pivot_divide(T x, T d) {
  * routine (flags upper case, as the kernel parsed them). The public kernels use their own
  * solve (trsm: difflapack's blocked one); the Enzyme layer passes the library routine itself so
  * that its primal results are bitwise the library's, or that routine wrapped in conjugations
- * (enzyme_rules.c: the kernels then run on conjugated data, where conj(A) X = B is an 'N'
+ * (enzyme_rules.h: the kernels then run on conjugated data, where conj(A) X = B is an 'N'
  * system). */
 typedef void (*IFN(trsv_solver))(char uplo, char trans, char diag, int n, const T *A, int lda, T *x,
                                  int incx);
