@@ -316,7 +316,17 @@ DL_PRECISIONS(DLE_DEFINE_BODIES)
  * of the symbol's own name (what the routine macro turns their declaration into) is then a
  * separate declaration of the same LLVM function, whatever pointer types it spells. */
 #ifdef __cplusplus
+/* A call through an entry's template makes the compiler emit that entry point. A user's own
+ * prototype (or <lapacke.h>) declared after this header declares the entry's symbol itself;
+ * clang then still emits the inline definition, as it keys deferred definitions by symbol name,
+ * but GCC does not: there every entry point is forced out (`used`), which costs clang 2-4 s
+ * per build for the ~400 entry points (measured under enzyme-ad's clang), hence not with clang.
+ * -DDIFFLAPACK_ENZYME_EMIT_ALL_ENTRIES forces them out with clang too. */
+#if defined(__clang__) && !defined(DIFFLAPACK_ENZYME_EMIT_ALL_ENTRIES)
+#define DLE_LINKAGE extern "C" inline
+#else
 #define DLE_LINKAGE extern "C" inline __attribute__((used))
+#endif
 #else
 #define DLE_LINKAGE __attribute__((used, weak))
 #endif
