@@ -84,7 +84,9 @@ int IFN(triangle_zero_outside)(char uplo, int n, int k, const T *A, int lda);
 int IFN(first_zero_diagonal)(int n, const T *A, int lda);
 /* The getrf derivative on the caller's m x n buffer D (lu.c): adjoint != 0: D = packed LUbar in,
  * Abar out; adjoint == 0: D = dA in, packed dLU out. Returns the first zero pivot the derivative
- * met (its quotients follow dl_pivot_divide), 0, or DL_ERR_ALLOC. */
+ * met, 0, or DL_ERR_ALLOC. A quotient by a zero pivot follows dl_pivot_divide, and what it makes
+ * undefined spreads with strong zeros (an exactly zero coefficient times it contributes exactly
+ * zero; lu.c), so that the two rules stay each other's exact transpose. */
 int IFN(lu_rule)(int adjoint, int m, int n, const T *LU, int lda, const int *ipiv, T *D, int ldd);
 /* A := A^{-1} in place from its packed n x n LU and pivots (what ?getri computes; inverse.c).
  * No U(i,i) may be zero (the caller checks). */

@@ -62,7 +62,8 @@ static void swap_rows_backward(int ncols, T *M, int ldm, int k, const int *ipiv)
  * differentiated). A wide matrix (m < n) is its m x m left block plus
  *   dU_R = L^{-1} (T_R - dL U_R).
  * The only divisions are by the pivots U(j,j), in the panel (dl_pivot_divide: a zero pivot
- * gives NaN exactly where a nonzero numerator needs it).
+ * gives NaN exactly where a nonzero numerator needs it; with such a pivot the rules run the
+ * strong-zero variants below instead, so that the NaN does not spread through exact zeros).
  */
 
 /* m x nb panel (m >= nb) by the same recursion split one column at a time:
@@ -197,12 +198,287 @@ static void lu_adjoint(int m, int n, const T *LU, int lda, T *Tb, int ldt) {
     lu_adjoint_tall(m, n, LU, lda, Tb, ldt);
 }
 
+/* ============================================================ zero pivots: strong zeros ===
+ * With a zero pivot U(j,j) that has rows below it (LAPACK info > 0), the quotients by it are
+ * undefined: dl_pivot_divide gives NaN for a nonzero numerator (0 for a zero one). Plain IEEE
+ * arithmetic would then spread that NaN through every product it meets, also through the
+ * exactly zero coefficients (L(i,j) = 0, U(j,c) = 0, ...) that a zero pivot brings with it:
+ * NaN * 0 = NaN. That would poison derivatives which do not depend on the undefined quotient
+ * at all (a zero middle column of A made all of Abar NaN). Here an undefined value is an
+ * unknown number, and an exactly zero coefficient times it contributes exactly zero (a strong
+ * zero): a result is NaN if and only if a chain of nonzero coefficients leads to it from an
+ * undefined quotient. Both rules then stay each other's exact transpose (the same coefficients
+ * on the same edges), with the same zero-pivot rule at both ends.
+ *
+ * Computed as two coupled runs of the same recursion (blocked, BLAS-3 like the nonsingular
+ * path): the values, with every undefined quotient replaced by 0 (so no NaN is ever formed, and
+ * a value that does not depend on one is exact), and beside them a taint matrix Tt of 0/1
+ * entries (1: depends on an undefined quotient), propagated by the same operations over the
+ * 0/1 pattern Pat = (LU != 0) of the coefficients, as boolean products (BLAS on 0/1 data, then
+ * clamped to 0/1, so no count ever grows). A quotient by a zero pivot is undefined when its
+ * numerator is nonzero or tainted. At the end a tainted entry becomes NaN. The taint runs only
+ * on blocks that can hold some; a sub-problem without a needed zero pivot and without taint
+ * runs the plain recursion. Tt and Pat have leading dimension ldx.
+ */
+
+/* X := (X != 0) on an m x n block (NaN counts as nonzero). */
+static void taint_clamp(int m, int n, T *X, int ldx) {
+    for (int j = 0; j < n; ++j)
+        for (int i = 0; i < m; ++i) {
+            T *x = &AT(X, ldx, i, j);
+            *x = *x != 0 ? ONE : ZERO;
+        }
+}
+
+static int taint_none(int m, int n, const T *X, int ldx) {
+    return m <= 0 || n <= 0 || IFN(all_zero)(m, n, X, ldx);
+}
+
+/* C |= op(A) op(B) over 0/1 data (C is m x n, the inner dimension k). */
+static void taint_gemm(const char *ta, const char *tb, int m, int n, int k, const T *A, int lda,
+                       const T *B, int ldb, T *C, int ldc) {
+    if (m <= 0 || n <= 0 || k <= 0) return;
+    BLAS(gemm)(ta, tb, &m, &n, &k, &ONE, A, &lda, B, &ldb, &ONE, C, &ldc);
+    taint_clamp(m, n, C, ldc);
+}
+
+/* The boolean form of X := L^{-1} X (trans 'N') or L^{-H} X (trans 'C') for the unit lower
+ * k x k triangle whose strict pattern is P: the taint of the solution, nrhs columns. */
+static void taint_solve_lower(char trans, int k, int nrhs, const T *P, int ldp, T *X, int ldx) {
+    if (k <= 1 || nrhs <= 0 || taint_none(k, nrhs, X, ldx)) return;
+    if (k <= 2 * LU_PANEL) {
+        for (int c = 0; c < nrhs; ++c) {
+            T *x = &AT(X, ldx, 0, c);
+            if (trans == 'N') {
+                for (int j = 0; j < k; ++j)
+                    if (x[j] != 0)
+                        for (int i = j + 1; i < k; ++i)
+                            if (AT(P, ldp, i, j) != 0) x[i] = ONE;
+            } else {
+                for (int j = k - 1; j >= 0; --j)
+                    for (int i = j + 1; i < k && x[j] == 0; ++i)
+                        if (x[i] != 0 && AT(P, ldp, i, j) != 0) x[j] = ONE;
+            }
+        }
+        return;
+    }
+    const int k1 = k / 2, k2 = k - k1;
+    const T *P21 = P + k1, *P22 = P + k1 + (size_t)k1 * ldp;
+    if (trans == 'N') {
+        taint_solve_lower('N', k1, nrhs, P, ldp, X, ldx);
+        if (!taint_none(k1, nrhs, X, ldx)) taint_gemm("N", "N", k2, nrhs, k1, P21, ldp, X, ldx, X + k1, ldx);
+        taint_solve_lower('N', k2, nrhs, P22, ldp, X + k1, ldx);
+    } else {
+        taint_solve_lower('C', k2, nrhs, P22, ldp, X + k1, ldx);
+        if (!taint_none(k2, nrhs, X + k1, ldx)) taint_gemm("C", "N", k1, nrhs, k2, P21, ldp, X + k1, ldx, X, ldx);
+        taint_solve_lower('C', k1, nrhs, P, ldp, X, ldx);
+    }
+}
+
+/* Tt12 |= stril(Tt11) P12 (the taint of subtract_stril_times); W: k1 x n2 workspace. */
+static void taint_stril_times(int k1, int n2, const T *Tt11, const T *P12, T *Tt12, int ldx, T *W) {
+    if (k1 <= 1 || n2 <= 0 || taint_none(k1, k1, Tt11, ldx)) return;
+    IFN(trmm_tri)('L', 'L', 'N', 1, k1, n2, 1, Tt11, ldx, P12, ldx, W, k1);
+    for (int j = 0; j < n2; ++j)
+        for (int i = 0; i < k1; ++i) AT(Tt12, ldx, i, j) += W[i + (size_t)j * k1];
+    taint_clamp(k1, n2, Tt12, ldx);
+}
+
+/* Tt11 |= stril(Tt12 P12^H) (the taint of the adjoint's gemm_tri). */
+static void taint_stril_gemm(int k1, int n2, const T *Tt12, const T *P12, T *Tt11, int ldx) {
+    if (k1 <= 1 || taint_none(k1, n2, Tt12, ldx)) return;
+    IFN(gemm_tri)('L', 1, 'N', 'C', k1, n2, 1, Tt12, ldx, P12, ldx, Tt11, ldx);
+    taint_clamp(k1, k1, Tt11, ldx);
+}
+
+/* A quotient x / u by the pivot u into *t, *tt: u == 0 leaves the value 0 and taints it when
+ * x is nonzero (undefined) or already tainted. */
+static inline void sz_divide(T x, T u, T *t, T *tt) {
+    if (u != 0) {
+        *t = x / u;
+    } else {
+        if (x != 0) *tt = ONE;
+        *t = 0;
+    }
+}
+
+static void lu_tangent_panel_sz(int m, int nb, const T *LU, int lda, T *Tg, int ldt, T *Tt, int ldx) {
+    for (int j = 0; j < nb; ++j) {
+        const T *l = &AT(LU, lda, 0, j);
+        T *t = &AT(Tg, ldt, 0, j), *tt = &AT(Tt, ldx, 0, j);
+        const T ujj = AT(LU, lda, j, j), tjj = t[j];
+        const int ttjj = tt[j] != 0;
+        for (int i = j + 1; i < m; ++i) {
+            if (ttjj && l[i] != 0) tt[i] = ONE;
+            sz_divide(t[i] - l[i] * tjj, ujj, &t[i], &tt[i]);
+        }
+        for (int c = j + 1; c < nb; ++c) {
+            T *tc = &AT(Tg, ldt, 0, c), *ttc = &AT(Tt, ldx, 0, c);
+            const T ujc = AT(LU, lda, j, c), tjc = tc[j];
+            const int ttjc = ttc[j] != 0;
+            for (int i = j + 1; i < m; ++i) {
+                tc[i] -= t[i] * ujc + l[i] * tjc;
+                if ((tt[i] != 0 && ujc != 0) || (ttjc && l[i] != 0)) ttc[i] = ONE;
+            }
+        }
+    }
+}
+
+static void lu_tangent_tall_sz(int m, int n, const T *LU, int lda, const T *Pat, T *Tg, int ldt, T *Tt,
+                               int ldx, T *W) {
+    if (!lu_derivative_breakdown(m, n, LU, lda) && taint_none(m, n, Tt, ldx)) {
+        lu_tangent_tall(m, n, LU, lda, Tg, ldt, W);
+        return;
+    }
+    if (n <= LU_PANEL) {
+        lu_tangent_panel_sz(m, n, LU, lda, Tg, ldt, Tt, ldx);
+        return;
+    }
+    const int k1 = n / 2, n2 = n - k1, m2 = m - k1;
+    const size_t o12 = (size_t)k1 * ldx, o21 = k1, o22 = o12 + k1;
+    const T *U12 = LU + (size_t)k1 * lda, *L21 = LU + k1, *LU22 = U12 + k1;
+    T *T12 = Tg + (size_t)k1 * ldt, *T21 = Tg + k1, *T22 = T12 + k1;
+    lu_tangent_tall_sz(m, k1, LU, lda, Pat, Tg, ldt, Tt, ldx, W);
+    subtract_stril_times(k1, n2, Tg, ldt, U12, lda, T12, W);
+    taint_stril_times(k1, n2, Tt, Pat + o12, Tt + o12, ldx, W);
+    BLAS(trsm)("L", "L", "N", "U", &k1, &n2, &ONE, LU, &lda, T12, &ldt);
+    taint_solve_lower('N', k1, n2, Pat, ldx, Tt + o12, ldx);
+    BLAS(gemm)("N", "N", &m2, &n2, &k1, &MINUS_ONE, T21, &ldt, U12, &lda, &ONE, T22, &ldt);
+    BLAS(gemm)("N", "N", &m2, &n2, &k1, &MINUS_ONE, L21, &lda, T12, &ldt, &ONE, T22, &ldt);
+    if (!taint_none(m2, k1, Tt + o21, ldx))
+        taint_gemm("N", "N", m2, n2, k1, Tt + o21, ldx, Pat + o12, ldx, Tt + o22, ldx);
+    if (!taint_none(k1, n2, Tt + o12, ldx))
+        taint_gemm("N", "N", m2, n2, k1, Pat + o21, ldx, Tt + o12, ldx, Tt + o22, ldx);
+    lu_tangent_tall_sz(m2, n2, LU22, lda, Pat + o22, T22, ldt, Tt + o22, ldx, W);
+}
+
+static void lu_tangent_sz(int m, int n, const T *LU, int lda, const T *Pat, T *Tg, int ldt, T *Tt, int ldx,
+                          T *W) {
+    const int k = dl_min(m, n);
+    lu_tangent_tall_sz(m, k, LU, lda, Pat, Tg, ldt, Tt, ldx, W);
+    if (m >= n) return;
+    const int nr = n - m;
+    const size_t oR = (size_t)m * ldx;
+    T *TR = Tg + (size_t)m * ldt;
+    const T *UR = LU + (size_t)m * lda;
+    subtract_stril_times(m, nr, Tg, ldt, UR, lda, TR, W);
+    taint_stril_times(m, nr, Tt, Pat + oR, Tt + oR, ldx, W);
+    BLAS(trsm)("L", "L", "N", "U", &m, &nr, &ONE, LU, &lda, TR, &ldt);
+    taint_solve_lower('N', m, nr, Pat, ldx, Tt + oR, ldx);
+}
+
+static void lu_adjoint_panel_sz(int m, int nb, const T *LU, int lda, T *Tb, int ldt, T *Tt, int ldx) {
+    for (int j = nb - 1; j >= 0; --j) {
+        const T *l = &AT(LU, lda, 0, j);
+        T *t = &AT(Tb, ldt, 0, j), *tt = &AT(Tt, ldx, 0, j);
+        for (int c = j + 1; c < nb; ++c) {
+            T *tc = &AT(Tb, ldt, 0, c), *ttc = &AT(Tt, ldx, 0, c);
+            const T ujc = CONJ(AT(LU, lda, j, c));
+            T s = 0;
+            int hit = 0;
+            for (int i = j + 1; i < m; ++i) {
+                t[i] -= tc[i] * ujc;
+                s += CONJ(l[i]) * tc[i];
+                if (ttc[i] != 0) {
+                    if (ujc != 0) tt[i] = ONE;
+                    if (l[i] != 0) hit = 1;
+                }
+            }
+            tc[j] -= s;
+            if (hit) ttc[j] = ONE;
+        }
+        const T ujj = CONJ(AT(LU, lda, j, j));
+        T s = 0;
+        int hit = 0;
+        for (int i = j + 1; i < m; ++i) {
+            sz_divide(t[i], ujj, &t[i], &tt[i]);
+            s += CONJ(l[i]) * t[i];
+            if (tt[i] != 0 && l[i] != 0) hit = 1;
+        }
+        t[j] -= s;
+        if (hit) tt[j] = ONE;
+    }
+}
+
+static void lu_adjoint_tall_sz(int m, int n, const T *LU, int lda, const T *Pat, T *Tb, int ldt, T *Tt,
+                               int ldx) {
+    if (!lu_derivative_breakdown(m, n, LU, lda) && taint_none(m, n, Tt, ldx)) {
+        lu_adjoint_tall(m, n, LU, lda, Tb, ldt);
+        return;
+    }
+    if (n <= LU_PANEL) {
+        lu_adjoint_panel_sz(m, n, LU, lda, Tb, ldt, Tt, ldx);
+        return;
+    }
+    const int k1 = n / 2, n2 = n - k1, m2 = m - k1;
+    const size_t o12 = (size_t)k1 * ldx, o21 = k1, o22 = o12 + k1;
+    const T *U12 = LU + (size_t)k1 * lda, *L21 = LU + k1, *LU22 = U12 + k1;
+    T *T12 = Tb + (size_t)k1 * ldt, *T21 = Tb + k1, *T22 = T12 + k1;
+    lu_adjoint_tall_sz(m2, n2, LU22, lda, Pat + o22, T22, ldt, Tt + o22, ldx);
+    BLAS(gemm)("N", "C", &m2, &k1, &n2, &MINUS_ONE, T22, &ldt, U12, &lda, &ONE, T21, &ldt);
+    BLAS(gemm)("C", "N", &k1, &n2, &m2, &MINUS_ONE, L21, &lda, T22, &ldt, &ONE, T12, &ldt);
+    if (!taint_none(m2, n2, Tt + o22, ldx)) {
+        taint_gemm("N", "C", m2, k1, n2, Tt + o22, ldx, Pat + o12, ldx, Tt + o21, ldx);
+        taint_gemm("C", "N", k1, n2, m2, Pat + o21, ldx, Tt + o22, ldx, Tt + o12, ldx);
+    }
+    BLAS(trsm)("L", "L", "C", "U", &k1, &n2, &ONE, LU, &lda, T12, &ldt);
+    taint_solve_lower('C', k1, n2, Pat, ldx, Tt + o12, ldx);
+    IFN(gemm_tri)('L', 1, 'N', 'C', k1, n2, -1, T12, ldt, U12, lda, Tb, ldt);
+    taint_stril_gemm(k1, n2, Tt + o12, Pat + o12, Tt, ldx);
+    lu_adjoint_tall_sz(m, k1, LU, lda, Pat, Tb, ldt, Tt, ldx);
+}
+
+/* The wide part of the adjoint comes first, before any quotient: no taint yet. */
+static void lu_adjoint_sz(int m, int n, const T *LU, int lda, const T *Pat, T *Tb, int ldt, T *Tt, int ldx) {
+    if (m < n) {
+        const int nr = n - m;
+        T *TR = Tb + (size_t)m * ldt;
+        const T *UR = LU + (size_t)m * lda;
+        BLAS(trsm)("L", "L", "C", "U", &m, &nr, &ONE, LU, &lda, TR, &ldt);
+        IFN(gemm_tri)('L', 1, 'N', 'C', m, nr, -1, TR, ldt, UR, lda, Tb, ldt);
+        n = m;
+    }
+    lu_adjoint_tall_sz(m, n, LU, lda, Pat, Tb, ldt, Tt, ldx);
+}
+
+/* Either rule with strong zeros (see above) on D, for an LU with a needed zero pivot. */
+static int lu_rule_sz(int adjoint, int m, int n, const T *LU, int lda, T *D, int ldd) {
+    const size_t mn = (size_t)m * (size_t)n;
+    T *Pat = dl_alloc(2 * mn + (adjoint ? 0 : lu_tangent_workspace(m, n)));
+    if (!Pat) return DL_ERR_ALLOC;
+    T *Tt = Pat + mn, *W = Tt + mn;
+    for (int j = 0; j < n; ++j)
+        for (int i = 0; i < m; ++i) {
+            AT(Pat, m, i, j) = AT(LU, lda, i, j) != 0 ? ONE : ZERO;
+            AT(Tt, m, i, j) = ZERO;
+        }
+    if (adjoint)
+        lu_adjoint_sz(m, n, LU, lda, Pat, D, ldd, Tt, m);
+    else
+        lu_tangent_sz(m, n, LU, lda, Pat, D, ldd, Tt, m, W);
+    for (int j = 0; j < n; ++j)
+        for (int i = 0; i < m; ++i)
+            if (AT(Tt, m, i, j) != 0) AT(D, ldd, i, j) = NAN_T;
+    dl_free(Pat);
+    return 0;
+}
+
 /* Both rules on the caller's buffer D (m x n, ldd): tangent: D = dA in, packed dLU out;
  * adjoint: D = packed LUbar in, Abar out. Returns the first zero pivot the derivative met
  * (its quotients follow dl_pivot_divide), 0, or DL_ERR_ALLOC. Shared with inverse.c / det.c. */
 int IFN(lu_rule)(int adjoint, int m, int n, const T *LU, int lda, const int *ipiv, T *D, int ldd) {
     const int k = dl_min(m, n);
     if (k == 0) return 0;
+    const int breakdown = lu_derivative_breakdown(m, n, LU, lda);
+    if (breakdown) {
+        if (!adjoint) swap_rows_forward(n, D, ldd, k, ipiv);
+        if (lu_rule_sz(adjoint, m, n, LU, lda, D, ldd) == DL_ERR_ALLOC) {
+            if (!adjoint) swap_rows_backward(n, D, ldd, k, ipiv); /* D unchanged */
+            return DL_ERR_ALLOC;
+        }
+        if (adjoint) swap_rows_backward(n, D, ldd, k, ipiv);
+        return breakdown;
+    }
     if (adjoint) {
         lu_adjoint(m, n, LU, lda, D, ldd);
         swap_rows_backward(n, D, ldd, k, ipiv);
@@ -213,7 +489,7 @@ int IFN(lu_rule)(int adjoint, int m, int n, const T *LU, int lda, const int *ipi
         lu_tangent(m, n, LU, lda, D, ldd, W);
         dl_free(W);
     }
-    return lu_derivative_breakdown(m, n, LU, lda);
+    return 0;
 }
 
 /* ---------------------------------------------------------------- getrf */

@@ -6,7 +6,8 @@ reproduced as a user would write it, fixed at its root.
 2. A heap buffer filled by memcpy whose only users are interposed calls: "Cannot deduce type of
    copy", then a segfault.
 3. NaN poisoned gradients that do not need the singular derivative (dgesv_ with info > 0; a
-   branch ignoring A after dgetrf_ reports info > 0).
+   branch ignoring A after dgetrf_ reports info > 0; the reverse modes of dgetrf_ on a matrix
+   with a zero column, whose factors are smooth in the other columns).
 5. C kernels crashed on a NULL dB with only A active; trsm's adjoint formed alpha^2 (inf/0/NaN
    for |alpha| >= 1e154 or <= 1e-154); dimensions >= 2^31 wrapped through ctypes.
 (4., the cpp_call helpers, is tested in tests/test_enzyme_wrapper.py.)
@@ -168,6 +169,72 @@ def test_singular_input_does_not_poison_gradients_it_does_not_need(source):
     gA, gb = _grad(source, [A.ravel(order="F"), b], 3, w)
     assert np.all(gA == 0)   # the objective does not depend on A: exactly zero, not NaN
     np.testing.assert_allclose(gb, (2.0 * w) if source is SINGULAR_GESV else 2 * b * w)
+
+
+ZERO_PIVOT_LU = r'''
+#include "difflapack_enzyme.h"
+/* The matrices hold exactly zero columns that are constants, not inputs: LAPACK's info > 0, a zero
+ * U(j,j) with rows below it, and the factors are a smooth function of the other columns. */
+double dmid(const double* x, const double* w) {       /* review p8: A = [x0 | 0 | x1], info = 2 */
+  double A[9]; int n = 3, ipiv[3], info;
+  for (int j = 0; j < 3; ++j) for (int i = 0; i < 3; ++i) A[i + 3 * j] = j == 1 ? 0.0 : x[i + 3 * (j / 2)];
+  dgetrf_(&n, &n, A, &n, ipiv, &info);
+  double s = 0; for (int k = 0; k < 9; ++k) s += w[k] * A[k];
+  return s;
+}
+double dwide(const double* x, const double* w) {      /* 4 x 6, columns 1 and 2 zero: two zero pivots */
+  double A[24]; int m = 4, n = 6, ipiv[4], info;
+  for (int j = 0; j < 6; ++j)
+    for (int i = 0; i < 4; ++i) A[i + 4 * j] = (j == 1 || j == 2) ? 0.0 : x[i + 4 * (j == 0 ? 0 : j - 2)];
+  dgetrf_(&m, &n, A, &m, ipiv, &info);
+  double s = 0; for (int k = 0; k < 24; ++k) s += w[k] * A[k];
+  return s;
+}
+double dtall(const double* x, const double* w) {      /* 6 x 4, column 1 zero */
+  double A[24]; int m = 6, n = 4, ipiv[4], info;
+  for (int j = 0; j < 4; ++j)
+    for (int i = 0; i < 6; ++i) A[i + 6 * j] = j == 1 ? 0.0 : x[i + 6 * (j == 0 ? 0 : j - 1)];
+  dgetrf_(&m, &n, A, &m, ipiv, &info);
+  double s = 0; for (int k = 0; k < 24; ++k) s += w[k] * A[k];
+  return s;
+}
+double zmid(const double* x, const double* w) {       /* complex, interleaved (re, im) */
+  double A[18]; int n = 3, ipiv[3], info;
+  for (int j = 0; j < 3; ++j)
+    for (int i = 0; i < 3; ++i)
+      for (int r = 0; r < 2; ++r) A[2 * (i + 3 * j) + r] = j == 1 ? 0.0 : x[2 * (i + 3 * (j / 2)) + r];
+  zgetrf_(&n, &n, A, &n, ipiv, &info);
+  double s = 0; for (int k = 0; k < 18; ++k) s += w[k] * A[k];
+  return s;
+}
+double dgesv_mid(const double* x, const double* b, const double* w) {  /* singular gesv: LU and B */
+  double A[9], B[3]; int n = 3, one = 1, ipiv[3], info;
+  for (int j = 0; j < 3; ++j) for (int i = 0; i < 3; ++i) A[i + 3 * j] = j == 1 ? 0.0 : x[i + 3 * (j / 2)];
+  for (int i = 0; i < 3; ++i) B[i] = b[i];
+  dgesv_(&n, &one, A, &n, ipiv, B, &n, &info);
+  double s = 0; for (int k = 0; k < 9; ++k) s += w[k] * A[k];
+  for (int i = 0; i < 3; ++i) s += w[9 + i] * B[i];
+  return s;
+}'''
+
+
+def test_zero_pivot_lu_gradients_are_finite_where_the_factors_are_smooth():
+    """Review p8: dgetrf_ of a matrix with a constant zero middle column (info = 2): forward mode
+    matched central differences but every reverse mode (combined __enzyme_autodiff, jax.grad's
+    split mode) gave NaN for the whole first column: the undefined cotangent of the zero-pivot
+    column spread through exact zeros (NaN * 0 = NaN). Every mode against central differences,
+    real and complex, tall, wide with two zero pivots, and through dgesv_ (its LU and its B)."""
+    from difflapack.testing import Active, Const, Duplicated, Case, check_rules
+    r = np.random.default_rng(8)
+    x3 = np.array([0.5, -1.2, 0.8, 1.0, 0.3, -0.7])
+    cases = [Case("dmid", [x3, r.standard_normal(9)], [Duplicated, Const]),
+             Case("dwide", [r.standard_normal(16), r.standard_normal(24)], [Duplicated, Const]),
+             Case("dtall", [r.standard_normal(18), r.standard_normal(24)], [Duplicated, Const]),
+             Case("zmid", [r.standard_normal(12), r.standard_normal(18)], [Duplicated, Const]),
+             Case("dgesv_mid", [x3, r.standard_normal(3), r.standard_normal(12)], [Duplicated, Duplicated, Const])]
+    reports = check_rules(ZERO_PIVOT_LU, cases, modes=("forward", "reverse", "split", "jvp"), return_activity=Active)
+    for case, report in zip(cases, reports):
+        assert report.ok, (case.fn, str(report))
 
 
 # ------------------------------------------------------------------ 5. C kernels and NumPy edges

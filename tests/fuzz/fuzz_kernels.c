@@ -469,6 +469,127 @@ static void model_getrf_rev(const vals *c, model *m) {
     if (ACT_A(c)) mat(c, m, "dLU", M_OUT, mm, n, G(c, "lddlu"));
 }
 
+/* Where the getrf rules may put NaN for finite data: the structural model of their zero-pivot
+ * rule (lu.c: a quotient by a zero pivot is undefined when its numerator is nonzero; what it
+ * leaves undefined spreads only through nonzero coefficients, an exactly zero entry of L or U
+ * stopping it). Unblocked right-looking Doolittle (the tangent) and its transpose (the
+ * adjoint) on 0/1 flags: nz = structurally nonzero (reached from a nonzero input entry through
+ * nonzero coefficients), tt = undefined. D0 is dA (tangent) or LUbar (adjoint); out[i + j m]:
+ * 1 where the result may be NaN. A value the kernel finds nonzero is structurally nonzero, so
+ * the kernel's NaN must lie inside tt (cancellation may leave it a subset). */
+static void lu_may_be_nan(int adjoint, int m, int n, const T *LU, long long lda, const int *ipiv, const T *D0,
+                          long long ldd, unsigned char *tt) {
+    const int k = m < n ? m : n;
+    unsigned char *nz = calloc((size_t)m * n, 1);
+    if (!nz) fz_fail("malloc failed");
+    memset(tt, 0, (size_t)m * n);
+#define FL(X, i, j) X[(size_t)(i) + (size_t)(j) * m]
+#define NZC(i, j) (LU[(i) + (j) * lda] != 0)
+    for (int j = 0; j < n; ++j)
+        for (int i = 0; i < m; ++i) FL(nz, i, j) = D0[i + j * ldd] != 0;
+    if (!adjoint)
+        for (int i = 0; i < k; ++i)
+            for (int j = 0; j < n; ++j) {
+                unsigned char x = FL(nz, i, j);
+                FL(nz, i, j) = FL(nz, ipiv[i] - 1, j);
+                FL(nz, ipiv[i] - 1, j) = x;
+            }
+    if (!adjoint) {
+        for (int j = 0; j < k; ++j) {
+            for (int i = j + 1; i < m; ++i) {
+                if (NZC(i, j)) FL(nz, i, j) |= FL(nz, j, j), FL(tt, i, j) |= FL(tt, j, j);
+                if (LU[j + j * lda] == 0) FL(tt, i, j) |= FL(nz, i, j);
+            }
+            for (int c = j + 1; c < n; ++c)
+                for (int i = j + 1; i < m; ++i) {
+                    if (NZC(j, c)) FL(nz, i, c) |= FL(nz, i, j), FL(tt, i, c) |= FL(tt, i, j);
+                    if (NZC(i, j)) FL(nz, i, c) |= FL(nz, j, c), FL(tt, i, c) |= FL(tt, j, c);
+                }
+        }
+    } else {
+        for (int j = k - 1; j >= 0; --j) {
+            for (int c = j + 1; c < n; ++c)
+                for (int i = j + 1; i < m; ++i) {
+                    if (NZC(j, c)) FL(nz, i, j) |= FL(nz, i, c), FL(tt, i, j) |= FL(tt, i, c);
+                    if (NZC(i, j)) FL(nz, j, c) |= FL(nz, i, c), FL(tt, j, c) |= FL(tt, i, c);
+                }
+            for (int i = j + 1; i < m; ++i) {
+                if (LU[j + j * lda] == 0) FL(tt, i, j) |= FL(nz, i, j);
+                if (NZC(i, j)) FL(nz, j, j) |= FL(nz, i, j), FL(tt, j, j) |= FL(tt, i, j);
+            }
+        }
+        for (int i = k - 1; i >= 0; --i) /* Abar = P Tbar */
+            for (int j = 0; j < n; ++j) {
+                unsigned char x = FL(tt, i, j);
+                FL(tt, i, j) = FL(tt, ipiv[i] - 1, j);
+                FL(tt, ipiv[i] - 1, j) = x;
+            }
+    }
+#undef FL
+#undef NZC
+    free(nz);
+}
+
+/* The getrf rules' zero-pivot promises for finite data: an exactly zero (co)tangent gives
+ * exactly zero; NaN only where the structural model allows it (sizes <= 10 in double
+ * precision: no overflow of the random factors' growth can make a NaN of its own). */
+static void getrf_rule_nan_rules(const vals *c, const fz_buf *bufs, int rc, int adjoint, const char *LUname,
+                                 const char *Dname, const char *ldd_name) {
+    const long long mm = G(c, "m"), n = G(c, "n"), ldd = G(c, ldd_name);
+    if (rc < 0 || !ACT_A(c) || mm == 0 || n == 0 || !case_finite) return;
+    const T *D0 = before(c, bufs, Dname), *D = P(c, Dname), *LU = P(c, LUname);
+    if (zero_part(D0, mm, n, ldd, 'A') && !zero_part(D, mm, n, ldd, 'A'))
+        fz_fail("%s is not exactly zero for a zero %s (a zero (co)tangent contributes exactly zero)", Dname,
+                adjoint ? "cotangent" : "tangent");
+    if (sizeof(R) != sizeof(double) || mm > 10 || n > 10) return;
+    unsigned char *may = malloc((size_t)(mm * n));
+    if (!may) fz_fail("malloc failed");
+    lu_may_be_nan(adjoint, (int)mm, (int)n, LU, G(c, "lda"), P(c, "ipiv"), D0, ldd, may);
+    for (long long j = 0; j < n; ++j)
+        for (long long i = 0; i < mm; ++i) {
+            const T v = D[i + j * ldd];
+            if (v != v && !may[i + j * mm])
+                fz_fail("%s(%lld,%lld) is NaN, but no undefined quotient reaches it through nonzero coefficients",
+                        Dname, i, j);
+        }
+    free(may);
+}
+
+/* zero columns / rows of A (exact zero pivots with rows below), zero pivots planted in a given
+ * LU, and sometimes an all-zero (co)tangent */
+static void zero_block(T *X, long long rows, long long cols, long long ld) {
+    for (long long j = 0; j < cols; ++j)
+        for (long long i = 0; i < rows; ++i) X[i + j * ld] = 0;
+}
+static void prepare_getrf_fwd(const vals *c, const model *m) {
+    const long long mm = G(c, "m"), n = G(c, "n"), lda = G(c, "lda");
+    T *A = P(c, "A"), *dA = P(c, "dA");
+    if (mm <= 0 || n <= 0 || !A) return;
+    for (int t = 0; t < 2; ++t) {
+        if (fz_pct(35)) zero_block(A + fz_below((int)n) * lda, mm, 1, lda);
+        if (fz_pct(15)) zero_block(A + fz_below((int)mm), 1, n, lda);
+    }
+    if (ACT_A(c) && dA && fz_pct(10)) zero_block(dA, mm, n, G(c, "ldda"));
+}
+static void prepare_getrf_rev(const vals *c, const model *m) {
+    const long long mm = G(c, "m"), n = G(c, "n"), lda = G(c, "lda"), k = min2(mm, n);
+    T *LU = P(c, "LU"), *dLU = P(c, "dLU");
+    if (k <= 0 || !LU) return;
+    for (int t = 0; t < 3; ++t)
+        if (fz_pct(40)) LU[fz_below((int)k) * (lda + 1)] = 0;
+    if (ACT_A(c) && dLU && fz_pct(10)) zero_block(dLU, mm, n, G(c, "lddlu"));
+}
+
+static void post_getrf_fwd(const vals *c, const model *m, int rc, const fz_buf *bufs) {
+    getrf_rule_nan_rules(c, bufs, rc, 0, "A", "dA", "ldda");
+    copies_free();
+}
+
+static void post_getrf_rev(const vals *c, const model *m, int rc, const fz_buf *bufs) {
+    getrf_rule_nan_rules(c, bufs, rc, 1, "LU", "dLU", "lddlu");
+    copies_free();
+}
+
 /* getrs's own checks (trans 1, n 2, nrhs 3, LU 4, lda 5, ipiv 6, B 7, ldb 8) */
 static void getrs_primal(const vals *c, model *m, const char *B, const char *ldb, int need_B, int b_mode) {
     const long long n = G(c, "n"), nrhs = G(c, "nrhs");
@@ -1204,10 +1325,10 @@ static const routine ROUTINES[R_COUNT] = {
                  model_getrf, NULL, NULL, NULL},
     [R_GETRF_FWD] = {"getrf_fwd", 8, {ACT, DIM("m", -1), DIM("n", -2), ARR("A", -3), LD("lda", -4, "m"),
                                       IPIV("ipiv", -5), ARR("dA", -107), LD("ldda", -108, "m")},
-                     model_getrf_fwd, NULL, NULL, NULL},
+                     model_getrf_fwd, prepare_getrf_fwd, NULL, post_getrf_fwd},
     [R_GETRF_REV] = {"getrf_rev", 8, {ACT, DIM("m", -1), DIM("n", -2), ARR("LU", -3), LD("lda", -4, "m"),
                                       IPIV("ipiv", -5), ARR("dLU", -107), LD("lddlu", -108, "m")},
-                     model_getrf_rev, NULL, NULL, NULL},
+                     model_getrf_rev, prepare_getrf_rev, NULL, post_getrf_rev},
     [R_GETRS] = {"getrs", 8, {FLAG("trans", -1, "NTC"), DIM("n", -2), DIM("nrhs", -3), ARR("LU", -4),
                               LD("lda", -5, "n"), IPIV("ipiv", -6), ARR("B", -7), LD("ldb", -8, "n")},
                  model_getrs, prepare_getrs, expect_getrs, NULL},
