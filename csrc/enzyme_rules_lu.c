@@ -1,6 +1,7 @@
-/* enzyme_rules_lu.c -- the Enzyme layer's handlers of ?getrf_, ?getrs_, ?gesv_ and ?getri_: primal, forward rule (fused primal +
- * tangent), augmented forward pass (primal + tape) and reverse rule (adjoint), over the element
- * type T (compiled for s, d, c, z). What they share and the conventions: enzyme_rules.h. */
+/* enzyme_rules_lu.c -- the Enzyme layer's handlers of ?getrf_, ?getrs_, ?gesv_ and ?getri_:
+ * primal, forward rule (fused primal + tangent), augmented forward pass (primal + tape) and
+ * reverse rule (adjoint), over the element type T (compiled for s, d, c, z). What they share
+ * and the conventions they follow: enzyme_rules.h. */
 #include "enzyme_rules.h"
 
 /* ------------------------------------------------------------------ getrf */

@@ -1,6 +1,7 @@
-/* enzyme_rules_triangular.c -- the Enzyme layer's handlers of ?trsv_, ?trsm_ and ?trtrs_: primal, forward rule (fused primal +
- * tangent), augmented forward pass (primal + tape) and reverse rule (adjoint), over the element
- * type T (compiled for s, d, c, z). What they share and the conventions: enzyme_rules.h. */
+/* enzyme_rules_triangular.c -- the Enzyme layer's handlers of ?trsv_, ?trsm_ and ?trtrs_:
+ * primal, forward rule (fused primal + tangent), augmented forward pass (primal + tape) and
+ * reverse rule (adjoint), over the element type T (compiled for s, d, c, z). What they share
+ * and the conventions they follow: enzyme_rules.h. */
 #include "enzyme_rules.h"
 
 /* ------------------------------------------------------------------ trsv */

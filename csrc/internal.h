@@ -21,6 +21,17 @@ int dl_pivots_in_range(int count, const int *ipiv, int rows);
 #ifdef DL_P /* ---- a type-generic source: helpers of its precision (blas_ext.c) */
 static inline T *dl_alloc(size_t count) { return (T *)dl_alloc_bytes(sizeof(T) * count); }
 
+/* Rows 0..k-1 of the m x ncols M interchanged by the pivots ipiv (1-based, ?getrf's):
+ * forward computes P^T M, backward P M (?laswp with incx +1 / -1). */
+static inline void IFN(swap_rows_forward)(int ncols, T *M, int ldm, int k, const int *ipiv) {
+    const int inc = 1;
+    if (ncols > 0 && k > 0) BLAS(laswp)(&ncols, M, &ldm, &inc, &k, ipiv, &inc);
+}
+static inline void IFN(swap_rows_backward)(int ncols, T *M, int ldm, int k, const int *ipiv) {
+    const int inc = 1, dec = -1;
+    if (ncols > 0 && k > 0) BLAS(laswp)(&ncols, M, &ldm, &inc, &k, ipiv, &dec);
+}
+
 /* C := C + alpha * op(A) op(B) on ONE triangle of the n x n matrix C only ('U' or 'L',
  * strict != 0 excludes the diagonal); op is N, T or C; op(A) is n x k, op(B) is k x n. Blocked
  * recursively so the flops are ~ n^2 k (half a gemm) and the entries outside the triangle are
@@ -82,11 +93,11 @@ int IFN(triangle_zero_outside)(char uplo, int n, int k, const T *A, int lda);
 /* 1-based position of the first exactly zero diagonal entry A(i,i) of the n x n matrix, else 0
  * (LAPACK's info for a singular triangle / U factor). */
 int IFN(first_zero_diagonal)(int n, const T *A, int lda);
-/* The getrf derivative on the caller's m x n buffer D (lu.c): adjoint != 0: D = packed LUbar in,
+/* The getrf derivative on the caller's m x n buffer D (lu_rule.c): adjoint != 0: D = packed LUbar in,
  * Abar out; adjoint == 0: D = dA in, packed dLU out. Returns the first zero pivot the derivative
  * met, 0, or DL_ERR_ALLOC. A quotient by a zero pivot follows dl_pivot_divide, and what it makes
  * undefined spreads with strong zeros (an exactly zero coefficient times it contributes exactly
- * zero; lu.c), so that the two rules stay each other's exact transpose. */
+ * zero; lu_rule.c), so that the two rules stay each other's exact transpose. */
 int IFN(lu_rule)(int adjoint, int m, int n, const T *LU, int lda, const int *ipiv, T *D, int ldd);
 /* A := A^{-1} in place from its packed n x n LU and pivots (what ?getri computes; inverse.c).
  * No U(i,i) may be zero (the caller checks). */

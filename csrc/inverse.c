@@ -2,7 +2,7 @@
  * (getrf + getri: inv): primal, tangent (fwd) and adjoint (rev) kernels, written once over the
  * element type T (compiled for s, d, c, z; see precision.h).
  *
- * Notation as in lu.c: A = P L U packed in one n x n array "LU", ipiv 1-based; X = A^{-1} =
+ * Notation as in lu.c / lu_rule.c: A = P L U packed in one n x n array "LU", ipiv 1-based; X = A^{-1} =
  * U^{-1} L^{-1} P^T. Column interchanges M P (forward) / M P^T (backward) are loops of ?swap
  * over column pairs, as ?getri applies them; no permutation matrix is formed. The derivatives
  * of getri are taken with respect to the PACKED factors (dL strictly below the diagonal, dU on

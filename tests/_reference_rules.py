@@ -317,7 +317,7 @@ def unpack_lu(lu, piv):
 
 
 # ======================================================== getrf tangent / adjoint (port)
-# The project's recursive LU rules (csrc/lu.c), written for complex data: the tangent is
+# The project's recursive LU rules (csrc/lu_rule.c), written for complex data: the tangent is
 # complex-linear (no conjugation); the adjoint is its conjugate transpose ('T' -> 'C').
 def _lu_tangent_panel(LU, T):
     m, nb = T.shape
