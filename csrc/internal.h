@@ -86,9 +86,13 @@ int IFN(first_zero_diagonal)(int n, const T *A, int lda);
  * Abar out; adjoint == 0: D = dA in, packed dLU out. Returns the first zero pivot the derivative
  * met (its quotients follow dl_pivot_divide), 0, or DL_ERR_ALLOC. */
 int IFN(lu_rule)(int adjoint, int m, int n, const T *LU, int lda, const int *ipiv, T *D, int ldd);
-/* A := A^{-1} in place from its packed n x n LU and pivots (what ?getri computes; inverse.c).
- * No U(i,i) may be zero (the caller checks). */
+/* A := A^{-1} in place from its packed n x n LU and pivots (what ?getri computes; inverse.c):
+ * like ?getri, only the interchanges ipiv[0..n-2] are applied, ipiv[n-1] is not read. No U(i,i)
+ * may be zero (the caller checks). */
 void IFN(lu_inverse)(int n, T *A, int lda, const int *ipiv);
+/* The same with the first npiv interchanges (det.c: all n, the P of ?getrs / ?laswp, so that the
+ * inverse agrees with the sign(P) it counts for any pivots in range). */
+void IFN(lu_inverse_pivots)(int n, T *A, int lda, const int *ipiv, int npiv);
 /* x / d where d may be an exactly zero pivot: NaN when x != 0 (undefined), 0 when x == 0 (an
  * exactly zero (co)tangent contributes exactly zero). */
 static inline T dl_pivot_divide(T x, T d) {

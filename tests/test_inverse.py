@@ -147,6 +147,57 @@ def test_getri_singular(dtype):
     assert _core.call(p.kernel("getri_rev"), 1, 6, A, 6, ipiv, A, 6, D, 6) == 3 and np.array_equal(D, D0)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [1, 2, 7, 40])
+def test_getri_ignores_the_last_pivot(dtype, n):
+    """Regression: LAPACK's ?getri applies the column interchanges j = n-1, ..., 1 (1-based) and
+    never reads IPIV(N). A changed piv[n-1] (in range, or garbage) must change neither the
+    inverse (== SciPy's ?getri with the same pivots) nor its derivatives, nor be rejected."""
+    r, lu, piv = factors(dtype, n, "getri-last-pivot")
+    x_ref = dl.getri(lu, piv)
+    getri_lapack = lapack.get_lapack_funcs("getri", dtype=np.dtype(dtype))
+    getri_double = lapack.get_lapack_funcs("getri", dtype=double(lu).dtype)   # the FD run in double
+    dlu, xbar = rnd(r, (n, n), dtype), rnd(r, (n, n), dtype)
+    jvp_ref = dl.getri_jvp(lu, piv, dlu)[1]
+    vjp_ref = dl.getri_vjp(lu, piv)[1](xbar)
+    for last in (0, n // 2, -3, n + 5, 2**31 - 1):
+        piv2 = piv.copy()
+        piv2[-1] = last
+        x = dl.getri(lu, piv2)
+        if 0 <= last < n:
+            want, info = getri_lapack(lu, piv2)
+            assert info == 0
+            assert_close(x, want, tol_of(dtype), f"getri vs LAPACK ?getri, piv[-1] = {last}")
+        assert np.array_equal(x, x_ref), f"piv[-1] = {last} changed getri"
+        x, dx = dl.getri_jvp(lu, piv2, dlu)
+        assert np.array_equal(dx, jvp_ref), f"piv[-1] = {last} changed getri_jvp"
+        if 0 <= last < n:
+            for kind, (d,) in directions((dlu,)):
+                fd_check(lambda l: getri_double(l, piv2)[0], (lu,), (d,), dl.getri_jvp(lu, piv2, d)[1], dtype,
+                         f"getri dX vs FD of LAPACK ?getri, piv[-1] = {last} ({kind})")
+        lubar = dl.getri_vjp(lu, piv2)[1](xbar)
+        assert np.array_equal(lubar, vjp_ref), f"piv[-1] = {last} changed getri_vjp"
+        assert_dot(dx, xbar, dlu, lubar, dtype, f"getri, piv[-1] = {last}")
+    # the kernels: ipiv[n-1] (1-based) is neither read nor range-checked; ipiv[n-2] still is
+    p, ipiv = _core.precision_of(a=lu), (piv + 1).astype(np.int32)
+    ipiv[-1] = 0
+    A = lu.copy(order="F")
+    assert _core.call(p.kernel("getri"), n, A, max(n, 1), ipiv) == 0
+    assert np.array_equal(A, x_ref)
+    A, D = lu.copy(order="F"), dlu.copy(order="F")
+    assert _core.call(p.kernel("getri_fwd"), 1, n, A, max(n, 1), ipiv, D, max(n, 1)) == 0
+    assert np.array_equal(D, jvp_ref)
+    G = xbar.copy(order="F")
+    assert _core.call(p.kernel("getri_rev"), 1, n, lu.copy(order="F"), max(n, 1), ipiv, x_ref.copy(order="F"),
+                      max(n, 1), G, max(n, 1)) == 0
+    assert np.array_equal(G, vjp_ref)
+    if n > 1:
+        ipiv[-2] = n + 1
+        assert _core.call(p.kernel("getri"), n, lu.copy(order="F"), n, ipiv) == -4
+        with pytest.raises(ValueError, match="piv"):
+            dl.getri(lu, np.r_[piv[:-2], n, piv[-1]])
+
+
 # ======================================================================================== inv
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n", SIZES)

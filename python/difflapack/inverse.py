@@ -15,6 +15,8 @@ Conventions (as in :mod:`difflapack.lu`, whose argument helpers these functions 
   ``scipy.linalg.lapack.?getrf``) return them. The derivatives of :func:`getri` are taken with
   respect to the packed factors (dL strictly below the diagonal, dU on and above), the pivots
   held fixed; those of :func:`inv`, :func:`det` and :func:`slogdet` with respect to ``a``.
+  Like ``?getri``, :func:`getri` and its rules apply the interchanges ``piv[0..n-2]`` only:
+  ``piv[n-1]`` (always ``n-1`` from a square getrf) is neither read nor checked.
 * :func:`inv`'s rules are the inverse's own (``dX = -X dA X``, ``A_bar = -X^H X_bar X^H``),
   not getri's chained through getrf's (the same numbers, for fewer flops).
 
@@ -53,7 +55,8 @@ _INV_ARGS = ("n", "a", "lda", "piv")
 def _getri_inputs(lu, piv, check_finite):
     prec = precision_of(lu=lu)
     x = _square(lu, "lu", prec, check_finite)   # a fresh copy: the kernels overwrite it
-    return prec, x, _pivots(piv, x.shape[0])
+    n = x.shape[0]
+    return prec, x, _pivots(piv, n, used=max(n - 1, 0))   # ?getri never reads piv[n-1]
 
 
 def _getri_call(prec, kernel, routine, *args):

@@ -104,16 +104,23 @@ def _shape_out(x, was_1d):
     return x[:, 0].copy() if was_1d else x
 
 
-def _pivots(piv, n):
-    """LAPACK's 1-based int32 ipiv from SciPy's 0-based piv, validated."""
+def _pivots(piv, n, used=None):
+    """LAPACK's 1-based int32 ipiv from SciPy's 0-based piv, validated. Only the first ``used``
+    entries (default all n) are read and checked; the others are set to their own index (no
+    interchange): ?getri never reads IPIV(N)."""
     arr = _core.asarray(piv, "piv")
     if arr.ndim != 1 or arr.shape[0] != n:
         raise ValueError(f"piv must be a 1-D array of length {n}; got shape {arr.shape}")
     if arr.size and not np.issubdtype(arr.dtype, np.integer):
         raise ValueError(f"piv must hold integers; got dtype {arr.dtype}")
-    if arr.size and (arr.min() < 0 or arr.max() >= n):
-        raise ValueError(f"piv entries must lie in [0, {n}); got values in [{arr.min()}, {arr.max()}]")
-    return np.ascontiguousarray(arr, dtype=np.int32) + 1
+    used = n if used is None else used
+    head = arr[:used]
+    if head.size and (head.min() < 0 or head.max() >= n):
+        what = "piv entries" if used == n else f"piv[:{used}] entries"
+        raise ValueError(f"{what} must lie in [0, {n}); got values in [{head.min()}, {head.max()}]")
+    ipiv = np.arange(1, n + 1, dtype=np.int32)
+    ipiv[:used] = head.astype(np.int32) + 1
+    return ipiv
 
 
 def _zero_based(ipiv):
