@@ -8,7 +8,8 @@ Conventions (same as the triangular solves; see :mod:`difflapack.triangular`):
   so pullbacks apply conjugate transposes, and ``trans='C'`` is its own case.
 * Inputs are never modified; C- or Fortran-ordered arrays and strided views are accepted;
   non-finite input raises ``ValueError`` (``check_finite=True``).
-* ``None`` for a tangent means "this input is constant".
+* ``None`` for a tangent means "this input is constant", for a cotangent passed to a pullback
+  zero.
 * A bad argument raises ``ValueError`` naming it (LAPACK's ``info < 0`` rule).
 * ``lu`` is LAPACK's packed factorisation ``a = P L U`` (L unit lower trapezoidal strictly
   below the diagonal, U upper trapezoidal on and above it), ``piv`` the 0-based row
@@ -214,7 +215,7 @@ def getrf_vjp(a, *, check_finite=True):
     m, n = lu.shape
 
     def pullback(lu_bar):
-        abar = _same_shape(lu_bar, "lu_bar", prec, (m, n), check_finite)
+        abar = _same_shape(_core.zero_if_none(lu_bar, (m, n), prec), "lu_bar", prec, (m, n), check_finite)
         rc = call(prec.kernel("getrf_rev"), ACTIVE_A, m, n, lu, ld(lu), ipiv, abar, ld(abar))
         _check(rc, "getrf_vjp pullback", _GETRF_ARGS)
         return abar
@@ -290,6 +291,7 @@ def getrs_vjp(lu, piv, b, trans="N", *, check_finite=True):
     _solve_in_place(prec, t, lu, ipiv, x, "getrs_vjp")
 
     def pullback(x_bar):
+        x_bar = _core.zero_if_none(x_bar, (n,) if was_1d else (n, nrhs), prec)
         bbar = _rhs_like(x_bar, "x_bar", prec, (n, nrhs), was_1d, check_finite)
         lubar = _zeros((n, n), prec)
         rc = call(prec.kernel("getrs_rev"), ACTIVE_A | ACTIVE_B, t, n, nrhs, lu, ld(lu), lubar, ld(lubar),
