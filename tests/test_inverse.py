@@ -402,6 +402,24 @@ def test_det_singular_two_zero_pivots(dtype):
     assert not np.any(dl.det_vjp(a)[1](0.0)) and dl.det_jvp(a, np.zeros((n, n), dtype))[1] == 0
 
 
+def test_det_two_zero_pivots_is_not_zero_derivative():
+    """Two exactly zero pivots do not make the derivative of det zero: A = [[0, 1, 0], [0, 0, 0],
+    [0, 0, 1]] (getrf: U = A, U00 = U11 = 0) has rank n - 1 and adj(A) = -e1 e2^T... != 0, so
+    d det = -dA[1, 0]. (A review suggested returning 0 for >= 2 zero pivots: right for a
+    permuted diagonal of rank n - 2, wrong here.) The kernels keep NaN for both."""
+    a = np.array([[0.0, 1, 0], [0, 0, 0], [0, 0, 1]])
+    assert np.count_nonzero(np.diagonal(dl.getrf(a)[0]) == 0) == 2
+    da = rnd(rng("det-2-nonzero"), (3, 3), np.float64)
+    fd = central(lambda x: np.linalg.det(x), (a,), (da,))[0]
+    assert abs(fd - (-da[1, 0])) < 1e-8 and abs(fd) > 1e-3
+    assert np.isnan(dl.det_jvp(a, da)[1])
+    d = np.zeros((3, 3))
+    d[2, 0] = 1.0   # diag(1, 0, 0) with rows permuted (getrf swaps rows 0 and 2): rank n - 2
+    assert np.count_nonzero(np.diagonal(dl.getrf(d)[0]) == 0) == 2
+    assert abs(central(lambda x: np.linalg.det(x), (d,), (da,))[0]) < 1e-8   # here adj = 0
+    assert np.isnan(dl.det_jvp(d, da)[1])
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_det_rev_accumulates(dtype):
     """The rev kernels add into the caller's cotangent (a, the read-only input of det)."""
