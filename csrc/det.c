@@ -136,14 +136,14 @@ static void scale_adjoint_in_place(int n, T c, T *D, int ldd) {
 static int add_scaled_inverse_adjoint(int n, T c, const T *LU, int lda, const int *ipiv, T *D, int ldd) {
     if (IFN(all_zero)(n, n, D, ldd)) {
         BLAS(lacpy)("A", &n, &n, LU, &lda, D, &ldd);
-        IFN(lu_inverse)(n, D, ldd, ipiv);
+        IFN(lu_inverse_pivots)(n, D, ldd, ipiv, n);
         scale_adjoint_in_place(n, c, D, ldd);
         return 0;
     }
     T *X = dl_alloc((size_t)n * n);
     if (!X) return DL_ERR_ALLOC;
     BLAS(lacpy)("A", &n, &n, LU, &lda, X, &n);
-    IFN(lu_inverse)(n, X, n, ipiv);
+    IFN(lu_inverse_pivots)(n, X, n, ipiv, n);
     for (int j0 = 0; j0 < n; j0 += TILE) /* D += c X^H, by tiles */
         for (int i0 = 0; i0 < n; i0 += TILE)
             for (int j = j0; j < dl_min(n, j0 + TILE); ++j)

@@ -574,7 +574,8 @@ int dle_setup_getri(int prec, long long n, long long lda, const void *ipiv, int 
     dle_rec.work = work; dle_rec.lwork = lw;
     dle_rec.ipiv = pivots_lp64(ipiv, ipiv64, dle_rec.n);
     if (!dle_rec.ipiv) return DL_ERR_ALLOC;
-    if (!dl_pivots_in_range(dle_rec.n, dle_rec.ipiv, dle_rec.n)) return xerbla_position(prec, "GETRI", 4);
+    /* ?getri never reads IPIV(N): only ipiv[0..n-2] must lie in 1..n */
+    if (!dl_pivots_in_range(dle_rec.n - 1, dle_rec.ipiv, dle_rec.n)) return xerbla_position(prec, "GETRI", 4);
     if (dle_rec.rm.on) dle_rec.rm.x = general_block(dle_rec.n, dle_rec.n, dle_rec.rm.lda);
     return 0;
 }

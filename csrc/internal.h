@@ -99,9 +99,13 @@ int IFN(first_zero_diagonal)(int n, const T *A, int lda);
  * undefined spreads with strong zeros (an exactly zero coefficient times it contributes exactly
  * zero; lu_rule.c), so that the two rules stay each other's exact transpose. */
 int IFN(lu_rule)(int adjoint, int m, int n, const T *LU, int lda, const int *ipiv, T *D, int ldd);
-/* A := A^{-1} in place from its packed n x n LU and pivots (what ?getri computes; inverse.c).
- * No U(i,i) may be zero (the caller checks). */
+/* A := A^{-1} in place from its packed n x n LU and pivots (what ?getri computes; inverse.c):
+ * like ?getri, only the interchanges ipiv[0..n-2] are applied, ipiv[n-1] is not read. No U(i,i)
+ * may be zero (the caller checks). */
 void IFN(lu_inverse)(int n, T *A, int lda, const int *ipiv);
+/* The same with the first npiv interchanges (det.c: all n, the P of ?getrs / ?laswp, so that the
+ * inverse agrees with the sign(P) it counts for any pivots in range). */
+void IFN(lu_inverse_pivots)(int n, T *A, int lda, const int *ipiv, int npiv);
 /* x / d where d may be an exactly zero pivot: NaN when x != 0 (undefined), 0 when x == 0 (an
  * exactly zero (co)tangent contributes exactly zero). */
 static inline T dl_pivot_divide(T x, T d) {

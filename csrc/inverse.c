@@ -102,19 +102,27 @@ static void upper_times_unit_lower(int n, T *A, int lda) {
     upper_times_unit_lower(n2, A22, lda);                                   /* D G   */
 }
 
-/* M := M P (forward: interchanges j = 0..n-1) or M P^T (backward), applied to columns. */
-static void swap_columns(int n, T *M, int ldm, const int *ipiv, int forward) {
-    for (int t = 0; t < n; ++t) {
-        const int j = forward ? t : n - 1 - t, p = ipiv[j] - 1;
+/* M := M P (forward: interchanges j = 0..npiv-1) or M P^T (backward), applied to columns. */
+static void swap_columns(int n, int npiv, T *M, int ldm, const int *ipiv, int forward) {
+    for (int t = 0; t < npiv; ++t) {
+        const int j = forward ? t : npiv - 1 - t, p = ipiv[j] - 1;
         if (p != j) BLAS(swap)(&n, M + (size_t)j * ldm, &INC1, M + (size_t)p * ldm, &INC1);
     }
 }
 
-void IFN(lu_inverse)(int n, T *A, int lda, const int *ipiv) {
+/* ?getri's interchanges: only j = n-2 down to 0 (LAPACK's loop J = N-1, ..., 1); IPIV(N) is
+ * never read (a square ?getrf always sets it to N), so a caller's ipiv[n-1] changes nothing. */
+static int getri_pivot_count(int n) { return n > 0 ? n - 1 : 0; }
+
+void IFN(lu_inverse_pivots)(int n, T *A, int lda, const int *ipiv, int npiv) {
     upper_inverse(n, A, lda);
     unit_lower_inverse(n, A, lda);
     upper_times_unit_lower(n, A, lda);
-    swap_columns(n, A, lda, ipiv, 0);
+    swap_columns(n, npiv, A, lda, ipiv, 0);
+}
+
+void IFN(lu_inverse)(int n, T *A, int lda, const int *ipiv) {
+    IFN(lu_inverse_pivots)(n, A, lda, ipiv, getri_pivot_count(n));
 }
 
 /* ============================================================ structured triangular solves
@@ -191,9 +199,10 @@ static void tri_rhs_solve(int kind, int n, const T *LU, int lda, T *D, int ldd, 
 }
 
 /* ============================================================ getri */
-/* ?getri's checks (n 1, A 2, lda 3, ipiv 4). No array is read here: an ipiv entry outside
- * 1..n (also reported at 4) is checked by getri_pivots after every other argument, so that an
- * illegal argument of a kernel is rejected before any memory is touched. */
+/* ?getri's checks (n 1, A 2, lda 3, ipiv 4). No array is read here: an entry of ipiv[0..n-2]
+ * outside 1..n (also reported at 4; ipiv[n-1] is not read, as by ?getri) is checked by
+ * getri_pivots after every other argument, so that an illegal argument of a kernel is rejected
+ * before any memory is touched. */
 static int getri_check(int n, const T *A, int lda, const int *ipiv) {
     if (n < 0) return -1;
     if (n > 0 && !A) return -2;
@@ -202,7 +211,9 @@ static int getri_check(int n, const T *A, int lda, const int *ipiv) {
     return 0;
 }
 
-static int getri_pivots(int n, const int *ipiv) { return dl_pivots_in_range(n, ipiv, n) ? 0 : -4; }
+static int getri_pivots(int n, const int *ipiv) {
+    return dl_pivots_in_range(getri_pivot_count(n), ipiv, n) ? 0 : -4;
+}
 
 int FN(getri)(int n, T *A, int lda, const int *ipiv) {
     int rc = getri_check(n, A, lda, ipiv);
@@ -247,7 +258,7 @@ int IFN(getri_fwd_solving)(IFN(getri_solver) invert, unsigned active, int n, T *
     invert(n, A, lda, ipiv);
     T *YE = W, *FY = W + nn;
     BLAS(lacpy)("A", &n, &n, A, &lda, YE, &n);
-    swap_columns(n, YE, n, ipiv, 1); /* Y */
+    swap_columns(n, getri_pivot_count(n), YE, n, ipiv, 1); /* Y */
     memcpy(FY, YE, sizeof(T) * nn);
     IFN(trmm_tri)('R', 'L', 'N', 1, n, n, 1, dA, ldda, YE, n, YE, n);
     IFN(trmm_tri)('L', 'U', 'N', 0, n, n, 1, dA, ldda, FY, n, FY, n);
@@ -256,7 +267,7 @@ int IFN(getri_fwd_solving)(IFN(getri_solver) invert, unsigned active, int n, T *
         const T *e = YE + (size_t)j * n, *f = FY + (size_t)j * n;
         for (int i = 0; i < n; ++i) d[i] = -(e[i] + f[i]);
     }
-    swap_columns(n, dA, ldda, ipiv, 0);
+    swap_columns(n, getri_pivot_count(n), dA, ldda, ipiv, 0);
     dl_free(W);
     return 0;
 }
@@ -286,8 +297,8 @@ int FN(getri_rev)(unsigned active, int n, const T *LU, int lda, const int *ipiv,
     BLAS(laset)("A", &n, &n, &ZERO, &ZERO, V, &n);
     IFN(gemm_tri)('U', 0, 'N', 'C', n, n, 1, dA, ldda, X, ldx, V, n);  /* triu(Xbar X^H) */
     BLAS(lacpy)("A", &n, &n, X, &ldx, Y, &n);
-    swap_columns(n, Y, n, ipiv, 1);
-    swap_columns(n, dA, ldda, ipiv, 1);                                 /* G */
+    swap_columns(n, getri_pivot_count(n), Y, n, ipiv, 1);
+    swap_columns(n, getri_pivot_count(n), dA, ldda, ipiv, 1);                                 /* G */
     IFN(gemm_tri)('L', 1, 'C', 'N', n, n, 1, Y, n, dA, ldda, V, n);     /* stril(Y^H G) */
     tri_rhs_solve(TRI_LBAR, n, LU, lda, V, n, NULL);
     tri_rhs_solve(TRI_UBAR, n, LU, lda, V, n, NULL);

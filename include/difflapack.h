@@ -319,7 +319,8 @@ DL_PRECISIONS(DL_DECLARE_PRECISION)
  *   ?getri computes, by a recursive in-place inversion in trmm/gemm: no workspace argument;
  *   ?getri's workspace query belongs to the Enzyme layer's ?getri_). Returns i > 0 if U(i,i) ==
  *   0: A is left unchanged, as LAPACK leaves it. -1 n, -2 A NULL, -3 lda, -4 ipiv NULL or an
- *   entry outside 1..n.
+ *   entry of ipiv[0..n-2] outside 1..n. As ?getri, the getri kernels apply the interchanges
+ *   ipiv[0..n-2] only: ipiv[n-1] (n from a square ?getrf) is never read.
  * dl_?getri_fwd: dA: the packed tangent of the factors (dL strictly lower, dU upper) on entry,
  *   dX = -X dA X, dA = P (dL U + L dU), on exit (read and written only for DL_ACTIVE_A). 8/3 n^3
  *   flops beyond the primal, 2 n^2 workspace. info > 0: A and dA unchanged. -106 dA NULL,

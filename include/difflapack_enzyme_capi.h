@@ -5,6 +5,7 @@
  *   LAPACKE_?getrf  LAPACKE_?getrs  LAPACKE_?gesv  LAPACKE_?getri  LAPACKE_?trtrs
  *   LAPACKE_?potrf  LAPACKE_?potrs  LAPACKE_?posv  and their LAPACKE_?..._work forms,
  *                                                LAPACK_ROW_MAJOR and LAPACK_COL_MAJOR
+ *                                                (defined here as <lapacke.h> does, if not yet)
  *                                                (? = s, d, c, z; LP64: int sizes)
  *
  * They return exactly what CBLAS / LAPACKE return on this stack (docs/design/
@@ -62,6 +63,18 @@ DLE_NOFREE int dle_lapacke_prologue(int routine, int prec, int high_level, int l
 #endif
 
 #ifndef DIFFLAPACK_ENZYME_GLUE_ONLY
+
+/* LAPACKE's layout macros, for a file that does not include <lapacke.h>: defined exactly as
+ * <lapacke.h> defines them (the same replacement list, so that a <lapacke.h> included later
+ * redefines them identically, which C and C++ allow without a diagnostic). CBLAS's CblasRowMajor,
+ * ... are enumerators of <cblas.h>, not macros: without <cblas.h>, pass their values (101, 102,
+ * ...) or declare the enumerations. */
+#ifndef LAPACK_ROW_MAJOR
+#define LAPACK_ROW_MAJOR 101
+#endif
+#ifndef LAPACK_COL_MAJOR
+#define LAPACK_COL_MAJOR 102
+#endif
 
 DLE_INACTIVE(dle_cblas_trsv)
 DLE_INACTIVE(dle_cblas_trsm)

@@ -1,6 +1,8 @@
 """The C interfaces of difflapack_enzyme.h work however the user's file declares them: with the
 real <cblas.h> and <lapacke.h> included before or after the header, with the user's own
-prototypes (enumerations or ints, const or not), or with no declaration at all.
+prototypes (enumerations or ints, const or not), or with no declaration at all. The header
+defines LAPACK_ROW_MAJOR / LAPACK_COL_MAJOR as <lapacke.h> does (the "own" and "none" styles use
+them without <lapacke.h>; "after" includes <lapacke.h> after the header, -Wall -Werror).
 
  - C++ under Enzyme (the embedded clang of Enzyme-JAX, with difflapack.enzyme.cflags(), which
    makes <cblas.h>, <lapacke.h> and <complex> includable): difflapack.testing.check_rule in
@@ -150,12 +152,11 @@ def source(style: str, cxx: bool) -> str:
         head += ['#include "difflapack_enzyme.h"\n', OWN_DECLARATIONS]
     else:
         head += ['#include "difflapack_enzyme.h"\n']
-    if style in ("before", "after"):
-        consts = NAMED
-    elif style == "own":
-        consts = NAMED.replace("LAPACK_ROW_MAJOR", "101").replace("LAPACK_COL_MAJOR", "102")
-    else:
-        consts = NUMBERS
+    if style in ("before", "after", "own"):
+        consts = NAMED   # "own": the user's CBLAS enumerations, the header's LAPACK_ROW_MAJOR / _COL_MAJOR
+    else:   # no declaration: CBLAS's values as numbers, LAPACKE's layout macros from the header
+        consts = NUMBERS.replace("#define ROW 101", "#define ROW LAPACK_ROW_MAJOR").replace(
+            "#define COL 102", "#define COL LAPACK_COL_MAJOR")
     return "".join(head) + consts + (CXX_COMPLEX if cxx else C_COMPLEX) + BODY
 
 

@@ -158,6 +158,41 @@ def test_linked_inverse_tape(variant, copies):
         assert np.allclose(g1.reshape((n, n), order="F"), want, atol=1e-10 * np.abs(want).max())
 
 
+# Regression: ?getri never reads IPIV(N) (LAPACK's interchanges run j = N-1 down to 1), so a
+# program that changes ipiv[N-1] between getrf and getri (in range, or to garbage) still inverts
+# A: the derivative is the inverse's, in every mode, the link to getrf stands (the two calls
+# agree on every pivot ?getri reads), and a garbage last pivot is not an argument error.
+LAST_PIVOT = {
+    "in-range": ("ipiv[N - 1] = 1; dgetri_(&n, W, &n, ipiv, work, &lwork, &info);", "W", True),
+    "garbage": ("ipiv[N - 1] = -7; dgetri_(&n, W, &n, ipiv, work, &lwork, &info);", "W", True),
+    "copy": ("for (int k = 0; k < N * N; ++k) C[k] = W[k]; ipiv[N - 1] = 1;"
+             " dgetri_(&n, C, &n, ipiv, work, &lwork, &info);", "C", False),
+}
+
+
+@pytest.mark.parametrize("variant", LAST_PIVOT)
+def test_getri_ignores_the_last_pivot(variant):
+    code, target, linked = LAST_PIVOT[variant]
+    # info != 0 (a rejected pivot) would leave the factors, not the inverse: make it visible
+    code += " if (info != 0) s += 1e6 * A[0];"
+    src = LINKED.replace("VARIANT", code).replace("TARGET", target)
+    a = _general(6, 1)
+    w = np.random.default_rng(2).standard_normal(36)
+    report = check_rule(src, "f", [a, w], [Duplicated, Const], modes=ALL_MODES, return_activity=Active)
+    assert report.ok, str(report)
+    run, a, w = _run_reverse_program(None, src)
+    g1 = run()
+    before = _taped_bytes()
+    assert np.array_equal(run(), g1)
+    taped = _taped_bytes() - before
+    n = 6
+    lu_and_pivots, x = 8 * n * n + 4 * n, 8 * n * n
+    assert taped == (lu_and_pivots + x if linked else 2 * lu_and_pivots + x), taped
+    X = np.linalg.inv(a.reshape((n, n), order="F"))
+    want = -X.T @ w.reshape((n, n), order="F") @ X.T   # Abar = -X^H W X^H: X is A's inverse
+    assert np.allclose(g1.reshape((n, n), order="F"), want, atol=1e-10 * np.abs(want).max())
+
+
 # The same through LAPACKE: column-major getrf + getri are linked (the high-level getri's
 # workspace query does not end the window); row-major calls factor and invert the row-major
 # handler's temporaries, which are not linked (getri's adjoint chained into getrf's).

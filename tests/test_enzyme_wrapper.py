@@ -8,6 +8,7 @@ build interception with stand-in build functions (no builds); real Enzyme builds
 documented Enzyme-JAX 0.0.16 limitations (a few in subprocesses: they kill the process)."""
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import os
 import subprocess
@@ -382,6 +383,50 @@ def test_clang_errors_reach_the_user_with_clangs_message():
                                                 r"function-like macro"):
         jax.jit(lambda x: jax.jvp(lambda x: enzyme.cpp_call(x, out_shapes=_shapes(3), source=address, fn="f"),
                                   (x,), (x,)))(x)
+
+
+# Regression: C++ sources using the C++ runtime (operator new/delete under std::vector) built
+# but failed to link in the JIT ("Symbols not found: [_Znwm, _ZdlPvm]" on stderr only; the
+# exception said "failed to lookup function called 'entry'"). load() now loads libstdc++ with
+# RTLD_GLOBAL, and a symbol the JIT cannot resolve is named in EnzymeBuildError.
+STD_VECTOR = r"""
+#include <vector>
+#include "difflapack_enzyme.h"
+void f(enzyme::tensor<double, 3>& out, const enzyme::tensor<double, 3>& b) {
+  std::vector<double> U = {2, 0, 0, 1, 3, 0, 1, 1, 4}, x(3);
+  for (int i = 0; i < 3; ++i) x[i] = b[i];
+  std::vector<int> n(1, 3), one(1, 1);
+  dtrsv_("U", "N", "N", n.data(), U.data(), n.data(), x.data(), one.data());
+  for (int i = 0; i < 3; ++i) out[i] = x[i] * x[i];
+}"""
+
+MISSING_SYMBOL = r"""
+extern "C" double difflapack_test_no_such_function(double);
+void f(enzyme::tensor<double, 3>& out, const enzyme::tensor<double, 3>& b) {
+  for (int i = 0; i < 3; ++i) out[i] = difflapack_test_no_such_function(b[i]);
+}"""
+
+
+def test_cpp_runtime_is_loaded_and_std_vector_works_under_jax_grad():
+    enzyme.load()
+    assert hasattr(ctypes.CDLL(None), "_Znwm"), "load() must make operator new resolvable in-process"
+    b = jnp.array([1.0, -2.0, 0.5])
+    f = lambda b: enzyme.cpp_call(b, out_shapes=_shapes(3), source=STD_VECTOR, fn="f")[0]  # noqa: E731
+    U = np.array([[2.0, 1, 1], [0, 3, 1], [0, 0, 4]])
+    x = np.linalg.solve(U, np.asarray(b))
+    np.testing.assert_allclose(np.asarray(jax.jit(f)(b)), x * x, rtol=1e-14)
+    g = jax.jit(jax.grad(lambda b: jnp.sum(f(b))))(b)
+    np.testing.assert_allclose(np.asarray(g), np.linalg.solve(U.T, 2 * x), rtol=1e-13)
+
+
+def test_an_unresolved_symbol_is_named_in_the_error():
+    # (the primal build: derivative builds stop earlier, Enzyme having no rule for the function)
+    x = jnp.ones(3)
+    with pytest.raises(EnzymeBuildError, match=r"Symbols not found: \[ ?difflapack_test_no_such_function") as info:
+        jax.jit(lambda x: enzyme.cpp_call(x, out_shapes=_shapes(3), source=MISSING_SYMBOL, fn="f")[0])(x)
+    assert "JIT session error" in str(info.value) and "RTLD_GLOBAL" in str(info.value)
+    assert any("difflapack_test_no_such_function" in f for f in info.value.failures)
+    assert "failed to lookup function called 'entry'" in str(info.value.__cause__)
 
 
 NOT_INTERPOSED = r"""

@@ -720,3 +720,24 @@ def test_singular_and_not_positive_definite_inputs(fname, seed, dtype, n, j, nrh
         (sign, logabsdet), pb = fn(**kw)
         assert not pb(sign_bar=0, logabsdet_bar=0).any(), label
         assert np.isnan(pb(sign_bar=0, logabsdet_bar=1.0)).all(), label
+
+
+@pytest.mark.parametrize("fname", PULLBACKS)
+def test_none_cotangent_means_zero_in_every_pullback(fname):
+    """Regression: solve_vjp's pullback took None as a zero cotangent but trtrs_vjp's and
+    inv_vjp's raised ("x_bar must have shape (3,); got ()"). Every pullback, for each of its
+    cotangents, gives for None exactly what it gives for zeros."""
+    rng = np.random.default_rng(7)
+    flags = dict(uplo="L", trans="T", diag="N", side="R", transa="C")
+    for dtype in DTYPES:
+        for nrhs in (1, 2):
+            kw = build(fname, rng, dtype, (3, 2, nrhs), flags, (True, True, True))
+            pb, cot = pullback_args(fname, getattr(difflapack, fname)(**kw), rng)
+            for name in cot:
+                zero = {**cot, name: np.zeros_like(cot[name])}
+                none = {**cot, name: None}
+                want, got = pb(**zero), pb(**none)
+                for w, g in zip(want if isinstance(want, tuple) else (want,), got if isinstance(got, tuple) else (got,)):
+                    w, g = np.asarray(w), np.asarray(g)
+                    assert g.dtype == w.dtype and g.shape == w.shape, (fname, dtype, name)
+                    assert np.array_equal(g, w, equal_nan=True), (fname, dtype, nrhs, name)

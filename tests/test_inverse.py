@@ -147,6 +147,57 @@ def test_getri_singular(dtype):
     assert _core.call(p.kernel("getri_rev"), 1, 6, A, 6, ipiv, A, 6, D, 6) == 3 and np.array_equal(D, D0)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [1, 2, 7, 40])
+def test_getri_ignores_the_last_pivot(dtype, n):
+    """Regression: LAPACK's ?getri applies the column interchanges j = n-1, ..., 1 (1-based) and
+    never reads IPIV(N). A changed piv[n-1] (in range, or garbage) must change neither the
+    inverse (== SciPy's ?getri with the same pivots) nor its derivatives, nor be rejected."""
+    r, lu, piv = factors(dtype, n, "getri-last-pivot")
+    x_ref = dl.getri(lu, piv)
+    getri_lapack = lapack.get_lapack_funcs("getri", dtype=np.dtype(dtype))
+    getri_double = lapack.get_lapack_funcs("getri", dtype=double(lu).dtype)   # the FD run in double
+    dlu, xbar = rnd(r, (n, n), dtype), rnd(r, (n, n), dtype)
+    jvp_ref = dl.getri_jvp(lu, piv, dlu)[1]
+    vjp_ref = dl.getri_vjp(lu, piv)[1](xbar)
+    for last in (0, n // 2, -3, n + 5, 2**31 - 1):
+        piv2 = piv.copy()
+        piv2[-1] = last
+        x = dl.getri(lu, piv2)
+        if 0 <= last < n:
+            want, info = getri_lapack(lu, piv2)
+            assert info == 0
+            assert_close(x, want, tol_of(dtype), f"getri vs LAPACK ?getri, piv[-1] = {last}")
+        assert np.array_equal(x, x_ref), f"piv[-1] = {last} changed getri"
+        x, dx = dl.getri_jvp(lu, piv2, dlu)
+        assert np.array_equal(dx, jvp_ref), f"piv[-1] = {last} changed getri_jvp"
+        if 0 <= last < n:
+            for kind, (d,) in directions((dlu,)):
+                fd_check(lambda l: getri_double(l, piv2)[0], (lu,), (d,), dl.getri_jvp(lu, piv2, d)[1], dtype,
+                         f"getri dX vs FD of LAPACK ?getri, piv[-1] = {last} ({kind})")
+        lubar = dl.getri_vjp(lu, piv2)[1](xbar)
+        assert np.array_equal(lubar, vjp_ref), f"piv[-1] = {last} changed getri_vjp"
+        assert_dot(dx, xbar, dlu, lubar, dtype, f"getri, piv[-1] = {last}")
+    # the kernels: ipiv[n-1] (1-based) is neither read nor range-checked; ipiv[n-2] still is
+    p, ipiv = _core.precision_of(a=lu), (piv + 1).astype(np.int32)
+    ipiv[-1] = 0
+    A = lu.copy(order="F")
+    assert _core.call(p.kernel("getri"), n, A, max(n, 1), ipiv) == 0
+    assert np.array_equal(A, x_ref)
+    A, D = lu.copy(order="F"), dlu.copy(order="F")
+    assert _core.call(p.kernel("getri_fwd"), 1, n, A, max(n, 1), ipiv, D, max(n, 1)) == 0
+    assert np.array_equal(D, jvp_ref)
+    G = xbar.copy(order="F")
+    assert _core.call(p.kernel("getri_rev"), 1, n, lu.copy(order="F"), max(n, 1), ipiv, x_ref.copy(order="F"),
+                      max(n, 1), G, max(n, 1)) == 0
+    assert np.array_equal(G, vjp_ref)
+    if n > 1:
+        ipiv[-2] = n + 1
+        assert _core.call(p.kernel("getri"), n, lu.copy(order="F"), n, ipiv) == -4
+        with pytest.raises(ValueError, match="piv"):
+            dl.getri(lu, np.r_[piv[:-2], n, piv[-1]])
+
+
 # ======================================================================================== inv
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n", SIZES)
@@ -351,6 +402,24 @@ def test_det_singular_two_zero_pivots(dtype):
     assert not np.any(dl.det_vjp(a)[1](0.0)) and dl.det_jvp(a, np.zeros((n, n), dtype))[1] == 0
 
 
+def test_det_two_zero_pivots_is_not_zero_derivative():
+    """Two exactly zero pivots do not make the derivative of det zero: A = [[0, 1, 0], [0, 0, 0],
+    [0, 0, 1]] (getrf: U = A, U00 = U11 = 0) has rank n - 1 and adj(A) = -e1 e2^T... != 0, so
+    d det = -dA[1, 0]. (A review suggested returning 0 for >= 2 zero pivots: right for a
+    permuted diagonal of rank n - 2, wrong here.) The kernels keep NaN for both."""
+    a = np.array([[0.0, 1, 0], [0, 0, 0], [0, 0, 1]])
+    assert np.count_nonzero(np.diagonal(dl.getrf(a)[0]) == 0) == 2
+    da = rnd(rng("det-2-nonzero"), (3, 3), np.float64)
+    fd = central(lambda x: np.linalg.det(x), (a,), (da,))[0]
+    assert abs(fd - (-da[1, 0])) < 1e-8 and abs(fd) > 1e-3
+    assert np.isnan(dl.det_jvp(a, da)[1])
+    d = np.zeros((3, 3))
+    d[2, 0] = 1.0   # diag(1, 0, 0) with rows permuted (getrf swaps rows 0 and 2): rank n - 2
+    assert np.count_nonzero(np.diagonal(dl.getrf(d)[0]) == 0) == 2
+    assert abs(central(lambda x: np.linalg.det(x), (d,), (da,))[0]) < 1e-8   # here adj = 0
+    assert np.isnan(dl.det_jvp(d, da)[1])
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_det_rev_accumulates(dtype):
     """The rev kernels add into the caller's cotangent (a, the read-only input of det)."""
@@ -441,7 +510,7 @@ def test_kernel_argument_checks():
     assert _core.call("dl_dtrtrs_fwd", 1, b"U", b"N", b"N", 3, 1, x, 3, None, 3, x, 3, x, 3) == -109
     assert _core.call("dl_dtrtrs_rev", 2, b"U", b"N", b"N", 3, 1, x, 3, None, 3, x, 3, None, 3) == -113
     assert _core.call("dl_zdet", 3, x, 3, piv, None) == -105
-    assert _core.call("dl_dslogdet_rev", 1, 3, x, 3, bad_piv, None, None, x, 3) == -4
+    assert _core.call("dl_dslogdet_rev", 0, 3, x, 3, bad_piv, None, None, x, 3) == -4   # nothing active: no labar needed
     with pytest.raises(ValueError, match="lu"):
         dl.getri(np.ones((2, 3)), [0, 1])
     with pytest.raises(ValueError, match="piv"):

@@ -271,6 +271,11 @@ def as_vector(b, name: str, prec: Precision) -> np.ndarray:
     return _convert(arr, name, prec, lambda: np.array(arr, dtype=prec.dtype, copy=True))
 
 
+def zero_if_none(cotangent, shape, prec: Precision):
+    """A pullback's cotangent: ``None`` means zero (an array of ``shape``)."""
+    return np.zeros(shape, prec.dtype) if cotangent is None else cotangent
+
+
 def as_scalar(value, name: str, prec: Precision, check: bool) -> np.ndarray:
     """A one-element array of the computation's dtype holding a scalar (kernels take scalars
     by address, as BLAS does)."""

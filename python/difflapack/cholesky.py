@@ -8,7 +8,7 @@ Conventions (as for the LU and triangular rules; see :mod:`difflapack.lu`):
   complex perturbations; cotangents follow Enzyme/PyTorch (``z_bar = dL/dRe z + i dL/dIm z``).
 * Inputs are never modified; C- or Fortran-ordered arrays and strided views are accepted;
   ``check_finite=True`` rejects inf/NaN in what is read (for matrices: the ``uplo``
-  triangle). ``None`` for a tangent means "this input is constant". A bad argument raises
+  triangle). ``None`` for a tangent means "this input is constant", for a cotangent zero. A bad argument raises
   ``ValueError`` naming it (LAPACK's ``info < 0`` rule). ``b`` may be 1-D ``(n,)`` or 2-D
   ``(n, nrhs)``; results keep its dimensionality.
 * ``uplo`` ('L' default, or 'U') names the triangle that is read and written. The Hermitian
@@ -167,7 +167,7 @@ def potrf_vjp(a, uplo="L", *, check_finite=True):
     _only_triangle(c, u)
 
     def pullback(c_bar):
-        abar = _stored_like(c_bar, "c_bar", prec, u, n, check_finite)
+        abar = _stored_like(_core.zero_if_none(c_bar, (n, n), prec), "c_bar", prec, u, n, check_finite)
         rc = call(prec.kernel("potrf_rev"), ACTIVE_A, u, n, c, ld(c), abar, ld(abar))
         _check(rc, "potrf_vjp pullback", _POTRF_ARGS)
         return _only_triangle(abar, u)
@@ -234,6 +234,7 @@ def potrs_vjp(c, b, uplo="L", *, check_finite=True):
     _raise_zero_diagonal(info, "potrs_vjp")
 
     def pullback(x_bar):
+        x_bar = _core.zero_if_none(x_bar, (n,) if was_1d else (n, nrhs), prec)
         bbar = _rhs_like(x_bar, "x_bar", prec, (n, nrhs), was_1d, check_finite)
         cbar = _zeros((n, n), prec)
         rc = call(prec.kernel("potrs_rev"), ACTIVE_A | ACTIVE_B, u, n, nrhs, cm, ld(cm), cbar, ld(cbar),

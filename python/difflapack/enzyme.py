@@ -1,7 +1,8 @@
 """Using difflapack's rules from Enzyme-JAX ``cpp_call``, with every Enzyme/clang failure raised.
 
-``load()`` makes the system BLAS/LAPACK and the difflapack core resolvable in-process (the
-embedded JIT resolves external symbols only from libraries loaded with RTLD_GLOBAL);
+``load()`` makes the C++ runtime (libstdc++), the system BLAS/LAPACK and the difflapack core
+resolvable in-process (the embedded JIT resolves external symbols only from libraries loaded
+with RTLD_GLOBAL; a symbol it cannot resolve fails the build with its name);
 ``cflags()`` is the argv a ``cpp_call`` needs to ``#include "difflapack_enzyme.h"``;
 ``cpp_call`` is ``enzyme_ad.jax.cpp_call`` with both applied and every build checked.
 
@@ -96,6 +97,11 @@ ENZYME_FAILURE_PATTERNS: tuple[tuple[str, str, str], ...] = (
     ("Enzyme-JAX clang driver",
      r"^\s*(?:failed (?:execute|diag|create diag)\s*$|unsupported value to erase)",
      "Enzyme-JAX's embedded clang gave up (its messages precede this line)"),
+    ("JIT symbol resolution",
+     r"^JIT session error: ",
+     "the embedded JIT could not link the compiled code: a function it calls is defined neither "
+     "in the source nor in a library loaded with RTLD_GLOBAL (Enzyme-JAX then raises only "
+     "\"failed to lookup function called 'entry'\")"),
 )
 
 #: (name, regex, meaning) of what is dropped when a build log is re-emitted. An IR dump
@@ -195,6 +201,11 @@ def short_error(line: str, line_offset: int = 0) -> str:
         row = int(m.group(1)) - _SOURCE_PREFIX_LINES - line_offset
         where = f"source line {row}, column {m.group(2)}" if row > 0 else f"line {m.group(1)}"
         return f"{where}: {m.group(3)}"[:300]
+    if line.startswith("JIT session error: "):
+        return (f"{line[:200]} (the JIT links only the source and the libraries loaded with RTLD_GLOBAL: "
+                "define the symbol in the source or load its library with ctypes.CDLL(path, "
+                "mode=ctypes.RTLD_GLOBAL) before the build; difflapack.enzyme.load() loads libstdc++, "
+                "BLAS/LAPACK and libdifflapack)")
     if line.startswith("SI: "):
         return ("Enzyme-JAX removed a store to an output tensor (the function reads back or "
                 "modifies its output tensor in place; the derivative would be wrong): " + line)[:300]
@@ -241,6 +252,9 @@ def _failure_message(what: str, failures: list[str], exc: BaseException | None) 
     if exc is not None:
         text = f"{type(exc).__name__}: {str(exc).strip()}"
         msg += ("\n  " if lines else ":\n  ") + "Enzyme-JAX raised " + text[:500]
+        if "failed to lookup function called 'entry'" in text and not lines:
+            msg += ("\n  (the JIT could not link the compiled code: a symbol it calls is missing, see the "
+                    "'JIT session error' on stderr)")
         if "could not be translated" in text:
             msg += ("\n  (seen when the C++ function writes its output tensor and then reads or modifies it "
                     "in place: compute in local or heap buffers and write each output once, at the end; "
@@ -532,16 +546,26 @@ def install() -> None:
 
 BLAS_LIBRARIES = ("libopenblas.so.0",)
 
+
+def _cxx_runtime() -> str:
+    """The C++ runtime library to load: C++ sources using new/delete, std::vector, ... need its
+    symbols (_Znwm, _ZdlPvm, ...), which the embedded JIT finds only in libraries loaded with
+    RTLD_GLOBAL."""
+    import ctypes.util
+
+    return ctypes.util.find_library("stdc++") or "libstdc++.so.6"
+
 _loaded: list[str] = []
 
 
 def load() -> list[str]:
-    """Load BLAS/LAPACK, the difflapack core and its ILP64 shim with RTLD_GLOBAL (idempotent).
-    Returns the paths loaded."""
+    """Load the C++ runtime (libstdc++: for C++ sources using new, std::vector, ...),
+    BLAS/LAPACK, the difflapack core and its ILP64 shim with RTLD_GLOBAL (idempotent). Returns
+    the paths loaded."""
     from ._core import get_ilp64_library, get_library, lib
 
     if not _loaded:
-        for name in BLAS_LIBRARIES:
+        for name in (_cxx_runtime(),) + BLAS_LIBRARIES:
             ctypes.CDLL(name, mode=ctypes.RTLD_GLOBAL)
             _loaded.append(name)
         lib.load(mode=ctypes.RTLD_GLOBAL)

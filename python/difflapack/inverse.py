@@ -10,11 +10,13 @@ Conventions (as in :mod:`difflapack.lu`, whose argument helpers these functions 
   these: ours = ``conj(jax_vjp(conj(w)))``.)
 * Inputs are never modified; C- or Fortran-ordered arrays and strided views are accepted;
   non-finite input raises ``ValueError`` (``check_finite=True``). ``None`` for a tangent means
-  "this input is constant". A bad argument raises ``ValueError`` naming it.
+  "this input is constant", for a cotangent passed to a pullback zero. A bad argument raises ``ValueError`` naming it.
 * ``lu, piv`` are LAPACK's packed factors and 0-based pivots, as :func:`difflapack.getrf` (and
   ``scipy.linalg.lapack.?getrf``) return them. The derivatives of :func:`getri` are taken with
   respect to the packed factors (dL strictly below the diagonal, dU on and above), the pivots
   held fixed; those of :func:`inv`, :func:`det` and :func:`slogdet` with respect to ``a``.
+  Like ``?getri``, :func:`getri` and its rules apply the interchanges ``piv[0..n-2]`` only:
+  ``piv[n-1]`` (always ``n-1`` from a square getrf) is neither read nor checked.
 * :func:`inv`'s rules are the inverse's own (``dX = -X dA X``, ``A_bar = -X^H X_bar X^H``),
   not getri's chained through getrf's (the same numbers, for fewer flops).
 
@@ -53,7 +55,8 @@ _INV_ARGS = ("n", "a", "lda", "piv")
 def _getri_inputs(lu, piv, check_finite):
     prec = precision_of(lu=lu)
     x = _square(lu, "lu", prec, check_finite)   # a fresh copy: the kernels overwrite it
-    return prec, x, _pivots(piv, x.shape[0])
+    n = x.shape[0]
+    return prec, x, _pivots(piv, n, used=max(n - 1, 0))   # ?getri never reads piv[n-1]
 
 
 def _getri_call(prec, kernel, routine, *args):
@@ -99,7 +102,7 @@ def getri_vjp(lu, piv, *, check_finite=True):
     x_saved = x.copy(order="F")
 
     def pullback(x_bar):
-        lubar = _same_shape(x_bar, "x_bar", prec, (n, n), check_finite)
+        lubar = _same_shape(_core.zero_if_none(x_bar, (n, n), prec), "x_bar", prec, (n, n), check_finite)
         rc = call(prec.kernel("getri_rev"), ACTIVE_A, n, lu_saved, ld(lu_saved), ipiv, x_saved, ld(x_saved),
                   lubar, ld(lubar))
         _check(rc, "getri_vjp pullback", _GETRI_ARGS)
@@ -152,7 +155,7 @@ def inv_vjp(a, *, check_finite=True):
     x_saved = x.copy(order="F")
 
     def pullback(x_bar):
-        abar = _same_shape(x_bar, "x_bar", prec, (n, n), check_finite)
+        abar = _same_shape(_core.zero_if_none(x_bar, (n, n), prec), "x_bar", prec, (n, n), check_finite)
         rc = call(prec.kernel("inv_rev"), ACTIVE_A, n, x_saved, ld(x_saved), abar, ld(abar))
         _check(rc, "inv_vjp pullback", ("active", "n", "x", "ldx", "x_bar", "ldxbar"))
         return abar
@@ -208,7 +211,7 @@ def det_vjp(a, *, check_finite=True):
     _det_check(call(prec.kernel("det"), n, lu, ld(lu), ipiv, out), "det_vjp")
 
     def pullback(det_bar):
-        detbar = as_scalar(det_bar, "det_bar", prec, check_finite)
+        detbar = as_scalar(0 if det_bar is None else det_bar, "det_bar", prec, check_finite)
         abar = _zeros((n, n), prec)
         _det_check(call(prec.kernel("det_rev"), ACTIVE_A, n, lu, ld(lu), ipiv, detbar, abar, ld(abar)),
                    "det_vjp pullback")
@@ -260,6 +263,7 @@ def slogdet_vjp(a, *, check_finite=True):
 
     def pullback(sign_bar, logabsdet_bar):
         signbar = as_scalar(0 if sign_bar is None else sign_bar, "sign_bar", prec, check_finite)
+        logabsdet_bar = 0 if logabsdet_bar is None else logabsdet_bar
         if np.iscomplexobj(_core.asarray(logabsdet_bar, "logabsdet_bar")):
             raise ValueError("logabsdet_bar must be real (log|det| is a real output)")
         labar = as_scalar(logabsdet_bar, "logabsdet_bar", precision_of(a=prec.real.type(0)), check_finite)

@@ -8,7 +8,8 @@ Conventions (same as the triangular solves; see :mod:`difflapack.triangular`):
   so pullbacks apply conjugate transposes, and ``trans='C'`` is its own case.
 * Inputs are never modified; C- or Fortran-ordered arrays and strided views are accepted;
   non-finite input raises ``ValueError`` (``check_finite=True``).
-* ``None`` for a tangent means "this input is constant".
+* ``None`` for a tangent means "this input is constant", for a cotangent passed to a pullback
+  zero.
 * A bad argument raises ``ValueError`` naming it (LAPACK's ``info < 0`` rule).
 * ``lu`` is LAPACK's packed factorisation ``a = P L U`` (L unit lower trapezoidal strictly
   below the diagonal, U upper trapezoidal on and above it), ``piv`` the 0-based row
@@ -104,16 +105,23 @@ def _shape_out(x, was_1d):
     return x[:, 0].copy() if was_1d else x
 
 
-def _pivots(piv, n):
-    """LAPACK's 1-based int32 ipiv from SciPy's 0-based piv, validated."""
+def _pivots(piv, n, used=None):
+    """LAPACK's 1-based int32 ipiv from SciPy's 0-based piv, validated. Only the first ``used``
+    entries (default all n) are read and checked; the others are set to their own index (no
+    interchange): ?getri never reads IPIV(N)."""
     arr = _core.asarray(piv, "piv")
     if arr.ndim != 1 or arr.shape[0] != n:
         raise ValueError(f"piv must be a 1-D array of length {n}; got shape {arr.shape}")
     if arr.size and not np.issubdtype(arr.dtype, np.integer):
         raise ValueError(f"piv must hold integers; got dtype {arr.dtype}")
-    if arr.size and (arr.min() < 0 or arr.max() >= n):
-        raise ValueError(f"piv entries must lie in [0, {n}); got values in [{arr.min()}, {arr.max()}]")
-    return np.ascontiguousarray(arr, dtype=np.int32) + 1
+    used = n if used is None else used
+    head = arr[:used]
+    if head.size and (head.min() < 0 or head.max() >= n):
+        what = "piv entries" if used == n else f"piv[:{used}] entries"
+        raise ValueError(f"{what} must lie in [0, {n}); got values in [{head.min()}, {head.max()}]")
+    ipiv = np.arange(1, n + 1, dtype=np.int32)
+    ipiv[:used] = head.astype(np.int32) + 1
+    return ipiv
 
 
 def _zero_based(ipiv):
@@ -207,7 +215,7 @@ def getrf_vjp(a, *, check_finite=True):
     m, n = lu.shape
 
     def pullback(lu_bar):
-        abar = _same_shape(lu_bar, "lu_bar", prec, (m, n), check_finite)
+        abar = _same_shape(_core.zero_if_none(lu_bar, (m, n), prec), "lu_bar", prec, (m, n), check_finite)
         rc = call(prec.kernel("getrf_rev"), ACTIVE_A, m, n, lu, ld(lu), ipiv, abar, ld(abar))
         _check(rc, "getrf_vjp pullback", _GETRF_ARGS)
         return abar
@@ -283,6 +291,7 @@ def getrs_vjp(lu, piv, b, trans="N", *, check_finite=True):
     _solve_in_place(prec, t, lu, ipiv, x, "getrs_vjp")
 
     def pullback(x_bar):
+        x_bar = _core.zero_if_none(x_bar, (n,) if was_1d else (n, nrhs), prec)
         bbar = _rhs_like(x_bar, "x_bar", prec, (n, nrhs), was_1d, check_finite)
         lubar = _zeros((n, n), prec)
         rc = call(prec.kernel("getrs_rev"), ACTIVE_A | ACTIVE_B, t, n, nrhs, lu, ld(lu), lubar, ld(lubar),

@@ -17,6 +17,7 @@ Conventions shared by every function here
   when ``diag='U'`` (unit diagonal, taken as ones). Entries outside it may hold anything, and
   the same holds for the tangent ``da``. Cotangents ``da_bar`` are full ``n x n`` arrays that
   are zero outside the referenced triangle (zero diagonal when ``diag='U'``).
+- ``None`` passed to a pullback as the cotangent means zero.
 - Bad arguments (a flag letter that is not allowed, shapes that do not fit, a non-square
   ``a``, a dimension beyond the 32-bit integers of the LP64 kernels, even of an array holding
   no data, something NumPy cannot turn into a numeric array, a masked array, whose mask would
@@ -168,7 +169,7 @@ def trsv_vjp(a, b, uplo="U", trans="N", diag="N", *, check_finite=True):
     x_saved = x.copy()
 
     def pullback(x_bar):
-        bbar = _vector(x_bar, "x_bar", prec, n, check_finite, "the length of x")
+        bbar = _vector(_core.zero_if_none(x_bar, (n,), prec), "x_bar", prec, n, check_finite, "the length of x")
         abar = np.zeros((n, n), prec.dtype, order="F")
         info = call(prec.kernel("trsv_rev"), ACTIVE_A | ACTIVE_B, u, t, d, n, a, ld(a), abar, ld(abar),
                     x_saved, 1, bbar, 1)
@@ -262,7 +263,7 @@ def trsm_vjp(a, b, alpha=1.0, side="L", uplo="U", transa="N", diag="N", *, check
     x_saved = x.copy(order="F")
 
     def pullback(x_bar):
-        bbar = _matrix(x_bar, "x_bar", prec, check_finite)
+        bbar = _matrix(_core.zero_if_none(x_bar, (m, n), prec), "x_bar", prec, check_finite)
         _same_shape(bbar, "x_bar", (m, n), "X")
         abar = np.zeros(a.shape, prec.dtype, order="F")
         dalpha = np.zeros(1, prec.dtype)
@@ -330,6 +331,7 @@ def trtrs_vjp(a, b, uplo="U", trans="N", diag="N", *, check_finite=True):
     x_saved = x.copy(order="F")
 
     def pullback(x_bar):
+        x_bar = _core.zero_if_none(x_bar, (n,) if was_1d else (n, nrhs), prec)
         bbar = _rhs_like(x_bar, "x_bar", prec, (n, nrhs), was_1d, check_finite)
         abar = np.zeros((n, n), prec.dtype, order="F")
         info = call(prec.kernel("trtrs_rev"), ACTIVE_A | ACTIVE_B, u, t, d, n, nrhs, a, ld(a), abar, ld(abar),

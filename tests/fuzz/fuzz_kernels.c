@@ -1013,8 +1013,9 @@ static void post_posv_rev(const vals *c, const model *m, int rc, const fz_buf *b
 }
 
 /* ------------------------------------------------------------------ getri, inv
- * ?getri's checks (n 1, A 2, lda 3, ipiv 4; an ipiv entry outside 1..n: 4, checked last) */
-static void getri_primal(const vals *c, model *m, const char *A, int a_mode) {
+ * ?getri's checks (n 1, A 2, lda 3, ipiv 4; an entry of ipiv[0..npiv-1] outside 1..n: 4, checked
+ * last). ?getri reads ipiv[0..n-2] only (npiv = n - 1); det_rev and slogdet_rev all n. */
+static void getri_primal_pivots(const vals *c, model *m, const char *A, int a_mode, long long npiv) {
     const long long n = G(c, "n");
     bad(m, n < 0, -1);
     bad(m, n > 0 && NUL(c, A), -2);
@@ -1022,12 +1023,33 @@ static void getri_primal(const vals *c, model *m, const char *A, int a_mode) {
     bad(m, n > 0 && NUL(c, "ipiv"), -4);
     mat(c, m, A, a_mode, n, n, G(c, "lda"));
     ivec(c, m, "ipiv", M_CONST, n);
-    pivots(c, m, "ipiv", n, n, -4);
+    pivots(c, m, "ipiv", npiv, n, -4);
     m->max_info = n;
 }
+static void getri_primal(const vals *c, model *m, const char *A, int a_mode) {
+    const long long n = G(c, "n");
+    getri_primal_pivots(c, m, A, a_mode, n > 0 ? n - 1 : 0);
+}
 
-static void prepare_getri(const vals *c, const model *m) { nonzero_diagonal(c, "A", G(c, "n"), G(c, "lda"), 60); }
+/* ?getri never reads IPIV(N): half the time it is garbage, which must change nothing */
+static void garble_last_pivot(const vals *c) {
+    const long long n = G(c, "n");
+    int *ipiv = P(c, "ipiv");
+    if (n <= 0 || !ipiv || !fz_pct(50)) return;
+    static const int garbage[] = {0, -1, INT_MIN, INT_MAX};
+    const int pick = fz_below(6);
+    ipiv[n - 1] = pick < 4 ? garbage[pick] : pick == 4 ? (int)min2(n + 1, INT_MAX) : (int)fz_u32();
+}
+
+static void prepare_getri(const vals *c, const model *m) {
+    nonzero_diagonal(c, "A", G(c, "n"), G(c, "lda"), 60);
+    garble_last_pivot(c);
+}
 static void prepare_lu(const vals *c, const model *m) { nonzero_diagonal(c, "LU", G(c, "n"), G(c, "lda"), 60); }
+static void prepare_getri_rev(const vals *c, const model *m) {
+    prepare_lu(c, m);
+    garble_last_pivot(c);
+}
 
 static void expect_getri(const vals *c, model *m) {
     const long long n = G(c, "n");
@@ -1193,7 +1215,7 @@ static void post_det_fwd(const vals *c, const model *m, int rc, const fz_buf *bu
 static void model_det_rev(const vals *c, model *m) {
     const long long n = G(c, "n");
     const int a = ACT_A(c);
-    getri_primal(c, m, "LU", M_CONST);
+    getri_primal_pivots(c, m, "LU", M_CONST, n);
     bad(m, a && NUL(c, "detbar"), -106);
     bad(m, a && n > 0 && NUL(c, "dA"), -107);
     bad(m, a && G(c, "ldda") < max1(n), -108);
@@ -1268,7 +1290,7 @@ static void post_slogdet_fwd(const vals *c, const model *m, int rc, const fz_buf
 static void model_slogdet_rev(const vals *c, model *m) {
     const long long n = G(c, "n");
     const int a = ACT_A(c);
-    getri_primal(c, m, "LU", M_CONST);
+    getri_primal_pivots(c, m, "LU", M_CONST, n);
     bad(m, a && DL_IS_COMPLEX && NUL(c, "signbar"), -106); /* real data: signbar is not read */
     bad(m, a && NUL(c, "labar"), -107);
     bad(m, a && n > 0 && NUL(c, "dA"), -108);
@@ -1398,7 +1420,7 @@ static const routine ROUTINES[R_COUNT] = {
                      expect_getri, post_getri_fwd},
     [R_GETRI_REV] = {"getri_rev", 9, {ACT, DIM("n", -1), ARR("LU", -2), LD("lda", -3, "n"), IPIV("ipiv", -4),
                                       ARR("X", -106), LD("ldx", -107, "n"), ARR("dA", -108), LD("ldda", -109, "n")},
-                     model_getri_rev, prepare_lu, expect_getri_rev, post_getri_rev},
+                     model_getri_rev, prepare_getri_rev, expect_getri_rev, post_getri_rev},
     [R_INV] = {"inv", 4, {DIM("n", -1), ARR("A", -2), LD("lda", -3, "n"), IPIV("ipiv", -4)}, model_inv,
                prepare_factor_primal, NULL, post_inv},
     [R_INV_FWD] = {"inv_fwd", 7, {ACT, DIM("n", -1), ARR("A", -2), LD("lda", -3, "n"), IPIV("ipiv", -4),
