@@ -36,6 +36,12 @@
  *    just before the compute call's, and it is only there that Enzyme hands over the real
  *    shadow of a read-only input (in split mode, jax.grad, the shadow of a cpp_call input does
  *    not exist yet during the augmented forward pass).
+ * trsm's alpha reaches the set/bind calls as the address of the shim's own local copy: the
+ * caller's variable is only loaded, and Enzyme carries the local's derivative back to it (a
+ * load and a store). Given the caller's address, Enzyme had to give that variable a shadow,
+ * i.e. treat it as active; a `one` that is also the beta of Enzyme's own dgemm_ (a blocked LU)
+ * then crashed the forward build ("cannot handle blas argument within gemm": Enzyme's forward
+ * rule of gemm has no term for an active beta).
  * Each array is also announced to Enzyme's type analysis (__enzyme_double / __enzyme_float /
  * __enzyme_integer), so that a heap buffer whose only users are these calls (filled by memcpy,
  * say) has a known element type. Limitations: docs/enzyme-limitations/README.md.
@@ -189,16 +195,20 @@ DLE_INACTIVE_KERNELS(DLE_INACTIVE)
                                                long long m, long long n, const void *alpha,      \
                                                const void *A, long long lda, void *B,            \
                                                long long ldb, int ilp64) {                       \
-        DLE_ANNOTATE_##R(alpha);                                                                 \
         DLE_ANNOTATE_##R(A);                                                                     \
         DLE_ANNOTATE_##R(B);                                                                     \
         long long rc = dle_setup_trsm(#p[0], side, uplo, transa, diag, m, n, lda, ldb, ilp64);   \
         if (rc != 0) return rc;                                                                  \
-        dle_set_scalar(alpha);                                                                   \
+        /* alpha's value in a local: the caller's variable is only loaded (see the top) */        \
+        R alpha_local[1 + is_complex];                                                           \
+        alpha_local[0] = ((const R *)alpha)[0];                                                  \
+        if (is_complex) alpha_local[is_complex] = ((const R *)alpha)[is_complex];                \
+        DLE_ANNOTATE_##R(alpha_local);                                                           \
+        dle_set_scalar(alpha_local);                                                             \
         dle_set_matrix(A);                                                                       \
         dle_compute(B);                                                                          \
         dle_bind_matrix(A);                                                                      \
-        dle_bind_scalar(alpha);                                                                  \
+        dle_bind_scalar(alpha_local);                                                            \
         return 0;                                                                                \
     }                                                                                            \
     static inline long long dle_##p##getrf_body(long long m, long long n, void *A, long long lda, \
