@@ -502,6 +502,20 @@ def test_complex_division_gives_a_wrong_reverse_gradient():
     assert doc.check("reciprocal").ok   # the documented workaround
 
 
+def test_inactive_copy_into_heap_leaves_an_uninitialised_forward_shadow():
+    """Enzyme 0.0.16 bug, no difflapack involved (docs/enzyme-limitations/uninitialised_shadow.py):
+    a constant array copied into a heap buffer by an inactive function gets a tangent that
+    Enzyme's forward mode never initialised (the reproducer sets M_PERTURB, so it is never zero
+    by luck); this asserts the WRONG result, so that a fix shows up here. Run in a subprocess:
+    M_PERTURB would change the whole test process's allocator."""
+    r = _run_doc("uninitialised_shadow.py", "inactive_heap")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "WRONG" in r.stdout, r.stdout
+    for ok in ("inactive_stack", "loop_heap"):     # the documented workarounds
+        r = _run_doc("uninitialised_shadow.py", ok)
+        assert r.returncode == 0 and "RIGHT" in r.stdout, (ok, r.stdout, r.stderr[-2000:])
+
+
 def _run_doc(script, variant):
     return subprocess.run([sys.executable, os.path.join(DOCS, script), variant], capture_output=True,
                           text=True, timeout=600)
