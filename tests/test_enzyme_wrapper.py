@@ -516,6 +516,18 @@ def test_inactive_copy_into_heap_leaves_an_uninitialised_forward_shadow():
         assert r.returncode == 0 and "RIGHT" in r.stdout, (ok, r.stdout, r.stderr[-2000:])
 
 
+def test_constant_part_of_complex_float_poisons_the_reverse_shadow():
+    """Enzyme 0.0.16 bug, no difflapack involved (docs/enzyme-limitations/complex_float_constant.py):
+    a std::complex<float> array initialised with a constant imaginary part (stored by clang as an
+    i32) gets a WRONG reverse-mode gradient; this asserts the WRONG result, so that a fix shows up
+    here, and that the documented workaround is right."""
+    r = _run_doc("complex_float_constant.py", "constant_part")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "WRONG" in r.stdout and "Mismatched activity" in r.stderr, (r.stdout, r.stderr[-2000:])
+    r = _run_doc("complex_float_constant.py", "computed_part")
+    assert r.returncode == 0 and "RIGHT" in r.stdout, (r.stdout, r.stderr[-2000:])
+
+
 def _run_doc(script, variant):
     return subprocess.run([sys.executable, os.path.join(DOCS, script), variant], capture_output=True,
                           text=True, timeout=600)
