@@ -10,6 +10,16 @@ cpp_call) and compared with central differences of a NumPy/SciPy version of the 
   blocked_lu      right-looking blocked LU on sub-blocks of a bigger buffer: dgetrf_ on each
                   panel, row swaps, dtrsm_ for the block row, loops for the trailing update
   solve64         ILP64: dgetrf_64_ + dgetrs_64_ ('T') with int64_t integers, lda > n
+  gp_nll          negative log likelihood of a Gaussian process: dpotrf_ ('L') of a heap copy
+                  of the kernel matrix (lda > n), dpotrs_ for K^-1 y, log det from the factor
+  julia_inv       Julia's inv(A): dgetrf_, the workspace query dgetri_(lwork = -1), a heap
+                  workspace of the size it answered, dgetri_ on the same buffer
+  trtrs_rhs       U^T U X = B for several right-hand sides by two dtrtrs_ calls ('T' then 'N')
+                  on a stack copy of B with ldb > n
+
+Which jobs run: every program in every mode with everything active, and each other activity
+pattern once (modes in turn; _placement_design.cover_patterns); DIFFLAPACK_FULL_MATRIX=1 runs
+every mode x activity pattern.
 
 Every build runs in its own process (see _placement.Runner) and its stderr is scanned.
 """
@@ -235,6 +245,88 @@ def solve64_np(A, B):
     return np.linalg.solve(A.T, B.reshape(5, 2, order="F"))
 
 
+# ----------------------------------------------------------------------------- GP likelihood
+GP_NLL = LIBC + r"""
+// Gaussian-process regression: nll = y^T K^-1 y / 2 + log det(K) / 2 + n log(2 pi) / 2, with
+// K's lower triangle copied to a heap buffer (lda = 7 > n) and factored by dpotrf_; the output
+// is [nll, K^-1 y] (the weights a GP predicts with).
+void gp_nll(const double* K, const double* y, double* out) {
+    int n = 5, lda = 7, one = 1, info;
+    double* L = (double*)malloc(sizeof(double) * lda * n);
+    double* a = (double*)malloc(sizeof(double) * n);
+    for (int j = 0; j < n; ++j)
+        for (int i = 0; i < lda; ++i) L[i + j * lda] = (i < n && i >= j) ? K[i + j * n] : 0.0;
+    dpotrf_("L", &n, L, &lda, &info);
+    for (int i = 0; i < n; ++i) a[i] = y[i];
+    dpotrs_("L", &n, &one, L, &lda, a, &n, &info);
+    double s = 0.5 * n * log(6.283185307179586);
+    for (int i = 0; i < n; ++i) s += 0.5 * y[i] * a[i] + log(L[i + i * lda]);
+    out[0] = s;
+    for (int i = 0; i < n; ++i) out[1 + i] = a[i];
+    free(a);
+    free(L);
+}
+"""
+
+
+def gp_nll_np(K, y):
+    K = K.reshape(5, 5, order="F")
+    K = np.tril(K) + np.tril(K, -1).T           # dpotrf_ ('L') reads the lower triangle
+    c = sla.cho_factor(K, lower=True)
+    a = sla.cho_solve(c, y)
+    return np.r_[0.5 * y @ a + np.sum(np.log(np.diag(c[0]))) + 2.5 * np.log(2 * np.pi), a]
+
+
+# ----------------------------------------------------------------------------- Julia's inv
+JULIA_INV = LIBC + r"""
+// inv(A) as Julia's LinearAlgebra computes it: getrf!, then getri! which first asks LAPACK for
+// the workspace size (lwork = -1) and allocates it
+void julia_inv(const double* A, double* Ainv) {
+    int n = 4, info, lwork = -1;
+    double* W = (double*)malloc(sizeof(double) * n * n);
+    int* ipiv = (int*)malloc(sizeof(int) * n);
+    for (int k = 0; k < n * n; ++k) W[k] = A[k];
+    dgetrf_(&n, &n, W, &n, ipiv, &info);
+    double query;
+    dgetri_(&n, W, &n, ipiv, &query, &lwork, &info);
+    lwork = (int)query;
+    double* work = (double*)malloc(sizeof(double) * lwork);
+    dgetri_(&n, W, &n, ipiv, work, &lwork, &info);
+    for (int k = 0; k < n * n; ++k) Ainv[k] = W[k];
+    free(work);
+    free(ipiv);
+    free(W);
+}
+"""
+
+
+def julia_inv_np(A):
+    return np.linalg.inv(A.reshape(4, 4, order="F"))
+
+
+# ----------------------------------------------------------------------------- trtrs, several rhs
+TRTRS_RHS = LIBC + r"""
+// U^T U X = B (normal equations with a given triangular factor U) for 3 right-hand sides:
+// dtrtrs_ with 'T', then with 'N', on a stack copy of B with leading dimension 6 > n
+void trtrs_rhs(const double* U, const double* B, double* X) {
+    int n = 4, nrhs = 3, lda = 4, ldb = 6, info;
+    double Y[18];
+    for (int j = 0; j < nrhs; ++j)
+        for (int i = 0; i < ldb; ++i) Y[i + j * ldb] = i < n ? B[i + j * n] : -1.0;
+    dtrtrs_("U", "T", "N", &n, &nrhs, U, &lda, Y, &ldb, &info);
+    dtrtrs_("U", "N", "N", &n, &nrhs, U, &lda, Y, &ldb, &info);
+    for (int j = 0; j < nrhs; ++j)
+        for (int i = 0; i < n; ++i) X[i + j * n] = Y[i + j * ldb];
+}
+"""
+
+
+def trtrs_rhs_np(U, B):
+    U = np.triu(U.reshape(4, 4, order="F"))
+    Y = sla.solve_triangular(U, B.reshape(4, 3, order="F"), trans="T")
+    return sla.solve_triangular(U, Y)
+
+
 # ----------------------------------------------------------------------------- inputs
 def _inputs():
     r = np.random.default_rng(7)
@@ -248,7 +340,23 @@ def _inputs():
         "inverse": [dict(A=K(4, 3.0)), dict(A=r.standard_normal((4, 4)) + 3 * np.eye(4)[::-1])],
         "blocked_lu": [dict(A=r.standard_normal((6, 6))), dict(A=r.standard_normal((6, 6)) + 2 * np.eye(6))],
         "solve64": [dict(A=K(5, 3.0), B=r.standard_normal((5, 2))), dict(A=r.standard_normal((5, 5)), B=r.standard_normal((5, 2)))],
+        "gp_nll": [dict(K=_spd(r, 5), y=r.standard_normal(5)), dict(K=_spd(r, 5) + 2 * np.eye(5), y=r.standard_normal(5))],
+        "julia_inv": [dict(A=K(4, 3.0)), dict(A=r.standard_normal((4, 4)) + 3 * np.eye(4)[::-1])],
+        "trtrs_rhs": [dict(U=_upper(r, 4), B=r.standard_normal((4, 3))), dict(U=_upper(r, 4), B=r.standard_normal((4, 3)))],
     }
+
+
+def _spd(r, n):
+    G = r.standard_normal((n, n))
+    K = G @ G.T / n + np.eye(n)
+    K[np.triu_indices(n, 1)] = 99.0         # never read (uplo L)
+    return K
+
+
+def _upper(r, n):
+    U = r.standard_normal((n, n)) / np.sqrt(n) + np.diag(np.sign(r.standard_normal(n)) * (1.5 + r.random(n)))
+    U[np.tril_indices(n, -1)] = 5.0         # never read (uplo U)
+    return U
 
 
 PROGRAMS = {
@@ -258,6 +366,9 @@ PROGRAMS = {
     "inverse": (INVERSE, inverse_np),
     "blocked_lu": (BLOCKED_LU, blocked_lu_np),
     "solve64": (SOLVE64, solve64_np),
+    "gp_nll": (GP_NLL, gp_nll_np),
+    "julia_inv": (JULIA_INV, julia_inv_np),
+    "trtrs_rhs": (TRTRS_RHS, trtrs_rhs_np),
 }
 
 
@@ -274,7 +385,8 @@ def test_blocked_lu_numpy_version_is_lapack_dgetrf():
 def _cells():
     cells = []
     for name, (code, fn_np) in PROGRAMS.items():
-        cells += P.register_user_program(name, code, name, fn_np, _inputs()[name])
+        jobs = P.register_user_program(name, code, name, fn_np, _inputs()[name])
+        cells += jobs if P.FULL else P.cover_patterns(jobs)
     return cells
 
 
