@@ -1,27 +1,44 @@
-"""The placement matrix: every routine's BLAS/LAPACK call under Enzyme with each array argument
-held where real programs hold it (local stack array, heap buffer filled by memcpy or by a loop,
-the cpp_call input tensor itself, the output tensor, an offset sub-block of a bigger stack/heap
-buffer), in the four Enzyme modes (combined reverse and forward inside the source, jax.grad's
+"""The placement matrix: every routine's BLAS/LAPACK call under Enzyme (trsv trsm getrf getrs gesv
+trtrs getri (after the workspace query) inv (getrf + query + getri on one buffer, Julia's inv)
+potrf potrs posv, uplo L and U) in every precision (d; s: float data converted from float64
+tensors; z as std::complex<double>*, as double* (re, im) pairs and as a user struct of two
+doubles; c) with each array argument held where real programs hold it (local stack array, heap
+buffer filled by memcpy or by a loop, the cpp_call input tensor itself, the output tensor, an
+offset sub-block of a bigger stack/heap buffer; getri's workspace on the stack or sized by the
+query), in the four Enzyme modes (combined reverse and forward inside the source, jax.grad's
 split reverse, jax.jvp) and activity patterns, against central differences of NumPy/SciPy.
 
-Test ids: routine-<slot>.<placement>-...-mode-<active inputs>  (see tests/_placement.py for the
-generator, the covering design and the runner; each cell is built and run in its own process).
+Test ids: [elem:]routine-<slot>.<placement>-...-mode-<active inputs>  (tests/_placement.py lists
+the generator's parts; each cell is built and run in its own process).
 
-Cells that fail against today's code (main at 993600f) are marked xfail(strict=True) with the cause:
-  * "difflapack:" -- the plain-loop CONTROL of the same program (`ctl-` ids, no difflapack:
-    reference loops Enzyme differentiates itself) passes, so the fault is ours;
+Which cells run (tests/_placement_design.py):
+  * default: a covering design per routine -- every placement in every mode, every placement
+    of every slot (also with complex data), every element type (and each in every mode across
+    routines), every activity pattern: 173 cells (12 to 24 per routine), plus two jvp cells that
+    keep the difflapack cause below live;
+  * DIFFLAPACK_FULL_MATRIX=1: the one-factor-at-a-time design (every slot moved alone to every
+    placement, every activity pattern on the stack, four all-slots-moved combinations) for
+    every routine, element type and mode: 6912 cells.
+Plain-loop controls (`ctl-` ids, no difflapack: reference loops Enzyme differentiates itself):
+two per routine by default (modes and element types in turn), every routine x mode x element
+type in the full matrix, plus one twin per (cause, routine, mode) of the marked cells.
+Custom-rule controls (`rules_` ids): the positive control in every mode and the two upstream
+proofs under jax.grad (every program in every mode in the full matrix).
+
+Cells that fail against today's code (main at cefcde0) are marked xfail with the cause:
+  * "difflapack:" -- the plain-loop CONTROL of the same program passes, so the fault is ours;
   * "upstream:"   -- Enzyme/Enzyme-JAX 0.0.16 itself: the plain-loop control of the same cell
     fails the same way, or (output tensor under jax.grad) so does a minimal program with its own
-    custom Enzyme rules and no difflapack (`rules-` ids below). These controls are in this file,
+    custom Enzyme rules and no difflapack (`rules_` ids below). These controls are in this file,
     marked xfail(strict) too, so that the proof stays live.
-Size and cost (main 993600f): 652 matrix cells (5 routines, 75 placement combinations, 4 modes,
-activity patterns by the covering design in _placement.covering) + 32 plain-loop controls + 12
-custom-rule controls; with tests/test_enzyme_programs.py 1418 CPU-seconds of builds and runs,
-i.e. ~12 min on 2 idle cores (DIFFLAPACK_PLACEMENT_JOBS=2); 31 min measured on a shared,
-loaded machine. Every cell costs one Enzyme build (0.8 s rev/fwd/jvp, 2.2 s jax.grad).
+Cost: every job (cell, control, program) is one Enzyme build in a forked process, ~2 CPU-seconds
+(DIFFLAPACK_PLACEMENT_REPORT=file writes each job's seconds). Default, with
+tests/test_enzyme_programs.py: 264 jobs, ~590 CPU-seconds; with tests/test_enzyme_wrapper.py
+too, 6 min 38 s on 2 lightly loaded cores (21 min at load average 10). The full matrix: 7211
+jobs here, ~4 CPU-hours (2 s a job), i.e. about 2 hours on 2 idle cores.
 
 Remove a mark when its cause is fixed: strict xfail turns an unexpected pass into a failure
-(except for the two uninitialised-shadow causes, whose failures depend on the allocator).
+(except for the uninitialised-shadow causes, whose failures depend on the allocator).
 """
 import numpy as np
 import pytest
@@ -64,7 +81,9 @@ def causes(cell):
         # receives the output tensor's address, and its cells pass
         if p == "output" and m == "grad" and s.kind != "scalar":
             found.append(UP_OUT_GRAD if plain_loops_fail_in_output(cell) else UP_OUT_GRAD_RULES)
-        if m == "jvp" and p in ("heaploop", "output") and on is False:
+        # (float storage is filled from the float64 tensor by a plain conversion loop, which
+        # writes the shadow: only double storage is filled by the inactive copy itself)
+        if m == "jvp" and p in ("heaploop", "output") and on is False and cell.E.same_bytes:
             found.append(UP_UNINIT if (s.kind == "inout" or p == "output") else DL_UNINIT)
     return list(dict.fromkeys(found))
 
@@ -86,9 +105,13 @@ def plain_loops_fail_in_output(cell):
 
 # ----------------------------------------------------------------------------- the matrix
 MATRIX = P.matrix()
+if not P.FULL:      # keep the difflapack cause live: the covering design need not meet it
+    MATRIX += [c for c in (P.make_cell("trsv", "jvp", {"A": False, "b": True}, A="heaploop"),
+                           P.make_cell("trsm", "jvp", {"A": True, "b": True, "alpha": False}, alpha="heaploop"))
+               if c not in MATRIX]
 
 
-# These causes read memory nobody initialised: despite glibc's M_PERTURB (see _placement) a cell
+# These causes read memory nobody initialised: despite glibc's M_PERTURB (see _placement_run) a cell
 # now and then gets a zeroed buffer and passes (seen once: getrs-A.heaploop-ipiv.heap-B.heaploop-
 # jvp-b), so their marks cannot be strict.
 
@@ -107,10 +130,13 @@ def _param(cell, reasons):
 # xfail(strict) of its own -- for an upstream cause (the proof).
 def _controls():
     out = []
-    for r in P.ROUTINES:
+    for i, r in enumerate(P.ROUTINES):
         everything = {n: True for n in P.ROUTINES[r].inputs}
-        for m in P.MODES:
-            out.append((P.make_cell(r, m, everything, impl="ref"), None))
+        if P.FULL:
+            picks = [(m, e) for m in P.MODES for e in P.ELEMS]
+        else:       # two per routine: modes and element types in turn
+            picks = [(P.MODES[(2 * i + k) % 4], list(P.ELEMS)[(2 * i + k) % len(P.ELEMS)]) for k in range(2)]
+        out += [(P.make_cell(r, m, everything, impl="ref", elem=e), None) for m, e in picks]
     seen = set()
     for c in MATRIX:
         why = causes(c)
@@ -199,7 +225,9 @@ def _rule_programs():
         code = RULES + body.replace("const double* b,", "const double* b_in,").replace("b[i]", "b_in[i]")
         cells += [c for c in P.register_user_program(name, code, name, lambda A_in, b_in: np.r_[A_in * b_in, A_in],
                                                      sets) if len(c.active) == sum(a for _, a in c.active)]
-    return cells
+    # default: the positive control in every mode, the output-tensor programs where they are the
+    # proof (jax.grad); the full matrix: every program in every mode
+    return [c for c in cells if P.FULL or c.name == "rules_stack" or c.mode == "grad"]
 
 
 CONTROLS = _controls()

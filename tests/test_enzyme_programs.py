@@ -16,6 +16,16 @@ cpp_call) and compared with central differences of a NumPy/SciPy version of the 
                   variable that is also dtrsm_'s alpha
   shared_scale    an active scalar as dtrsm_'s alpha, then a constant `one` as Enzyme's dgemm_'s
                   beta and a second dtrsm_'s alpha
+  gp_nll          negative log likelihood of a Gaussian process: dpotrf_ ('L') of a heap copy
+                  of the kernel matrix (lda > n), dpotrs_ for K^-1 y, log det from the factor
+  julia_inv       Julia's inv(A): dgetrf_, the workspace query dgetri_(lwork = -1), a heap
+                  workspace of the size it answered, dgetri_ on the same buffer
+  trtrs_rhs       U^T U X = B for several right-hand sides by two dtrtrs_ calls ('T' then 'N')
+                  on a stack copy of B with ldb > n
+
+Which jobs run: every program in every mode with everything active, and each other activity
+pattern once (modes in turn; _placement_design.cover_patterns); DIFFLAPACK_FULL_MATRIX=1 runs
+every mode x activity pattern.
 
 Every build runs in its own process (see _placement.Runner) and its stderr is scanned.
 """
@@ -306,6 +316,88 @@ def solve64_np(A, B):
     return np.linalg.solve(A.T, B.reshape(5, 2, order="F"))
 
 
+# ----------------------------------------------------------------------------- GP likelihood
+GP_NLL = LIBC + r"""
+// Gaussian-process regression: nll = y^T K^-1 y / 2 + log det(K) / 2 + n log(2 pi) / 2, with
+// K's lower triangle copied to a heap buffer (lda = 7 > n) and factored by dpotrf_; the output
+// is [nll, K^-1 y] (the weights a GP predicts with).
+void gp_nll(const double* K, const double* y, double* out) {
+    int n = 5, lda = 7, one = 1, info;
+    double* L = (double*)malloc(sizeof(double) * lda * n);
+    double* a = (double*)malloc(sizeof(double) * n);
+    for (int j = 0; j < n; ++j)
+        for (int i = 0; i < lda; ++i) L[i + j * lda] = (i < n && i >= j) ? K[i + j * n] : 0.0;
+    dpotrf_("L", &n, L, &lda, &info);
+    for (int i = 0; i < n; ++i) a[i] = y[i];
+    dpotrs_("L", &n, &one, L, &lda, a, &n, &info);
+    double s = 0.5 * n * log(6.283185307179586);
+    for (int i = 0; i < n; ++i) s += 0.5 * y[i] * a[i] + log(L[i + i * lda]);
+    out[0] = s;
+    for (int i = 0; i < n; ++i) out[1 + i] = a[i];
+    free(a);
+    free(L);
+}
+"""
+
+
+def gp_nll_np(K, y):
+    K = K.reshape(5, 5, order="F")
+    K = np.tril(K) + np.tril(K, -1).T           # dpotrf_ ('L') reads the lower triangle
+    c = sla.cho_factor(K, lower=True)
+    a = sla.cho_solve(c, y)
+    return np.r_[0.5 * y @ a + np.sum(np.log(np.diag(c[0]))) + 2.5 * np.log(2 * np.pi), a]
+
+
+# ----------------------------------------------------------------------------- Julia's inv
+JULIA_INV = LIBC + r"""
+// inv(A) as Julia's LinearAlgebra computes it: getrf!, then getri! which first asks LAPACK for
+// the workspace size (lwork = -1) and allocates it
+void julia_inv(const double* A, double* Ainv) {
+    int n = 4, info, lwork = -1;
+    double* W = (double*)malloc(sizeof(double) * n * n);
+    int* ipiv = (int*)malloc(sizeof(int) * n);
+    for (int k = 0; k < n * n; ++k) W[k] = A[k];
+    dgetrf_(&n, &n, W, &n, ipiv, &info);
+    double query;
+    dgetri_(&n, W, &n, ipiv, &query, &lwork, &info);
+    lwork = (int)query;
+    double* work = (double*)malloc(sizeof(double) * lwork);
+    dgetri_(&n, W, &n, ipiv, work, &lwork, &info);
+    for (int k = 0; k < n * n; ++k) Ainv[k] = W[k];
+    free(work);
+    free(ipiv);
+    free(W);
+}
+"""
+
+
+def julia_inv_np(A):
+    return np.linalg.inv(A.reshape(4, 4, order="F"))
+
+
+# ----------------------------------------------------------------------------- trtrs, several rhs
+TRTRS_RHS = LIBC + r"""
+// U^T U X = B (normal equations with a given triangular factor U) for 3 right-hand sides:
+// dtrtrs_ with 'T', then with 'N', on a stack copy of B with leading dimension 6 > n
+void trtrs_rhs(const double* U, const double* B, double* X) {
+    int n = 4, nrhs = 3, lda = 4, ldb = 6, info;
+    double Y[18];
+    for (int j = 0; j < nrhs; ++j)
+        for (int i = 0; i < ldb; ++i) Y[i + j * ldb] = i < n ? B[i + j * n] : -1.0;
+    dtrtrs_("U", "T", "N", &n, &nrhs, U, &lda, Y, &ldb, &info);
+    dtrtrs_("U", "N", "N", &n, &nrhs, U, &lda, Y, &ldb, &info);
+    for (int j = 0; j < nrhs; ++j)
+        for (int i = 0; i < n; ++i) X[i + j * n] = Y[i + j * ldb];
+}
+"""
+
+
+def trtrs_rhs_np(U, B):
+    U = np.triu(U.reshape(4, 4, order="F"))
+    Y = sla.solve_triangular(U, B.reshape(4, 3, order="F"), trans="T")
+    return sla.solve_triangular(U, Y)
+
+
 # ----------------------------------------------------------------------------- inputs
 def _inputs():
     r = np.random.default_rng(7)
@@ -322,7 +414,23 @@ def _inputs():
         "blocked_lu_gemm_beta": [dict(A=r.standard_normal((6, 6)))],
         "blocked_lu_gemm_alpha": [dict(A=r.standard_normal((6, 6)))],
         "shared_scale": [dict(T=K(5, 3.0), sv=np.array([0.7])), dict(T=K(5, -3.0), sv=np.array([-1.6]))],
+        "gp_nll": [dict(K=_spd(r, 5), y=r.standard_normal(5)), dict(K=_spd(r, 5) + 2 * np.eye(5), y=r.standard_normal(5))],
+        "julia_inv": [dict(A=K(4, 3.0)), dict(A=r.standard_normal((4, 4)) + 3 * np.eye(4)[::-1])],
+        "trtrs_rhs": [dict(U=_upper(r, 4), B=r.standard_normal((4, 3))), dict(U=_upper(r, 4), B=r.standard_normal((4, 3)))],
     }
+
+
+def _spd(r, n):
+    G = r.standard_normal((n, n))
+    K = G @ G.T / n + np.eye(n)
+    K[np.triu_indices(n, 1)] = 99.0         # never read (uplo L)
+    return K
+
+
+def _upper(r, n):
+    U = r.standard_normal((n, n)) / np.sqrt(n) + np.diag(np.sign(r.standard_normal(n)) * (1.5 + r.random(n)))
+    U[np.tril_indices(n, -1)] = 5.0         # never read (uplo U)
+    return U
 
 
 PROGRAMS = {
@@ -335,6 +443,9 @@ PROGRAMS = {
     "blocked_lu_gemm_beta": (BLOCKED_LU_GEMM_BETA, blocked_lu_np),
     "blocked_lu_gemm_alpha": (BLOCKED_LU_GEMM_ALPHA, blocked_lu_np),
     "shared_scale": (SHARED_SCALE, shared_scale_np),
+    "gp_nll": (GP_NLL, gp_nll_np),
+    "julia_inv": (JULIA_INV, julia_inv_np),
+    "trtrs_rhs": (TRTRS_RHS, trtrs_rhs_np),
 }
 
 
@@ -351,14 +462,17 @@ def test_blocked_lu_numpy_version_is_lapack_dgetrf():
 def _cells():
     cells = []
     for name, (code, fn_np) in PROGRAMS.items():
-        cells += P.register_user_program(name, code, name, fn_np, _inputs()[name])
+        jobs = P.register_user_program(name, code, name, fn_np, _inputs()[name])
+        cells += jobs if P.FULL else P.cover_patterns(jobs)
     return cells
 
 
 CELLS = _cells()
 XFAIL: dict = {   # id -> reason (filled from the run against main)
-    f"blocked_lu_gemm_alpha-{m}-A": "wrong dA in reverse modes with `one` as dgemm_'s alpha (dA off by 0.21); "
-    "also before trsm's alpha was copied into a local (c26138d^); cause not investigated" for m in ("rev", "grad")}
+    f"blocked_lu_gemm_alpha-{m}-A": "Enzyme 0.0.16, no difflapack involved: the stack temporary N21 declared "
+    "inside the block loop gets a wrong reverse gradient (docs/enzyme-limitations section 14, "
+    "loop_stack_array.py: the same program with loops for every BLAS/LAPACK call and no header is as wrong)"
+    for m in ("rev", "grad")}
 
 
 @pytest.fixture(scope="module")

@@ -547,6 +547,45 @@ def test_complex_division_gives_a_wrong_reverse_gradient():
     assert doc.check("reciprocal").ok   # the documented workaround
 
 
+def test_stack_temporary_declared_in_a_loop_gives_a_wrong_reverse_gradient():
+    """Enzyme 0.0.16 bug, no difflapack involved (docs/enzyme-limitations/loop_stack_array.py): a
+    blocked LU in plain loops whose update goes through a stack temporary declared inside the
+    block loop gets a WRONG reverse gradient (forward mode right); this asserts the WRONG result,
+    so that a fix shows up here, and that both documented workarounds are right."""
+    doc = _doc_module("loop_stack_array")
+    report = doc.check("in_loop")
+    assert report.patterns[0].result("forward").ok
+    wrong = report.patterns[0].result("reverse")
+    assert not wrong.ok and "dot-product test" in wrong.message
+    assert doc.check("before_loop").ok and doc.check("heap").ok
+
+
+def test_inactive_copy_into_heap_leaves_an_uninitialised_forward_shadow():
+    """Enzyme 0.0.16 bug, no difflapack involved (docs/enzyme-limitations/uninitialised_shadow.py):
+    a constant array copied into a heap buffer by an inactive function gets a tangent that
+    Enzyme's forward mode never initialised (the reproducer sets M_PERTURB, so it is never zero
+    by luck); this asserts the WRONG result, so that a fix shows up here. Run in a subprocess:
+    M_PERTURB would change the whole test process's allocator."""
+    r = _run_doc("uninitialised_shadow.py", "inactive_heap")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "WRONG" in r.stdout, r.stdout
+    for ok in ("inactive_stack", "loop_heap"):     # the documented workarounds
+        r = _run_doc("uninitialised_shadow.py", ok)
+        assert r.returncode == 0 and "RIGHT" in r.stdout, (ok, r.stdout, r.stderr[-2000:])
+
+
+def test_constant_part_of_complex_float_poisons_the_reverse_shadow():
+    """Enzyme 0.0.16 bug, no difflapack involved (docs/enzyme-limitations/complex_float_constant.py):
+    a std::complex<float> array initialised with a constant imaginary part (stored by clang as an
+    i32) gets a WRONG reverse-mode gradient; this asserts the WRONG result, so that a fix shows up
+    here, and that the documented workaround is right."""
+    r = _run_doc("complex_float_constant.py", "constant_part")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "WRONG" in r.stdout and "Mismatched activity" in r.stderr, (r.stdout, r.stderr[-2000:])
+    r = _run_doc("complex_float_constant.py", "computed_part")
+    assert r.returncode == 0 and "RIGHT" in r.stdout, (r.stdout, r.stderr[-2000:])
+
+
 def _run_doc(script, variant):
     return subprocess.run([sys.executable, os.path.join(DOCS, script), variant], capture_output=True,
                           text=True, timeout=600)
