@@ -34,7 +34,7 @@ Cells that fail against today's code (main at cefcde0) are marked xfail with the
 Cost: every job (cell, control, program) is one Enzyme build in a forked process, ~2 CPU-seconds
 (DIFFLAPACK_PLACEMENT_REPORT=file writes each job's seconds). Default, with
 tests/test_enzyme_programs.py: 264 jobs, ~590 CPU-seconds; with tests/test_enzyme_wrapper.py
-too, 6 min 38 s on 2 lightly loaded cores (21 min at load average 10). The full matrix: 7211
+too, 6.6 to 9.2 min on 2 cores shared with other jobs (21 min at load average 10). Full: 7211
 jobs here, ~4 CPU-hours (2 s a job), i.e. about 2 hours on 2 idle cores.
 
 Remove a mark when its cause is fixed: strict xfail turns an unexpected pass into a failure
