@@ -81,6 +81,10 @@ def causes(cell):
         # receives the output tensor's address, and its cells pass
         if p == "output" and m == "grad" and s.kind != "scalar":
             found.append(UP_OUT_GRAD if plain_loops_fail_in_output(cell) else UP_OUT_GRAD_RULES)
+        # a complex alpha held as two doubles in the output tensor is read back as two units:
+        # under jax.grad its gradient is wrong for plain loops too (measured: ctl twin, no difflapack)
+        if p == "output" and m == "grad" and s.kind == "scalar" and cell.E.pairs and act.get(s.source):
+            found.append(UP_OUT_GRAD)
         # (float storage is filled from the float64 tensor by a plain conversion loop, which
         # writes the shadow: only double storage is filled by the inactive copy itself)
         if m == "jvp" and p in ("heaploop", "output") and on is False and cell.E.same_bytes:
