@@ -432,23 +432,32 @@ int dle_setup_gesv(int prec, long long n, long long nrhs, long long lda, void *B
     return 0;
 }
 
-/* The solve of ?gesv over the pivots just computed (the LP64 view), keeping the factorization's
- * pending link and row-major layout. Arguments were checked by dle_setup_gesv. */
-int dle_setup_gesv_solve(void) {
+/* The solve record of a one-call driver (?gesv_, ?posv_), started from its factorization's
+ * record (which it returns): the factor's order and leading dimension, the right-hand side's
+ * columns and leading dimension, the pending link, and the row-major layout, whose right-hand
+ * side block becomes the solve's x block and whose matrix block its A. */
+static dle_record solve_record_after_factor(int op) {
     const dle_record factor = dle_rec;
-    reset_record(factor.prec, DLE_OP_GESV_SOLVE);
+    reset_record(factor.prec, op);
     dle_rec.gesv_link = factor.gesv_link;
     dle_rec.tangent_ready = factor.tangent_ready;
-    dle_rec.flag[0] = 'N';
     dle_rec.m = factor.n; dle_rec.n = factor.side_cols;
     dle_rec.lda = factor.lda; dle_rec.ldb = factor.side_ld;
-    dle_rec.ipiv = dle_pivot_buf;
     if (factor.rm.on) {
         dle_rec.rm = factor.rm;
         dle_rec.rm.x = factor.rm.side;
         dle_rec.rm.A = factor.rm.x;
         memset(&dle_rec.rm.side, 0, sizeof dle_rec.rm.side);
     }
+    return factor;
+}
+
+/* The solve of ?gesv over the pivots just computed (the LP64 view), keeping the factorization's
+ * pending link and row-major layout. Arguments were checked by dle_setup_gesv. */
+int dle_setup_gesv_solve(void) {
+    solve_record_after_factor(DLE_OP_GESV_SOLVE);
+    dle_rec.flag[0] = 'N';
+    dle_rec.ipiv = dle_pivot_buf;
     return 0;
 }
 
@@ -510,20 +519,9 @@ int dle_setup_posv(int prec, char uplo, long long n, long long nrhs, long long l
 /* The solve of ?posv: the rules of X = A^{-1} B with the factor just computed, keeping the
  * factorization's info, link and row-major layout. Arguments were checked by dle_setup_posv. */
 int dle_setup_posv_solve(void) {
-    const dle_record factor = dle_rec;
-    reset_record(factor.prec, DLE_OP_POSV_SOLVE);
-    dle_rec.gesv_link = factor.gesv_link;
-    dle_rec.tangent_ready = factor.tangent_ready;
+    const dle_record factor = solve_record_after_factor(DLE_OP_POSV_SOLVE);
     dle_rec.info = factor.info;
     dle_rec.flag[0] = factor.flag[0];
-    dle_rec.m = factor.n; dle_rec.n = factor.side_cols;
-    dle_rec.lda = factor.lda; dle_rec.ldb = factor.side_ld;
-    if (factor.rm.on) {
-        dle_rec.rm = factor.rm;
-        dle_rec.rm.x = factor.rm.side;
-        dle_rec.rm.A = factor.rm.x;
-        memset(&dle_rec.rm.side, 0, sizeof dle_rec.rm.side);
-    }
     return 0;
 }
 
