@@ -176,12 +176,14 @@ def potrf_vjp(a, uplo="L", *, check_finite=True):
 
 
 # ------------------------------------------------------------------ potrs
-def _potrs_inputs(c, b, uplo, check_finite):
+def _triangle_and_rhs(m, name, b, uplo, check_finite):
+    """potrs's factor c / posv's matrix a (`name`) as a fresh Fortran copy of its ``uplo``
+    triangle, and the right-hand side b: ``prec, u, m, x, was_1d``."""
     u = _uplo(uplo)
-    prec = precision_of(c=c, b=b)
-    cm = _stored(c, "c", prec, u, check_finite)
-    x, was_1d = _rhs(b, "b", prec, cm.shape[0], check_finite)
-    return prec, u, cm, x, was_1d
+    prec = precision_of(**{name: m, "b": b})
+    mm = _stored(m, name, prec, u, check_finite)
+    x, was_1d = _rhs(b, "b", prec, mm.shape[0], check_finite)
+    return prec, u, mm, x, was_1d
 
 
 @_core.bool_keywords("check_finite")
@@ -189,7 +191,7 @@ def potrs(c, b, uplo="L", *, check_finite=True):
     """Solve ``A x = b`` with the Cholesky factor ``c`` of A (its ``uplo`` triangle, as
     :func:`potrf` returns it; LAPACK ``?potrs``). Raises SingularMatrixError if ``c`` has an
     exactly zero diagonal entry (unless ``b`` has no columns: nothing is solved)."""
-    prec, u, cm, x, was_1d = _potrs_inputs(c, b, uplo, check_finite)
+    prec, u, cm, x, was_1d = _triangle_and_rhs(c, "c", b, uplo, check_finite)
     n, nrhs = x.shape
     info = call(prec.kernel("potrs"), u, n, nrhs, cm, ld(cm), x, ld(x))
     _check(info, "potrs", _SOLVE_ARGS)
@@ -202,7 +204,7 @@ def potrs_jvp(c, b, dc, db, uplo="L", *, check_finite=True):
     """Forward mode of :func:`potrs`: ``x, dx`` with ``dx = A^{-1} (db - dA x)``, ``dA = dL L^H
     + L dL^H`` ('U': ``dU^H U + U^H dU``) for the tangent ``dc`` of the factor (its ``uplo``
     triangle, complex diagonal included). ``dc`` / ``db`` may be None (constant)."""
-    prec, u, cm, x, was_1d = _potrs_inputs(c, b, uplo, check_finite)
+    prec, u, cm, x, was_1d = _triangle_and_rhs(c, "c", b, uplo, check_finite)
     n, nrhs = x.shape
     active = 0
     dcm = None
@@ -227,7 +229,7 @@ def potrs_vjp(c, b, uplo="L", *, check_finite=True):
     ``b_bar = A^{-1} x_bar`` and ``c_bar`` the cotangent of the factor's ``uplo`` triangle (zero
     outside it; complex diagonal for complex data, since potrs reads it as stored). The
     pullback keeps private copies of the factor and of x."""
-    prec, u, cm, x, was_1d = _potrs_inputs(c, b, uplo, check_finite)
+    prec, u, cm, x, was_1d = _triangle_and_rhs(c, "c", b, uplo, check_finite)
     n, nrhs = x.shape
     info = call(prec.kernel("potrs"), u, n, nrhs, cm, ld(cm), x, ld(x))
     _check(info, "potrs_vjp", _SOLVE_ARGS)
@@ -246,12 +248,6 @@ def potrs_vjp(c, b, uplo="L", *, check_finite=True):
 
 
 # ------------------------------------------------------------------ posv
-def _posv_inputs(a, b, uplo, check_finite):
-    u = _uplo(uplo)
-    prec = precision_of(a=a, b=b)
-    c = _stored(a, "a", prec, u, check_finite)
-    x, was_1d = _rhs(b, "b", prec, c.shape[0], check_finite)
-    return prec, u, c, x, was_1d
 
 
 @_core.bool_keywords("check_finite")
@@ -259,7 +255,7 @@ def posv(a, b, uplo="L", *, check_finite=True):
     """Solve ``A x = b`` for the Hermitian positive definite A given by the ``uplo`` triangle
     of ``a`` (LAPACK ``?posv``): ``(c, x, info)`` with the factor ``c`` as :func:`potrf` returns
     it. ``info = j > 0``: not positive definite, x is not computed (a copy of b)."""
-    prec, u, c, x, was_1d = _posv_inputs(a, b, uplo, check_finite)
+    prec, u, c, x, was_1d = _triangle_and_rhs(a, "a", b, uplo, check_finite)
     n, nrhs = x.shape
     info = call(prec.kernel("posv"), u, n, nrhs, c, ld(c), x, ld(x))
     _check(info, "posv", _SOLVE_ARGS)
@@ -272,7 +268,7 @@ def posv_jvp(a, b, da, db, uplo="L", *, check_finite=True):
     (``dA`` the Hermitian matrix of ``da``'s ``uplo`` triangle) and ``dc`` as
     :func:`potrf_jvp`. ``da`` / ``db`` may be None (constant). Raises NotPositiveDefiniteError
     if A is not positive definite."""
-    prec, u, c, x, was_1d = _posv_inputs(a, b, uplo, check_finite)
+    prec, u, c, x, was_1d = _triangle_and_rhs(a, "a", b, uplo, check_finite)
     n, nrhs = x.shape
     active = 0
     dam = None
@@ -301,7 +297,7 @@ def posv_vjp(a, b, uplo="L", *, check_finite=True):
     the cost of differentiating ``A x = b``. ``x_bar=None`` means zero. Raises
     NotPositiveDefiniteError if A is not positive definite. The pullback keeps private copies
     of the factor and of x."""
-    prec, u, c, x, was_1d = _posv_inputs(a, b, uplo, check_finite)
+    prec, u, c, x, was_1d = _triangle_and_rhs(a, "a", b, uplo, check_finite)
     n, nrhs = x.shape
     info = call(prec.kernel("posv"), u, n, nrhs, c, ld(c), x, ld(x))
     _check(info, "posv_vjp", _SOLVE_ARGS)
