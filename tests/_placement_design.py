@@ -163,7 +163,9 @@ def matrix(routines=None, full=None):
         else:
             for pl, m, e, act in covering(r):
                 cells.append(make_cell(r, m, act, elem=e, **pl))
-    return cells
+    # a routine with one array slot meets a combination of placements again as that slot's
+    # single move (potrf's A in heapcpy): build each cell once
+    return list(dict.fromkeys(cells))
 
 
 def cover_patterns(cells_by_mode_pattern):

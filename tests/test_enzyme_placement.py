@@ -34,7 +34,7 @@ Cells that fail against today's code (main at cefcde0) are marked xfail with the
 Cost: every job (cell, control, program) is one Enzyme build in a forked process, ~2 CPU-seconds
 (DIFFLAPACK_PLACEMENT_REPORT=file writes each job's seconds). Default, with
 tests/test_enzyme_programs.py: 264 jobs, ~590 CPU-seconds; with tests/test_enzyme_wrapper.py
-too, 6.6 to 9.2 min on 2 cores shared with other jobs (21 min at load average 10). Full: 7211
+too, 6.6 to 9.2 min on 2 cores shared with other jobs (21 min at load average 10). Full: 7131
 jobs here, ~4 CPU-hours (2 s a job), i.e. about 2 hours on 2 idle cores.
 
 Remove a mark when its cause is fixed: strict xfail turns an unexpected pass into a failure
@@ -257,3 +257,13 @@ def runner(request):
 def test_placement(runner, cell):
     out = runner.result(cell)
     assert out.ok, str(out)
+
+
+def test_the_full_matrix_holds_the_default_design():
+    """DIFFLAPACK_FULL_MATRIX=1 (README: the full matrix, ~2 h) builds every cell once, and
+    covers every (routine, precision, mode) and every slot placement the default design runs."""
+    full, default = P.matrix(full=True), P.matrix(full=False)
+    assert len({c.id for c in full}) == len(full) > 20 * len(default)
+    assert {(c.routine, c.elem, c.mode) for c in default} <= {(c.routine, c.elem, c.mode) for c in full}
+    placed = lambda cells: {(c.routine, c.elem, s, p) for c in cells for s, p in c.placement}  # noqa: E731
+    assert placed(default) <= placed(full)
