@@ -15,7 +15,10 @@ import numpy as np
 from _placement_cpp import driver_layout, encode_params
 from _placement_model import ELEMS, input_length
 
-# What Enzyme or clang prints when it gave up (the build may still run and return numbers).
+# What Enzyme or clang prints when it gave up (the build may still run and return numbers): the
+# library's own list (difflapack.enzyme.enzyme_failures, which every checked build applies) and,
+# on the raw log, these substrings the matrix has always failed on as well (an assertion or an
+# `unreachable` in a crashed build, "error:" anywhere in a line).
 FAILURE_PATTERNS = ("Cannot deduce type", "No augmented forward pass", "No forward mode derivative",
                     "No reverse pass found", "No derivative found", "Bad function type", "LLVM ERROR",
                     "Call parameter type does not match", "error:", "Assertion", "unreachable")
@@ -29,9 +32,10 @@ def _jax():
 
 
 def _scan(log):
-    import re
-    log = re.sub(r"\x1b\[[0-9;]*m", "", log)
-    return [ln.strip()[:400] for ln in log.splitlines() if any(p in ln for p in FAILURE_PATTERNS)]
+    from difflapack import enzyme
+    log = enzyme.strip_ansi(log)
+    lines = enzyme.enzyme_failures(log) + [ln for ln in log.splitlines() if any(p in ln for p in FAILURE_PATTERNS)]
+    return [ln.strip()[:400] for ln in dict.fromkeys(lines)]
 
 
 def gcc_include(code):
