@@ -222,7 +222,11 @@ def test_pullback_reusable_and_independent_of_returned_arrays():
     a, _, w = problem(6, 6, seed=5)
     (lu, piv, _), pullback = difflapack.getrf_vjp(a)
     first = pullback(w)
-    lu[...] = 0.0  # the caller owns the returned factors
+    with pytest.raises(ValueError, match="read-only"):  # the factors the pullback keeps
+        lu[...] = 0.0
+    mine = np.array(lu)  # a writable copy is the caller's own
+    mine[...] = 0.0
+    piv[...] = 0
     np.testing.assert_array_equal(pullback(w), first)
 
 

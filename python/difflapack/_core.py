@@ -321,6 +321,19 @@ def check_finite(arr: np.ndarray, name: str) -> None:
         raise ValueError(f"{name} must contain only finite values")
 
 
+def kept(arr: np.ndarray) -> np.ndarray:
+    """A read-only view of an array a pullback keeps (a factor, a solution) for the caller.
+
+    The ``_vjp`` functions return their primal outputs this way instead of as copies: the
+    caller reads the very array the pullback will use, and writing into it raises
+    ``ValueError: assignment destination is read-only`` (like JAX's immutable arrays) rather
+    than silently changing a later gradient. ``np.array(out)`` gives a writable copy. Saves a
+    full pass over each output, as costly as an O(n^2) solve itself."""
+    view = arr.view()
+    view.flags.writeable = False
+    return view
+
+
 def ptr(arr) -> int | None:
     """Address of a NumPy buffer for ctypes (None for None)."""
     return None if arr is None else arr.ctypes.data

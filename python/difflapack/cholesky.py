@@ -43,7 +43,7 @@ import numpy as np
 from . import _core
 from ._core import ACTIVE_A, ACTIVE_B, WANT_DLU, NotPositiveDefiniteError, SingularMatrixError, call, ld
 from ._core import precision_of
-from .lu import _check, _rhs, _rhs_like, _shape_out, _zeros
+from .lu import _check, _kept_out, _rhs, _rhs_like, _shape_out, _zeros
 from .triangular import _triangle
 
 __all__ = [
@@ -158,7 +158,7 @@ def potrf_vjp(a, uplo="L", *, check_finite=True):
     imaginary part of its diagonal (the factor's diagonal is real). ``a_bar`` is the cotangent
     of the stored triangle (real diagonal; zero outside the triangle; see the module doc).
     Raises NotPositiveDefiniteError (here, not in the pullback) if ``a`` is not positive
-    definite. The pullback keeps a private copy of the factor."""
+    definite. ``c`` is returned read-only: it is the factor the pullback keeps."""
     prec, u, c = _factor(a, uplo, check_finite)
     n = c.shape[0]
     info = call(prec.kernel("potrf"), u, n, c, ld(c))
@@ -172,7 +172,7 @@ def potrf_vjp(a, uplo="L", *, check_finite=True):
         _check(rc, "potrf_vjp pullback", _POTRF_ARGS)
         return _only_triangle(abar, u)
 
-    return (c.copy(order="F"), 0), pullback
+    return (_core.kept(c), 0), pullback
 
 
 # ------------------------------------------------------------------ potrs
@@ -228,7 +228,8 @@ def potrs_vjp(c, b, uplo="L", *, check_finite=True):
     """Reverse mode of :func:`potrs`: ``x, pullback`` with ``c_bar, b_bar = pullback(x_bar)``:
     ``b_bar = A^{-1} x_bar`` and ``c_bar`` the cotangent of the factor's ``uplo`` triangle (zero
     outside it; complex diagonal for complex data, since potrs reads it as stored). The
-    pullback keeps private copies of the factor and of x."""
+    pullback keeps a private copy of the factor; ``x`` is returned read-only (the pullback
+    keeps it)."""
     prec, u, cm, x, was_1d = _triangle_and_rhs(c, "c", b, uplo, check_finite)
     n, nrhs = x.shape
     info = call(prec.kernel("potrs"), u, n, nrhs, cm, ld(cm), x, ld(x))
@@ -244,7 +245,7 @@ def potrs_vjp(c, b, uplo="L", *, check_finite=True):
         _check(rc, "potrs_vjp pullback", _SOLVE_ARGS)
         return cbar, _shape_out(bbar, was_1d)
 
-    return _shape_out(x.copy(order="F"), was_1d), pullback
+    return _kept_out(x, was_1d), pullback
 
 
 # ------------------------------------------------------------------ posv
@@ -315,4 +316,4 @@ def posv_vjp(a, b, uplo="L", *, check_finite=True):
             _only_triangle(abar, u)
         return abar, _shape_out(bbar, was_1d)
 
-    return (c.copy(order="F"), _shape_out(x.copy(order="F"), was_1d), 0), pullback
+    return (_core.kept(c), _kept_out(x, was_1d), 0), pullback

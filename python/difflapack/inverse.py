@@ -94,12 +94,12 @@ def getri_vjp(lu, piv, *, check_finite=True):
     """Reverse mode of :func:`getri`: ``(x, pullback)``; ``pullback(x_bar)`` returns the packed
     cotangent of the factors (Lbar strictly below the diagonal, Ubar on and above), i.e.
     ``stril(P^T A_bar U^H) + triu(L^H P^T A_bar)`` with ``A_bar = -x^H x_bar x^H``. The
-    pullback keeps private copies of ``lu`` and ``x``."""
+    pullback keeps a private copy of ``lu`` and ``x`` itself, returned read-only."""
     prec, x, ipiv = _getri_inputs(lu, piv, check_finite)
     n = x.shape[0]
     lu_saved = _matrix(lu, "lu", prec, False)
     _getri_call(prec, "getri", "getri_vjp", n, x, ld(x), ipiv)
-    x_saved = x.copy(order="F")
+    x_saved = x
 
     def pullback(x_bar):
         lubar = _same_shape(_core.zero_if_none(x_bar, (n, n), prec), "x_bar", prec, (n, n), check_finite)
@@ -108,7 +108,7 @@ def getri_vjp(lu, piv, *, check_finite=True):
         _check(rc, "getri_vjp pullback", _GETRI_ARGS)
         return lubar
 
-    return x, pullback
+    return _core.kept(x), pullback
 
 
 # ------------------------------------------------------------------ inv
@@ -149,10 +149,10 @@ def inv_jvp(a, da, *, check_finite=True):
 @_core.bool_keywords("check_finite")
 def inv_vjp(a, *, check_finite=True):
     """Reverse mode of :func:`inv`: ``(x, pullback)``, ``a_bar = pullback(x_bar) =
-    -x^H x_bar x^H`` (two gemm). The pullback keeps a private copy of ``x``."""
+    -x^H x_bar x^H`` (two gemm). ``x`` is returned read-only: the pullback keeps it."""
     x = inv(a, check_finite=check_finite)
     prec, n = precision_of(a=x), x.shape[0]
-    x_saved = x.copy(order="F")
+    x_saved = x
 
     def pullback(x_bar):
         abar = _same_shape(_core.zero_if_none(x_bar, (n, n), prec), "x_bar", prec, (n, n), check_finite)
@@ -160,7 +160,7 @@ def inv_vjp(a, *, check_finite=True):
         _check(rc, "inv_vjp pullback", ("active", "n", "x", "ldx", "x_bar", "ldxbar"))
         return abar
 
-    return x, pullback
+    return _core.kept(x), pullback
 
 
 # ------------------------------------------------------------------ det, slogdet

@@ -12,7 +12,9 @@ Conventions shared by every function here
   so pullbacks apply conjugate transposes. ``trans='C'`` (conjugate transpose) is its own case;
   for real data it equals ``'T'``.
 - C- and Fortran-ordered arrays and strided views (``b[::2]``, ``b[::-1]``) are accepted.
-  Inputs are never modified; results are new arrays.
+  Inputs are never modified; results are new arrays. The primal outputs of a ``_vjp`` are
+  read-only views of the arrays its pullback keeps (``_core.kept``): writing into one raises
+  instead of silently changing a later gradient; ``np.array(x)`` gives a writable copy.
 - Only the referenced triangle of ``a`` is read: the ``uplo`` triangle, without its diagonal
   when ``diag='U'`` (unit diagonal, taken as ones). Entries outside it may hold anything, and
   the same holds for the tangent ``da``. Cotangents ``da_bar`` are full ``n x n`` arrays that
@@ -39,7 +41,7 @@ import numpy as np
 
 from . import _core
 from ._core import ACTIVE_A, ACTIVE_ALPHA, ACTIVE_B, call, ld, precision_of, raise_for_info
-from .lu import _rhs, _rhs_like, _shape_out
+from .lu import _kept_out, _rhs, _rhs_like, _shape_out
 
 __all__ = ["trsv", "trsv_jvp", "trsv_vjp", "trsm", "trsm_jvp", "trsm_vjp", "trtrs", "trtrs_jvp", "trtrs_vjp"]
 
@@ -159,14 +161,14 @@ def trsv_vjp(a, b, uplo="U", trans="N", diag="N", *, check_finite=True):
     ``(da_bar, db_bar)`` with ``db_bar = op(A)^{-H} x_bar`` and ``da_bar`` = ``-db_bar x^H``
     (trans 'N'), ``-conj(x) db_bar^T`` ('T') or ``-x db_bar^H`` ('C') projected onto the
     referenced triangle: a full (n, n) array, zero outside the ``uplo`` triangle and on the
-    diagonal when diag='U'. The pullback may be called any number of times; it uses private
-    copies of ``a`` and ``x``.
+    diagonal when diag='U'. The pullback may be called any number of times; it uses a private
+    copy of ``a`` and ``x`` itself, which is therefore returned read-only.
     """
     prec, (u, t, d), a, x = _trsv_inputs(a, b, uplo, trans, diag, check_finite, copy_a=True)
     n = a.shape[0]
     info = call(prec.kernel("trsv"), u, t, d, n, a, ld(a), x, 1)
     raise_for_info(info, "trsv_vjp", _TRSV_ARGS)
-    x_saved = x.copy()
+    x_saved = x
 
     def pullback(x_bar):
         bbar = _vector(_core.zero_if_none(x_bar, (n,), prec), "x_bar", prec, n, check_finite, "the length of x")
@@ -176,7 +178,7 @@ def trsv_vjp(a, b, uplo="U", trans="N", diag="N", *, check_finite=True):
         raise_for_info(info, "trsv_vjp pullback", _TRSV_ARGS)
         return abar, bbar
 
-    return x, pullback
+    return _core.kept(x), pullback
 
 
 # ------------------------------------------------------------------ trsm
@@ -260,7 +262,7 @@ def trsm_vjp(a, b, alpha=1.0, side="L", uplo="U", transa="N", diag="N", *, check
     m, n = x.shape
     info = call(prec.kernel("trsm"), s, u, t, d, m, n, alpha, a, ld(a), x, ld(x))
     raise_for_info(info, "trsm_vjp", _TRSM_ARGS)
-    x_saved = x.copy(order="F")
+    x_saved = x
 
     def pullback(x_bar):
         bbar = _matrix(_core.zero_if_none(x_bar, (m, n), prec), "x_bar", prec, check_finite)
@@ -272,7 +274,7 @@ def trsm_vjp(a, b, alpha=1.0, side="L", uplo="U", transa="N", diag="N", *, check
         raise_for_info(info, "trsm_vjp pullback", _TRSM_ARGS)
         return abar, bbar, dalpha[0]
 
-    return x, pullback
+    return _core.kept(x), pullback
 
 
 # ------------------------------------------------------------------ trtrs
@@ -328,7 +330,7 @@ def trtrs_vjp(a, b, uplo="U", trans="N", diag="N", *, check_finite=True):
     n, nrhs = x.shape
     info = call(prec.kernel("trtrs"), u, t, d, n, nrhs, a, ld(a), x, ld(x))
     raise_for_info(info, "trtrs_vjp", _TRTRS_ARGS)
-    x_saved = x.copy(order="F")
+    x_saved = x
 
     def pullback(x_bar):
         x_bar = _core.zero_if_none(x_bar, (n,) if was_1d else (n, nrhs), prec)
@@ -339,4 +341,4 @@ def trtrs_vjp(a, b, uplo="U", trans="N", diag="N", *, check_finite=True):
         raise_for_info(info, "trtrs_vjp pullback", _TRTRS_ARGS)
         return abar, _shape_out(bbar, was_1d)
 
-    return _shape_out(x, was_1d), pullback
+    return _kept_out(x, was_1d), pullback
