@@ -1,0 +1,128 @@
+"""dl_?copy_triangle, the NumPy API's one-pass copy-in of a triangular / Hermitian input, and
+the API's check_finite through it: every precision, uplo, diag, lda > n; a non-finite entry in
+each part of the matrix (read triangle, unit diagonal, other triangle; real and imaginary
+parts); the fused path (column-major arrays of the computation's dtype) against the general
+path (C order, other dtypes), which must agree exactly."""
+import itertools
+
+import numpy as np
+import pytest
+
+import difflapack as dl
+from difflapack import _core
+
+PRECS = ["s", "d", "c", "z"]
+
+
+def _matrix(prec, n, lda, seed=0):
+    rng = np.random.default_rng(seed)
+    dtype = _core.PRECISIONS[prec].dtype
+    full = rng.standard_normal((lda, n)).astype(dtype)
+    if np.iscomplexobj(full):
+        full = full + 1j * rng.standard_normal((lda, n)).astype(dtype)
+    full = np.asfortranarray(full)
+    return full, full[:n]  # the view has lda > n when lda > n
+
+
+def _call(prec, uplo, diag, a, lda):
+    """a: an n x n view whose columns lie lda apart."""
+    n = a.shape[0]
+    out = np.full((n, n), 7, _core.PRECISIONS[prec].dtype, order="F")
+    rc = getattr(_core.lib, f"dl_{prec}copy_triangle")(uplo, diag, n, a.ctypes.data, lda, out.ctypes.data, n)
+    return rc, out
+
+
+@pytest.mark.parametrize("prec,uplo,diag,n,lda", list(itertools.product(PRECS, [b"U", b"L"], [b"N", b"U"],
+                                                                       [1, 5, 70], [0, 3])))
+def test_copies_the_triangle_zeros_the_rest(prec, uplo, diag, n, lda):
+    full, a = _matrix(prec, n, n + lda)
+    rc, out = _call(prec, uplo, diag, a, n + lda)
+    want = np.triu(a) if uplo == b"U" else np.tril(a)
+    assert rc == 0
+    np.testing.assert_array_equal(out, want)
+
+
+def _positions(n, uplo, diag):
+    """(i, j, read) for one entry of each kind: off-diagonal in the triangle, the diagonal
+    (read unless diag U), the other triangle (never read)."""
+    i, j = (1, n - 1) if uplo == b"U" else (n - 1, 1)
+    return [(i, j, True), (2, 2, diag == b"N"), (j, i, False)]
+
+
+@pytest.mark.parametrize("prec,uplo,diag", list(itertools.product(PRECS, [b"U", b"L"], [b"N", b"U"])))
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, "imag-nan", "imag-inf"])
+def test_reports_exactly_the_read_nonfinite_entries(prec, uplo, diag, bad):
+    n = 6
+    if isinstance(bad, str) and prec in "sd":
+        pytest.skip("real data has no imaginary part")
+    for i, j, read in _positions(n, uplo, diag):
+        full, a = _matrix(prec, n, n + 2, seed=3)
+        a[i, j] = complex(0.5, float(bad[5:])) if isinstance(bad, str) else bad
+        rc, out = _call(prec, uplo, diag, a, n + 2)
+        assert rc == int(read), (i, j)
+        in_triangle = j >= i if uplo == b"U" else i >= j
+        if in_triangle:
+            np.testing.assert_array_equal(out[i, j], a[i, j])
+        else:
+            assert out[i, j] == 0
+
+
+@pytest.mark.parametrize("prec", PRECS)
+def test_argument_errors_write_nothing(prec):
+    full, a = _matrix(prec, 4, 4)
+    out = np.full((4, 4), 7, _core.PRECISIONS[prec].dtype, order="F")
+    fn = getattr(_core.lib, f"dl_{prec}copy_triangle")
+    assert fn(b"U", b"N", -1, full.ctypes.data, 4, out.ctypes.data, 4) == -3
+    assert fn(b"U", b"N", 4, full.ctypes.data, 3, out.ctypes.data, 4) == -5
+    assert fn(b"U", b"N", 4, full.ctypes.data, 4, out.ctypes.data, 3) == -7
+    assert (out == 7).all()
+
+
+# ------------------------------------------------------------------ through the NumPy API
+LAYOUTS = {
+    "fortran": lambda m: np.asfortranarray(m),            # the fused path
+    "fortran-lda": lambda m: np.asfortranarray(np.vstack([m, m]))[: m.shape[0]],  # fused, lda = 2n
+    "c-order": lambda m: np.ascontiguousarray(m),         # the general path
+    "strided": lambda m: np.asfortranarray(np.repeat(m, 2, axis=1))[:, ::2],  # general
+}
+
+
+def _spd(n, dtype, seed=1):
+    rng = np.random.default_rng(seed)
+    m = rng.standard_normal((n, n))
+    return (m @ m.T + n * np.eye(n)).astype(dtype)
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.complex128])
+def test_api_paths_agree_and_check_only_the_triangle(layout, dtype):
+    n = 7
+    spd = _spd(n, dtype)
+    base = LAYOUTS[layout](spd)
+    ref_c, _ = dl.potrf(np.ascontiguousarray(spd))
+    np.testing.assert_array_equal(dl.potrf(base)[0], ref_c)
+    bad = spd.copy()
+    bad[0, n - 1] = np.nan  # the strict upper triangle: not read with uplo 'L'
+    c, info = dl.potrf(LAYOUTS[layout](bad))
+    np.testing.assert_array_equal(c, ref_c)
+    assert np.all(np.triu(c, 1) == 0)
+    with pytest.raises(ValueError, match=r"a \(its referenced triangle\) must contain only finite"):
+        dl.potrf(LAYOUTS[layout](bad), uplo="U")
+    x, pullback = dl.trsv_vjp(LAYOUTS[layout](bad), np.ones(n, dtype), uplo="L")
+    np.testing.assert_array_equal(x, dl.trsv(np.tril(spd), np.ones(n, dtype), uplo="L"))
+    with pytest.raises(ValueError, match="referenced triangle"):
+        dl.trsv_vjp(LAYOUTS[layout](bad), np.ones(n, dtype), uplo="U")
+    unit = bad.copy()
+    unit[3, 3] = np.inf  # the unit diagonal is not read
+    dl.trsm_vjp(LAYOUTS[layout](unit), np.ones((n, 2), dtype), uplo="L", diag="U")
+    dl.trsm_vjp(LAYOUTS[layout](unit), np.ones((n, 2), dtype), uplo="L", diag="U", check_finite=False)
+    with pytest.raises(ValueError, match="referenced triangle"):
+        dl.trsm_vjp(LAYOUTS[layout](unit), np.ones((n, 2), dtype), uplo="L", diag="N")
+
+
+def test_caller_array_untouched_by_the_fused_copy():
+    spd = np.asfortranarray(_spd(9, np.float64))
+    before = spd.copy()
+    dl.posv_vjp(spd, np.ones(9))[1](np.ones(9))
+    dl.potrf_vjp(spd)[1](np.eye(9))
+    np.testing.assert_array_equal(spd, before)
