@@ -254,26 +254,28 @@ void IFN(project_tri)(char uplo, int strict, int n, T *A, int lda) {
  * where an isfinite call or a floating-point sum of probes would not. */
 #define DL_FINITE(x) ((x) - (x) == 0)
 
-/* One pass per column: the triangle's segment copied while its finiteness is accumulated,
- * the other segment zeroed. */
-int FN(copy_triangle)(char uplo, char diag, int n, const T *A, int lda, T *C, int ldc) {
-    if (n < 0) return -3;
-    if (lda < dl_max(1, n)) return -5;
-    if (ldc < dl_max(1, n)) return -7;
-    const int upper = uplo == 'U' || uplo == 'u', unit = diag == 'U' || diag == 'u';
+/* One pass per column: the copied segment's finiteness accumulated while it is copied, the
+ * rest of the column zeroed. */
+int FN(copy_checked)(char uplo, char diag, int m, int n, const T *A, int lda, T *C, int ldc) {
+    if (m < 0) return -3;
+    if (n < 0) return -4;
+    if (lda < dl_max(1, m)) return -6;
+    if (ldc < dl_max(1, m)) return -8;
+    const int upper = uplo == 'U' || uplo == 'u', lower = uplo == 'L' || uplo == 'l';
+    const int unit = (upper || lower) && (diag == 'U' || diag == 'u');
     int finite = 1;
     for (int j = 0; j < n; ++j) {
         const T *a = A + (size_t)j * lda;
         T *c = C + (size_t)j * ldc;
-        /* the triangle's rows [lo, hi); the read part [rlo, rhi) leaves out a unit diagonal */
-        const int lo = upper ? 0 : j, hi = upper ? j + 1 : n;
-        const int rlo = upper || !unit ? lo : j + 1, rhi = upper && unit ? j : hi;
+        /* the copied rows [lo, hi); the read part [rlo, rhi) leaves out a unit diagonal */
+        const int lo = lower ? dl_min(j, m) : 0, hi = upper ? dl_min(j + 1, m) : m;
+        const int rlo = lower && unit ? dl_min(j + 1, m) : lo, rhi = upper && unit ? dl_min(j, m) : hi;
         for (int i = 0; i < lo; ++i) c[i] = 0;
         for (int i = lo; i < hi; ++i) c[i] = a[i];
         int col = 1;
         for (int i = rlo; i < rhi; ++i) col &= DL_FINITE(a[i]);
         finite &= col;
-        for (int i = hi; i < n; ++i) c[i] = 0;
+        for (int i = hi; i < m; ++i) c[i] = 0;
     }
     return !finite;
 }

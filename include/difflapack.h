@@ -362,14 +362,15 @@ DL_PRECISIONS(DL_DECLARE_PRECISION)
  */
 
 /* ---------------------------------------------------------------- misc */
-/* dl_?copy_triangle: C := the uplo triangle of the n x n A, diagonal included, with zeros
- *   strictly outside it, in one pass (the NumPy API's copy-in of a triangular or Hermitian
- *   input: copy, zero fill and check_finite fused). Returns 1 when an entry BLAS reads is inf
- *   or NaN (diag 'U': the diagonal is copied but not read, so not checked), 0 otherwise; -3
- *   for n < 0, -5 for lda < max(1, n), -7 for ldc < max(1, n) (nothing written). */
-#define DL_DECLARE_COPY_TRIANGLE(p, T, R, is_complex)                                            \
-    int dl_##p##copy_triangle(char uplo, char diag, int n, const T *A, int lda, T *C, int ldc);
-DL_PRECISIONS(DL_DECLARE_COPY_TRIANGLE)
+/* dl_?copy_checked: C := A (m x n) as LAPACK's ?lacpy copies it -- uplo 'U': the upper
+ *   trapezoid, 'L': the lower one (diagonal included), anything else: all of it -- with zeros
+ *   elsewhere, in one pass; the NumPy API's copy-in (copy, zero fill and check_finite fused).
+ *   Returns 1 when an entry BLAS reads is inf or NaN (diag 'U' with uplo 'U'/'L': the
+ *   diagonal is copied but not read, so not checked), 0 otherwise; -3 for m < 0, -4 for
+ *   n < 0, -6 for lda < max(1, m), -8 for ldc < max(1, m) (nothing written). */
+#define DL_DECLARE_COPY_CHECKED(p, T, R, is_complex)                                             \
+    int dl_##p##copy_checked(char uplo, char diag, int m, int n, const T *A, int lda, T *C, int ldc);
+DL_PRECISIONS(DL_DECLARE_COPY_CHECKED)
 
 /* Number of BLAS threads used by the backing OpenBLAS (for benchmarks). */
 void dl_set_num_threads(int nthreads);

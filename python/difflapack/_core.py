@@ -115,9 +115,9 @@ class _Lib:
                 fn.argtypes = argtypes
                 fn.restype = ctypes.c_int
             for prefix in PRECISIONS:  # the copy-in helper, one per precision (difflapack.h "misc")
-                fn = getattr(cdll, f"dl_{prefix}copy_triangle")
-                fn.argtypes = [ctypes.c_char, ctypes.c_char, ctypes.c_int, ctypes.c_void_p, ctypes.c_int,
-                               ctypes.c_void_p, ctypes.c_int]
+                fn = getattr(cdll, f"dl_{prefix}copy_checked")
+                fn.argtypes = [ctypes.c_char, ctypes.c_char, ctypes.c_int, ctypes.c_int, ctypes.c_void_p,
+                               ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
                 fn.restype = ctypes.c_int
             cdll.dl_set_num_threads.argtypes = [ctypes.c_int]
             cdll.dl_set_num_threads.restype = None
@@ -339,23 +339,23 @@ def kept(arr: np.ndarray) -> np.ndarray:
     return view
 
 
-def copy_triangle(a, prec: Precision, uplo: bytes, diag: bytes):
-    """The one-pass copy-in of a triangular or Hermitian input (C's dl_?copy_triangle): a new
-    Fortran array holding the ``uplo`` triangle of ``a`` (diagonal included) and zeros
-    elsewhere, and whether an entry BLAS reads is inf or NaN. Only for a plain square ndarray
-    of the computation's dtype laid out by columns (Fortran order, or a column-strided view
-    of one); returns None otherwise (the caller takes the general path)."""
+def copy_checked(a, prec: Precision, uplo: bytes = b"A", diag: bytes = b"N"):
+    """The one-pass copy-in of an input (C's dl_?copy_checked): a new Fortran array holding
+    ``a`` -- only its ``uplo`` triangle (diagonal included) for uplo 'U'/'L', zeros elsewhere --
+    and whether an entry BLAS reads is inf or NaN. Only for a plain 2-D ndarray of the
+    computation's dtype laid out by columns (Fortran order, or a column-strided view of one);
+    returns None otherwise (the caller takes the general path: conversion, then checks)."""
     if type(a) is not np.ndarray or a.dtype != prec.dtype or a.ndim != 2 or not a.flags.aligned:
         return None
-    n, item = a.shape[0], a.itemsize
-    if n == 0 or a.shape[1] != n or n > INT_MAX or a.strides[0] != item or a.strides[1] % item:
+    (m, n), item = a.shape, a.itemsize
+    if m == 0 or n == 0 or max(m, n) > INT_MAX or a.strides[0] != item or a.strides[1] % item:
         return None
     lda = a.strides[1] // item
-    if not n <= lda <= INT_MAX:
+    if not m <= lda <= INT_MAX:
         return None
-    out = np.empty((n, n), prec.dtype, order="F")
-    nonfinite = getattr(lib, f"dl_{prec.prefix}copy_triangle")(uplo, diag, n, a.ctypes.data, lda,
-                                                                out.ctypes.data, n)
+    out = np.empty((m, n), prec.dtype, order="F")
+    nonfinite = getattr(lib, f"dl_{prec.prefix}copy_checked")(uplo, diag, m, n, a.ctypes.data, lda,
+                                                               out.ctypes.data, m)
     return out, bool(nonfinite)
 
 

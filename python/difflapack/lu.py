@@ -55,7 +55,14 @@ _GESV_ARGS = ("n", "nrhs", "a", "lda", "piv", "b", "ldb")
 # ------------------------------------------------------------------ argument handling
 def _matrix(a, name, prec, check_finite, copy=True):
     """A Fortran-ordered 2-D array of the computation's dtype; a fresh copy when ``copy`` (the
-    C side writes it, or a pullback keeps it)."""
+    C side writes it, or a pullback keeps it), made and checked in one pass when ``a`` already
+    is a column-major array of that dtype (_core.copy_checked)."""
+    fused = _core.copy_checked(a, prec) if copy else None
+    if fused is not None:
+        arr, nonfinite = fused
+        if check_finite and nonfinite:
+            raise ValueError(f"{name} must contain only finite values")
+        return arr
     arr = _core.as_matrix(a, name, prec, copy=copy)
     if check_finite:
         _core.check_finite(arr, name)

@@ -89,10 +89,10 @@ def _triangle(a, name: str, prec, uplo: bytes, diag: bytes, check_finite: bool, 
     """``a`` as a square Fortran array of the computation's dtype, its referenced triangle
     checked (check_finite). With ``copy``: a fresh array holding the ``uplo`` triangle (with its
     diagonal) and zeros elsewhere, made in one pass with the check when ``a`` is already a
-    column-major array of that dtype (dl_?copy_triangle: a copy, an isfinite pass and a zero
+    column-major array of that dtype (dl_?copy_checked: a copy, an isfinite pass and a zero
     fill were three passes over n^2, together as costly as an O(n^2) solve)."""
-    fused = _core.copy_triangle(a, prec, uplo, diag) if copy else None
-    if fused is not None:
+    fused = _core.copy_checked(a, prec, uplo, diag) if copy else None
+    if fused is not None and fused[0].shape[0] == fused[0].shape[1]:
         arr, nonfinite = fused
         if check_finite and nonfinite:
             raise ValueError(f"{name} (its referenced triangle) must contain only finite values")

@@ -1,5 +1,6 @@
-"""dl_?copy_triangle, the NumPy API's one-pass copy-in of a triangular / Hermitian input, and
-the API's check_finite through it: every precision, uplo, diag, lda > n; a non-finite entry in
+"""dl_?copy_checked, the NumPy API's one-pass copy-in of its inputs (a triangle, a Hermitian
+triangle or a whole matrix), and the API's check_finite through it: every precision, uplo,
+diag, rectangular shapes, lda > m; a non-finite entry in
 each part of the matrix (read triangle, unit diagonal, other triangle; real and imaginary
 parts); the fused path (column-major arrays of the computation's dtype) against the general
 path (C order, other dtypes), which must agree exactly."""
@@ -28,7 +29,7 @@ def _call(prec, uplo, diag, a, lda):
     """a: an n x n view whose columns lie lda apart."""
     n = a.shape[0]
     out = np.full((n, n), 7, _core.PRECISIONS[prec].dtype, order="F")
-    rc = getattr(_core.lib, f"dl_{prec}copy_triangle")(uplo, diag, n, a.ctypes.data, lda, out.ctypes.data, n)
+    rc = getattr(_core.lib, f"dl_{prec}copy_checked")(uplo, diag, n, n, a.ctypes.data, lda, out.ctypes.data, n)
     return rc, out
 
 
@@ -71,11 +72,31 @@ def test_reports_exactly_the_read_nonfinite_entries(prec, uplo, diag, bad):
 def test_argument_errors_write_nothing(prec):
     full, a = _matrix(prec, 4, 4)
     out = np.full((4, 4), 7, _core.PRECISIONS[prec].dtype, order="F")
-    fn = getattr(_core.lib, f"dl_{prec}copy_triangle")
-    assert fn(b"U", b"N", -1, full.ctypes.data, 4, out.ctypes.data, 4) == -3
-    assert fn(b"U", b"N", 4, full.ctypes.data, 3, out.ctypes.data, 4) == -5
-    assert fn(b"U", b"N", 4, full.ctypes.data, 4, out.ctypes.data, 3) == -7
+    fn = getattr(_core.lib, f"dl_{prec}copy_checked")
+    assert fn(b"U", b"N", -1, 4, full.ctypes.data, 4, out.ctypes.data, 4) == -3
+    assert fn(b"U", b"N", 4, -1, full.ctypes.data, 4, out.ctypes.data, 4) == -4
+    assert fn(b"U", b"N", 4, 4, full.ctypes.data, 3, out.ctypes.data, 4) == -6
+    assert fn(b"U", b"N", 4, 4, full.ctypes.data, 4, out.ctypes.data, 3) == -8
     assert (out == 7).all()
+
+
+@pytest.mark.parametrize("prec,uplo,m,n", list(itertools.product(PRECS, [b"U", b"L", b"A", b"G"], [1, 4, 9],
+                                                                 [1, 6])))
+def test_rectangular_like_lacpy(prec, uplo, m, n):
+    """Trapezoids for U / L, all of it for any other letter (LAPACK's ?lacpy); a NaN anywhere
+    in what is copied is reported, one outside it is not."""
+    full, _ = _matrix(prec, n, m + 2, seed=5)
+    a = full[:m]
+    out = np.full((m, n), 7, a.dtype, order="F")
+    fn = getattr(_core.lib, f"dl_{prec}copy_checked")
+    assert fn(uplo, b"N", m, n, a.ctypes.data, m + 2, out.ctypes.data, m) == 0
+    want = np.triu(a) if uplo == b"U" else np.tril(a) if uplo == b"L" else a
+    np.testing.assert_array_equal(out, want)
+    for i, j in itertools.product(range(m), range(n)):
+        b = a.copy(order="F")
+        b[i, j] = np.nan
+        copied = uplo not in (b"U", b"L") or (j >= i if uplo == b"U" else i >= j)
+        assert fn(uplo, b"N", m, n, b.ctypes.data, m, out.ctypes.data, m) == int(copied), (i, j)
 
 
 # ------------------------------------------------------------------ through the NumPy API
@@ -120,9 +141,33 @@ def test_api_paths_agree_and_check_only_the_triangle(layout, dtype):
         dl.trsm_vjp(LAYOUTS[layout](unit), np.ones((n, 2), dtype), uplo="L", diag="N")
 
 
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+@pytest.mark.parametrize("dtype", [np.float32, np.complex128])
+def test_api_whole_matrix_inputs(layout, dtype):
+    """The general matrices (getrf's a, getrs' lu, rhs) through the fused and general paths."""
+    n = 6
+    a = _spd(n, dtype, seed=4) + np.triu(np.ones((n, n), dtype), 1)
+    lu_ref, piv_ref, _ = dl.getrf(np.ascontiguousarray(a))
+    lu, piv, _ = dl.getrf(LAYOUTS[layout](a))
+    np.testing.assert_array_equal(lu, lu_ref)
+    b = LAYOUTS[layout](np.arange(2.0 * n).reshape(n, 2).astype(dtype))
+    np.testing.assert_array_equal(dl.getrs_vjp(LAYOUTS[layout](lu), piv, b)[0],
+                                  dl.getrs(np.ascontiguousarray(lu), piv, np.ascontiguousarray(b)))
+    for i, j in [(0, n - 1), (n - 1, 0), (2, 2)]:  # every entry of a general matrix is read
+        bad = a.copy()
+        bad[i, j] = np.inf
+        with pytest.raises(ValueError, match="a must contain only finite values"):
+            dl.getrf(LAYOUTS[layout](bad))
+        dl.getrf(LAYOUTS[layout](bad), check_finite=False)
+        with pytest.raises(ValueError, match="lu must contain only finite values"):
+            dl.getrs_vjp(LAYOUTS[layout](bad), piv, b)
+
+
 def test_caller_array_untouched_by_the_fused_copy():
     spd = np.asfortranarray(_spd(9, np.float64))
     before = spd.copy()
     dl.posv_vjp(spd, np.ones(9))[1](np.ones(9))
     dl.potrf_vjp(spd)[1](np.eye(9))
+    dl.getrf_vjp(spd)[1](np.ones((9, 9)))
+    dl.solve_vjp(spd, np.ones(9))[1](np.ones(9))
     np.testing.assert_array_equal(spd, before)
