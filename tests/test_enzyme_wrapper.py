@@ -178,7 +178,7 @@ def test_an_exception_in_the_build_becomes_enzyme_build_error():
     with pytest.raises(EnzymeBuildError, match="could not be translated") as info:
         _call(wrapper, "SRC-B")
     assert info.value.__cause__ is boom and info.value.log == "some clang text\n"
-    assert "output tensor" in str(info.value)  # the hint for the known cause
+    assert "output tensor" in str(info.value) and "float32" in str(info.value)  # the hints: both known causes
 
 
 def test_clean_build_returns_and_reemits_its_log(capfd):
@@ -584,6 +584,18 @@ def test_constant_part_of_complex_float_poisons_the_reverse_shadow():
     assert "WRONG" in r.stdout and "Mismatched activity" in r.stderr, (r.stdout, r.stderr[-2000:])
     r = _run_doc("complex_float_constant.py", "computed_part")
     assert r.returncode == 0 and "RIGHT" in r.stdout, (r.stdout, r.stderr[-2000:])
+
+
+def test_complex_float_product_kills_the_build():
+    """Enzyme 0.0.16 bug, no difflapack involved (docs/enzyme-limitations/complex_float_product.py):
+    differentiating a std::complex<float> product (clang's __mulsc3) aborts the process; this
+    asserts the abort, so that a fix shows up here, and that both documented workarounds are
+    right."""
+    r = _run_doc("complex_float_product.py", "product")
+    assert r.returncode != 0 and "RIGHT" not in r.stdout, (r.stdout, r.stderr[-2000:])
+    for ok in ("fast_math", "real_arithmetic"):
+        r = _run_doc("complex_float_product.py", ok)
+        assert r.returncode == 0 and "RIGHT" in r.stdout, (ok, r.stdout, r.stderr[-2000:])
 
 
 def _run_doc(script, variant):

@@ -256,9 +256,10 @@ def _failure_message(what: str, failures: list[str], exc: BaseException | None) 
             msg += ("\n  (the JIT could not link the compiled code: a symbol it calls is missing, see the "
                     "'JIT session error' on stderr)")
         if "could not be translated" in text:
-            msg += ("\n  (seen when the C++ function writes its output tensor and then reads or modifies it "
-                    "in place: compute in local or heap buffers and write each output once, at the end; "
-                    "see docs/enzyme-limitations)")
+            msg += ("\n  (seen with float32 tensors when reverse mode needs a tape -- pass float64 tensors and "
+                    "convert inside -- and when the C++ function writes its output tensor and then reads or "
+                    "modifies it in place -- compute in local or heap buffers and write each output once, at "
+                    "the end; see docs/enzyme-limitations)")
     return msg
 
 
