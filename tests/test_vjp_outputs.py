@@ -67,6 +67,8 @@ def test_outputs_read_only_and_pullback_unchanged(name):
             assert not arr.flags.writeable, name
             with pytest.raises(ValueError, match="read-only"):
                 arr[...] = 0
+            with pytest.raises(ValueError):  # nor can the flag be set back
+                arr.flags.writeable = True
             mine = np.array(arr)
             mine[...] = 0
         else:

@@ -333,10 +333,11 @@ def kept(arr: np.ndarray) -> np.ndarray:
     caller reads the very array the pullback will use, and writing into it raises
     ``ValueError: assignment destination is read-only`` (like JAX's immutable arrays) rather
     than silently changing a later gradient. ``np.array(out)`` gives a writable copy. Saves a
-    full pass over each output, as costly as an O(n^2) solve itself."""
-    view = arr.view()
-    view.flags.writeable = False
-    return view
+    full pass over each output, as costly as an O(n^2) solve itself. The kept array itself is
+    made read-only too (the kernels take it as const), so that ``out.flags.writeable = True``
+    raises rather than reopening it."""
+    arr.flags.writeable = False
+    return arr.view()
 
 
 def copy_checked(a, prec: Precision, uplo: bytes = b"A", diag: bytes = b"N"):

@@ -13,11 +13,12 @@ Conventions (as for the LU and triangular rules; see :mod:`difflapack.lu`):
   ``(n, nrhs)``; results keep its dimensionality.
 * ``uplo`` ('L' default, or 'U') names the triangle that is read and written. The Hermitian
   (real: symmetric) matrix factored is the one LAPACK sees in it: the other triangle is the
-  conjugate transpose of the stored one, the diagonal its real part (``Im a[i, i]`` is not
-  read). The factor ``c`` is ``L`` with ``A = L L^H`` ('L') or ``U`` with ``A = U^H U`` ('U'),
+  conjugate transpose of the stored one, the diagonal its real part (a finite ``Im a[i, i]``
+  changes nothing; inf/NaN there is rejected by ``check_finite`` and otherwise gives NaN, as in
+  LAPACK's ``zpotrf``; the same holds for ``da`` and ``c_bar``). The factor ``c`` is ``L`` with ``A = L L^H`` ('L') or ``U`` with ``A = U^H U`` ('U'),
   returned in that triangle, zero outside it.
 * Derivatives are taken with respect to the stored triangle: ``da`` is read on the ``uplo``
-  triangle only (Im of its diagonal ignored), ``dc`` has a real diagonal; ``a_bar`` is the
+  triangle only (a finite Im of its diagonal ignored), ``dc`` has a real diagonal; ``a_bar`` is the
   cotangent of the stored entries: with ``G`` the cotangent of the full Hermitian matrix,
   ``a_bar = tril(G + G^H, -1) + diag(Re G)`` for 'L' (``triu`` for 'U'), zero outside the
   triangle, real on the diagonal. JAX and PyTorch return ``(G + G^H)/2`` instead.

@@ -114,7 +114,8 @@ def _shape_out(x, was_1d):
 
 def _kept_out(x, was_1d):
     """A solution the pullback keeps, shaped as the caller's b, read-only (_core.kept)."""
-    return _core.kept(x[:, 0] if was_1d else x)
+    x = _core.kept(x)  # the owner itself read-only: a view's flag could be set back otherwise
+    return x[:, 0] if was_1d else x
 
 
 def _pivots(piv, n, used=None):
