@@ -250,12 +250,45 @@ void IFN(project_tri)(char uplo, int strict, int n, T *A, int lda) {
     }
 }
 
-/* x - x is 0 for a finite x and NaN for inf or NaN; the comparisons vectorise (an integer AND),
- * where an isfinite call or a floating-point sum of probes would not. */
-#define DL_FINITE(x) ((x) - (x) == 0)
+/* y[0 .. len) := x[0 .. len), and whether those are all finite: x * 0 is +-0 for a finite x and
+ * NaN for inf or NaN, so a sum of such products is 0 exactly when every x is finite (without
+ * -ffast-math nothing folds x * 0 away). In 16-byte vectors (GCC/clang vector extensions:
+ * SSE2 on any x86-64), loaded once for the store and the sum, with four independent
+ * accumulators: GCC keeps a plain loop of floating-point compares or sums scalar (trapping
+ * math, no reassociation), which made the copy-in 5x slower than NumPy's copy and isfinite. */
+typedef R dl_rvec __attribute__((vector_size(16)));
+#define DL_LANES (sizeof(dl_rvec) / sizeof(R))
 
-/* One pass per column: the copied segment's finiteness accumulated while it is copied, the
- * rest of the column zeroed. */
+static int copy_run(const R *x, R *y, size_t len) {
+    dl_rvec a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+    size_t i = 0;
+    for (; i + 4 * DL_LANES <= len; i += 4 * DL_LANES) {
+        dl_rvec v0, v1, v2, v3;
+        memcpy(&v0, x + i, sizeof v0);
+        memcpy(&v1, x + i + DL_LANES, sizeof v1);
+        memcpy(&v2, x + i + 2 * DL_LANES, sizeof v2);
+        memcpy(&v3, x + i + 3 * DL_LANES, sizeof v3);
+        memcpy(y + i, &v0, sizeof v0);
+        memcpy(y + i + DL_LANES, &v1, sizeof v1);
+        memcpy(y + i + 2 * DL_LANES, &v2, sizeof v2);
+        memcpy(y + i + 3 * DL_LANES, &v3, sizeof v3);
+        a0 += v0 * (R)0;
+        a1 += v1 * (R)0;
+        a2 += v2 * (R)0;
+        a3 += v3 * (R)0;
+    }
+    a0 += a1 + a2 + a3;
+    R sum = 0;
+    for (; i < len; ++i) {
+        y[i] = x[i];
+        sum += x[i] * (R)0;
+    }
+    for (size_t k = 0; k < DL_LANES; ++k) sum += a0[k];
+    return sum == 0;
+}
+
+/* One pass per column: the copied segment copied and checked at once (a unit diagonal is
+ * copied apart, unchecked), the rest of the column zeroed. */
 int FN(copy_checked)(char uplo, char diag, int m, int n, const T *A, int lda, T *C, int ldc) {
     if (m < 0) return -3;
     if (n < 0) return -4;
@@ -263,6 +296,7 @@ int FN(copy_checked)(char uplo, char diag, int m, int n, const T *A, int lda, T 
     if (ldc < dl_max(1, m)) return -8;
     const int upper = uplo == 'U' || uplo == 'u', lower = uplo == 'L' || uplo == 'l';
     const int unit = (upper || lower) && (diag == 'U' || diag == 'u');
+    const size_t parts = DL_IS_COMPLEX ? 2 : 1; /* a complex entry is copied as its two parts */
     int finite = 1;
     for (int j = 0; j < n; ++j) {
         const T *a = A + (size_t)j * lda;
@@ -270,12 +304,11 @@ int FN(copy_checked)(char uplo, char diag, int m, int n, const T *A, int lda, T 
         /* the copied rows [lo, hi); the read part [rlo, rhi) leaves out a unit diagonal */
         const int lo = lower ? dl_min(j, m) : 0, hi = upper ? dl_min(j + 1, m) : m;
         const int rlo = lower && unit ? dl_min(j + 1, m) : lo, rhi = upper && unit ? dl_min(j, m) : hi;
-        for (int i = 0; i < lo; ++i) c[i] = 0;
-        for (int i = lo; i < hi; ++i) c[i] = a[i];
-        int col = 1;
-        for (int i = rlo; i < rhi; ++i) col &= DL_FINITE(a[i]);
-        finite &= col;
-        for (int i = hi; i < m; ++i) c[i] = 0;
+        if (lo > 0) memset(c, 0, sizeof(T) * (size_t)lo);
+        if (rlo > lo) c[lo] = a[lo];          /* the unit diagonal, lower */
+        if (rhi > rlo) finite &= copy_run((const R *)(a + rlo), (R *)(c + rlo), parts * (size_t)(rhi - rlo));
+        if (hi > rhi && rhi >= rlo) c[rhi] = a[rhi]; /* the unit diagonal, upper */
+        if (m > hi) memset(c + hi, 0, sizeof(T) * (size_t)(m - hi));
     }
     return !finite;
 }
