@@ -170,3 +170,23 @@ def test_caller_array_untouched_by_the_fused_copy():
     dl.getrf_vjp(spd)[1](np.ones((9, 9)))
     dl.solve_vjp(spd, np.ones(9))[1](np.ones(9))
     np.testing.assert_array_equal(spd, before)
+
+
+@pytest.mark.parametrize("prec", PRECS)
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_vectorised_runs_see_every_position(prec, bad):
+    """Columns long enough for the vectorised loop (16 floats or 8 doubles a step) and its
+    tail: a non-finite value at each row of a column is reported, in the real and (complex)
+    imaginary part."""
+    m, n = 45, 3
+    full, _ = _matrix(prec, n, m, seed=9)
+    fn = getattr(_core.lib, f"dl_{prec}copy_checked")
+    out = np.empty((m, n), full.dtype, order="F")
+    assert fn(b"A", b"N", m, n, full.ctypes.data, m, out.ctypes.data, m) == 0
+    parts = [1.0, 1j] if prec in "cz" else [1.0]
+    for i in range(m):
+        for part in parts:
+            b = full.copy(order="F")
+            b[i, 1] = bad * part if part == 1.0 else complex(b[i, 1].real, bad)
+            assert fn(b"A", b"N", m, n, b.ctypes.data, m, out.ctypes.data, m) == 1, (i, part)
+            np.testing.assert_array_equal(out, b)
