@@ -259,6 +259,7 @@ void IFN(project_tri)(char uplo, int strict, int n, T *A, int lda) {
 typedef R dl_rvec __attribute__((vector_size(16)));
 #define DL_LANES (sizeof(dl_rvec) / sizeof(R))
 
+/* y may be NULL: the test alone (the API's check of an input it does not copy). */
 static int copy_run(const R *x, R *y, size_t len) {
     dl_rvec a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
     size_t i = 0;
@@ -268,10 +269,12 @@ static int copy_run(const R *x, R *y, size_t len) {
         memcpy(&v1, x + i + DL_LANES, sizeof v1);
         memcpy(&v2, x + i + 2 * DL_LANES, sizeof v2);
         memcpy(&v3, x + i + 3 * DL_LANES, sizeof v3);
-        memcpy(y + i, &v0, sizeof v0);
-        memcpy(y + i + DL_LANES, &v1, sizeof v1);
-        memcpy(y + i + 2 * DL_LANES, &v2, sizeof v2);
-        memcpy(y + i + 3 * DL_LANES, &v3, sizeof v3);
+        if (y) {
+            memcpy(y + i, &v0, sizeof v0);
+            memcpy(y + i + DL_LANES, &v1, sizeof v1);
+            memcpy(y + i + 2 * DL_LANES, &v2, sizeof v2);
+            memcpy(y + i + 3 * DL_LANES, &v3, sizeof v3);
+        }
         a0 += v0 * (R)0;
         a1 += v1 * (R)0;
         a2 += v2 * (R)0;
@@ -280,7 +283,7 @@ static int copy_run(const R *x, R *y, size_t len) {
     a0 += a1 + a2 + a3;
     R sum = 0;
     for (; i < len; ++i) {
-        y[i] = x[i];
+        if (y) y[i] = x[i];
         sum += x[i] * (R)0;
     }
     for (size_t k = 0; k < DL_LANES; ++k) sum += a0[k];
@@ -288,25 +291,26 @@ static int copy_run(const R *x, R *y, size_t len) {
 }
 
 /* One pass per column: the copied segment copied and checked at once (a unit diagonal is
- * copied apart, unchecked), the rest of the column zeroed. */
+ * copied apart, unchecked), the rest of the column zeroed. C == NULL: the test alone. */
 int FN(copy_checked)(char uplo, char diag, int m, int n, const T *A, int lda, T *C, int ldc) {
     if (m < 0) return -3;
     if (n < 0) return -4;
     if (lda < dl_max(1, m)) return -6;
-    if (ldc < dl_max(1, m)) return -8;
+    if (C && ldc < dl_max(1, m)) return -8;
     const int upper = uplo == 'U' || uplo == 'u', lower = uplo == 'L' || uplo == 'l';
     const int unit = (upper || lower) && (diag == 'U' || diag == 'u');
     const size_t parts = DL_IS_COMPLEX ? 2 : 1; /* a complex entry is copied as its two parts */
     int finite = 1;
     for (int j = 0; j < n; ++j) {
         const T *a = A + (size_t)j * lda;
-        T *c = C + (size_t)j * ldc;
+        T *c = C ? C + (size_t)j * ldc : NULL;
         /* the copied rows [lo, hi); the read part [rlo, rhi) leaves out a unit diagonal */
         const int lo = lower ? dl_min(j, m) : 0, hi = upper ? dl_min(j + 1, m) : m;
         const int rlo = lower && unit ? dl_min(j + 1, m) : lo, rhi = upper && unit ? dl_min(j, m) : hi;
+        if (rhi > rlo) finite &= copy_run((const R *)(a + rlo), c ? (R *)(c + rlo) : NULL, parts * (size_t)(rhi - rlo));
+        if (!c) continue;
         if (lo > 0) memset(c, 0, sizeof(T) * (size_t)lo);
         if (rlo > lo) c[lo] = a[lo];          /* the unit diagonal, lower */
-        if (rhi > rlo) finite &= copy_run((const R *)(a + rlo), (R *)(c + rlo), parts * (size_t)(rhi - rlo));
         if (hi > rhi && rhi >= rlo) c[rhi] = a[rhi]; /* the unit diagonal, upper */
         if (m > hi) memset(c + hi, 0, sizeof(T) * (size_t)(m - hi));
     }

@@ -367,7 +367,8 @@ DL_PRECISIONS(DL_DECLARE_PRECISION)
  *   elsewhere, in one pass; the NumPy API's copy-in (copy, zero fill and check_finite fused).
  *   Returns 1 when an entry BLAS reads is inf or NaN (diag 'U' with uplo 'U'/'L': the
  *   diagonal is copied but not read, so not checked), 0 otherwise; -3 for m < 0, -4 for
- *   n < 0, -6 for lda < max(1, m), -8 for ldc < max(1, m) (nothing written). */
+ *   n < 0, -6 for lda < max(1, m), -8 for ldc < max(1, m) (nothing written). C == NULL: the
+ *   test alone, nothing copied (ldc is not read). */
 #define DL_DECLARE_COPY_CHECKED(p, T, R, is_complex)                                             \
     int dl_##p##copy_checked(char uplo, char diag, int m, int n, const T *A, int lda, T *C, int ldc);
 DL_PRECISIONS(DL_DECLARE_COPY_CHECKED)

@@ -190,3 +190,18 @@ def test_vectorised_runs_see_every_position(prec, bad):
             b[i, 1] = bad * part if part == 1.0 else complex(b[i, 1].real, bad)
             assert fn(b"A", b"N", m, n, b.ctypes.data, m, out.ctypes.data, m) == 1, (i, part)
             np.testing.assert_array_equal(out, b)
+
+
+@pytest.mark.parametrize("prec,uplo,diag", list(itertools.product(PRECS, [b"U", b"L", b"A"], [b"N", b"U"])))
+def test_check_only_without_destination(prec, uplo, diag):
+    """C == NULL: the same verdict as the copy, nothing written, ldc not read."""
+    m = 20
+    full, a = _matrix(prec, m, m, seed=11)
+    fn = getattr(_core.lib, f"dl_{prec}copy_checked")
+    out = np.empty((m, m), a.dtype, order="F")
+    for i, j in [(0, m - 1), (m - 1, 0), (7, 7), (3, 12), (12, 3)]:
+        b = a.copy(order="F")
+        b[i, j] = np.nan
+        want = fn(uplo, diag, m, m, b.ctypes.data, m, out.ctypes.data, m)
+        assert fn(uplo, diag, m, m, b.ctypes.data, m, None, 0) == want, (i, j)
+    assert fn(uplo, diag, m, m, a.ctypes.data, m, None, 0) == 0

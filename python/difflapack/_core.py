@@ -346,18 +346,39 @@ def copy_checked(a, prec: Precision, uplo: bytes = b"A", diag: bytes = b"N"):
     and whether an entry BLAS reads is inf or NaN. Only for a plain 2-D ndarray of the
     computation's dtype laid out by columns (Fortran order, or a column-strided view of one);
     returns None otherwise (the caller takes the general path: conversion, then checks)."""
+    layout = _column_major(a, prec)
+    if layout is None:
+        return None
+    m, n, lda = layout
+    out = np.empty((m, n), prec.dtype, order="F")
+    nonfinite = getattr(lib, f"dl_{prec.prefix}copy_checked")(uplo, diag, m, n, a.ctypes.data, lda,
+                                                               out.ctypes.data, m)
+    return out, bool(nonfinite)
+
+
+def nonfinite_read(a, prec: Precision, uplo: bytes = b"A", diag: bytes = b"N"):
+    """Whether an entry of ``a`` that BLAS reads (its ``uplo`` triangle for 'U'/'L', without a
+    unit diagonal; all of it otherwise) is inf or NaN: the check of an input that is not
+    copied, in one vectorised pass without NumPy's boolean temporary (dl_?copy_checked with no
+    destination), over the triangle only. None when ``a`` is not a column-major array of the
+    computation's dtype (the caller takes the general path)."""
+    layout = _column_major(a, prec)
+    if layout is None:
+        return None
+    m, n, lda = layout
+    return bool(getattr(lib, f"dl_{prec.prefix}copy_checked")(uplo, diag, m, n, a.ctypes.data, lda, None, 1))
+
+
+def _column_major(a, prec: Precision):
+    """(m, n, lda) of a plain, non-empty 2-D ndarray of the computation's dtype laid out by
+    columns (Fortran order, or a column-strided view of one), else None."""
     if type(a) is not np.ndarray or a.dtype != prec.dtype or a.ndim != 2 or not a.flags.aligned:
         return None
     (m, n), item = a.shape, a.itemsize
     if m == 0 or n == 0 or max(m, n) > INT_MAX or a.strides[0] != item or a.strides[1] % item:
         return None
     lda = a.strides[1] // item
-    if not m <= lda <= INT_MAX:
-        return None
-    out = np.empty((m, n), prec.dtype, order="F")
-    nonfinite = getattr(lib, f"dl_{prec.prefix}copy_checked")(uplo, diag, m, n, a.ctypes.data, lda,
-                                                               out.ctypes.data, m)
-    return out, bool(nonfinite)
+    return (m, n, lda) if m <= lda <= INT_MAX else None
 
 
 def ptr(arr) -> int | None:

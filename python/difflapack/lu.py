@@ -64,8 +64,9 @@ def _matrix(a, name, prec, check_finite, copy=True):
             raise ValueError(f"{name} must contain only finite values")
         return arr
     arr = _core.as_matrix(a, name, prec, copy=copy)
-    if check_finite:
-        _core.check_finite(arr, name)
+    nonfinite = _core.nonfinite_read(arr, prec) if check_finite else False
+    if nonfinite or (nonfinite is None and not _core.all_finite(arr)):
+        raise ValueError(f"{name} must contain only finite values")
     return arr
 
 

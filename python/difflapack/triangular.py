@@ -100,7 +100,10 @@ def _triangle(a, name: str, prec, uplo: bytes, diag: bytes, check_finite: bool, 
     arr = _core.as_matrix(a, name, prec, copy)
     if arr.shape[0] != arr.shape[1]:
         raise ValueError(f"{name} must be a square matrix; got shape {arr.shape}")
-    if check_finite and not _core.all_finite(arr):  # cheap test first; then only the triangle counts
+    nonfinite = _core.nonfinite_read(arr, prec, uplo, diag) if check_finite else False
+    if nonfinite:
+        raise ValueError(f"{name} (its referenced triangle) must contain only finite values")
+    if nonfinite is None and not _core.all_finite(arr):  # cheap test first; then only the triangle counts
         _core.check_finite(_referenced(arr, uplo, diag), f"{name} (its referenced triangle)")
     return _only_triangle(arr, uplo) if copy else arr
 
