@@ -628,10 +628,16 @@ def test_batched_forward_width_aborts():
     assert "LLVM ERROR: function failed verification" in r.stderr
 
 
+# glibc's words for the heap corruption of a tape freed twice: which check trips first depends
+# on the allocator's state ("double free detected in tcache 2" mostly; CI once met the fastbin
+# consolidation check instead)
+HEAP_CORRUPTION = ("double free", "malloc_consolidate()", "corrupted", "invalid pointer", "free(): invalid")
+
+
 @pytest.mark.parametrize("variant", ["twice", "map"])
 def test_a_pullback_runs_once_per_forward_pass(variant):
     r = _run_doc("pullback_twice.py", variant)
-    assert r.returncode != 0 and "double free" in r.stderr
+    assert r.returncode != 0 and any(m in r.stderr for m in HEAP_CORRUPTION), (r.returncode, r.stderr[-2000:])
 
 
 COPY = r"""
