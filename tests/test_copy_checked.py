@@ -205,3 +205,18 @@ def test_check_only_without_destination(prec, uplo, diag):
         want = fn(uplo, diag, m, m, b.ctypes.data, m, out.ctypes.data, m)
         assert fn(uplo, diag, m, m, b.ctypes.data, m, None, 0) == want, (i, j)
     assert fn(uplo, diag, m, m, a.ctypes.data, m, None, 0) == 0
+
+
+def test_relaxed_strides_take_the_general_check():
+    """A length-1 axis may carry any stride (NumPy's relaxed strides): such an array counts as
+    Fortran-contiguous but has no usable leading dimension, so the one-pass helper declines it
+    and the general check must still see its NaN."""
+    from numpy.lib.stride_tricks import as_strided
+    b = as_strided(np.array([1.0, np.nan, 3.0, 4.0]), shape=(4, 1), strides=(8, 8))
+    a = as_strided(np.array([np.nan]), shape=(1, 1), strides=(8, 8))
+    assert b.flags.f_contiguous and _core.nonfinite_read(b, _core.PRECISIONS["d"]) is None
+    lu, piv, _ = dl.getrf(2 * np.eye(4))
+    for call in (lambda: dl.getrs(lu, piv, b), lambda: dl.getrs_vjp(lu, piv, b), lambda: dl.trsm(np.eye(4), b),
+                 lambda: dl.trsv(a, np.ones(1)), lambda: dl.potrf(a)):
+        with pytest.raises(ValueError, match="must contain only finite values"):
+            call()

@@ -60,12 +60,12 @@ def _matrix(a, name, prec, check_finite, copy=True):
     fused = _core.copy_checked(a, prec) if copy else None
     if fused is not None:
         arr, nonfinite = fused
-        if check_finite and nonfinite:
-            raise ValueError(f"{name} must contain only finite values")
-        return arr
-    arr = _core.as_matrix(a, name, prec, copy=copy)
-    nonfinite = _core.nonfinite_read(arr, prec) if check_finite else False
-    if nonfinite or (nonfinite is None and not _core.all_finite(arr)):
+    else:
+        arr = _core.as_matrix(a, name, prec, copy=copy)
+        nonfinite = _core.nonfinite_read(arr, prec) if check_finite else False
+        if nonfinite is None:  # empty, or not column-major (a length-1 axis's stride)
+            nonfinite = not _core.all_finite(arr)
+    if check_finite and nonfinite:
         raise ValueError(f"{name} must contain only finite values")
     return arr
 

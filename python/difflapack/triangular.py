@@ -94,18 +94,18 @@ def _triangle(a, name: str, prec, uplo: bytes, diag: bytes, check_finite: bool, 
     fused = _core.copy_checked(a, prec, uplo, diag) if copy else None
     if fused is not None and fused[0].shape[0] == fused[0].shape[1]:
         arr, nonfinite = fused
-        if check_finite and nonfinite:
-            raise ValueError(f"{name} (its referenced triangle) must contain only finite values")
-        return arr
-    arr = _core.as_matrix(a, name, prec, copy)
-    if arr.shape[0] != arr.shape[1]:
-        raise ValueError(f"{name} must be a square matrix; got shape {arr.shape}")
-    nonfinite = _core.nonfinite_read(arr, prec, uplo, diag) if check_finite else False
-    if nonfinite:
+    else:
+        arr = _core.as_matrix(a, name, prec, copy)
+        if arr.shape[0] != arr.shape[1]:
+            raise ValueError(f"{name} must be a square matrix; got shape {arr.shape}")
+        nonfinite = _core.nonfinite_read(arr, prec, uplo, diag) if check_finite else False
+        if nonfinite is None:  # not column-major (a length-1 axis's stride): cheap test first
+            nonfinite = not _core.all_finite(arr) and not _core.all_finite(_referenced(arr, uplo, diag))
+        if copy:
+            _only_triangle(arr, uplo)
+    if check_finite and nonfinite:
         raise ValueError(f"{name} (its referenced triangle) must contain only finite values")
-    if nonfinite is None and not _core.all_finite(arr):  # cheap test first; then only the triangle counts
-        _core.check_finite(_referenced(arr, uplo, diag), f"{name} (its referenced triangle)")
-    return _only_triangle(arr, uplo) if copy else arr
+    return arr
 
 
 def _same_shape(arr: np.ndarray, name: str, shape: tuple, like: str) -> None:
