@@ -596,6 +596,7 @@ def test_complex_float_product_kills_the_build():
     for ok in ("fast_math", "real_arithmetic"):
         r = _run_doc("complex_float_product.py", ok)
         assert r.returncode == 0 and "RIGHT" in r.stdout, (ok, r.stdout, r.stderr[-2000:])
+        assert not enzyme.enzyme_failures(r.stderr), (ok, r.stderr[-2000:])  # no give-up words either
 
 
 def _run_doc(script, variant):
