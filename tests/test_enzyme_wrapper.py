@@ -703,3 +703,54 @@ def test_the_readme_example_runs_and_is_right():
     U = np.array([[2.0, 1, 1], [0, 3, 1], [0, 0, 4]])
     np.testing.assert_allclose(names["g"], np.linalg.solve(U.T, np.ones(3)), rtol=1e-14)
     np.testing.assert_allclose(names["J"], np.linalg.inv(U), rtol=1e-14)
+
+
+# -ffast-math (the workaround of limitation 15) changes how the USER's code is compiled, not
+# difflapack's kernels (a separate library): singular LAPACK calls must give the same info,
+# the same untouched buffers and the same derivatives (NaN patterns included) with and without it.
+FAST_MATH_SINGULAR = r"""
+#include "difflapack_enzyme.h"
+/* complex float data held as interleaved floats (no complex product in user code, which would
+ * need -ffast-math itself); T: 3 x 3 lower triangle, T(2,2) zero; G: 3 x 3, column 2 zero */
+void f(enzyme::tensor<double, 38>& out, const enzyme::tensor<double, 18>& T,
+       const enzyme::tensor<double, 12>& B, const enzyme::tensor<double, 18>& G) {
+  int n = 3, nrhs = 2, info1 = 0, info2 = 0, info3 = 0, ipiv[3];
+  float Tf[18], Bf[12], Ef[12], Gf[18], Cf[12];
+  for (int k = 0; k < 18; ++k) { Tf[k] = (float)T[k]; Gf[k] = (float)G[k]; }
+  for (int k = 0; k < 12; ++k) { Bf[k] = (float)B[k]; Ef[k] = (float)B[k]; Cf[k] = (float)B[k]; }
+  ctrtrs_("L", "C", "N", &n, &nrhs, Tf, &n, Bf, &n, &info1);       /* singular: Bf unchanged */
+  Tf[8] = 2.0f;                                                    /* repaired: solved */
+  ctrtrs_("L", "N", "N", &n, &nrhs, Tf, &n, Ef, &n, &info2);
+  cgesv_(&n, &nrhs, Gf, &n, ipiv, Cf, &n, &info3);                 /* singular: Cf unchanged */
+  for (int k = 0; k < 12; ++k) { out[k] = Bf[k]; out[12 + k] = Ef[k]; }
+  for (int k = 0; k < 6; ++k) out[24 + k] = Cf[k];
+  for (int k = 0; k < 5; ++k) out[30 + k] = Gf[k];
+  out[35] = info1; out[36] = info2; out[37] = info3;
+}"""
+
+
+def test_fast_math_keeps_difflapacks_singular_semantics():
+    r = np.random.default_rng(15)
+    T = np.tril(r.standard_normal((3, 3)) + 1j * r.standard_normal((3, 3))) + 2 * np.eye(3)
+    T[1, 1] = 0
+    G = r.standard_normal((3, 3)) + 1j * r.standard_normal((3, 3))
+    G[:, 1] = 0                                   # exactly singular in any precision: U(2,2) = 0
+    B = r.standard_normal((3, 2)) + 1j * r.standard_normal((3, 2))
+    args = tuple(jnp.asarray(np.asarray(a, np.complex64).ravel(order="F").view(np.float32).astype(np.float64))
+                 for a in (T, B, G))
+    w = jnp.asarray(r.standard_normal(38))
+    runs = {}
+    for fast in (False, True):
+        def call(*xs, fast=fast):
+            return enzyme.cpp_call(*xs, out_shapes=_shapes(38), source=FAST_MATH_SINGULAR, fn="f",
+                                   argv=("-ffast-math",) if fast else ())[0]
+        out = np.asarray(jax.jit(call)(*args))
+        grads = jax.jit(jax.grad(lambda *xs: jnp.sum(w * call(*xs)), argnums=(0, 1, 2)))(*args)
+        _, tan = jax.jit(lambda *xs: jax.jvp(call, xs, tuple(0.5 * x + 1 for x in xs)))(*args)
+        runs[fast] = [out, *map(np.asarray, grads), np.asarray(tan)]
+    out = runs[False][0]
+    assert list(out[35:]) == [2, 0, 2], out[35:]            # ctrtrs: zero T(2,2); cgesv: zero U(2,2)
+    np.testing.assert_array_equal(out[:12], args[1].astype(np.float32))   # LAPACK leaves B
+    np.testing.assert_array_equal(out[24:30], args[1][:6].astype(np.float32))
+    for plain, fast in zip(runs[False], runs[True]):
+        np.testing.assert_array_equal(plain, fast)          # NaN where NaN, bit for bit
