@@ -1,5 +1,6 @@
 """The shared BLAS-3 helpers of csrc/blas_ext.c (float64 instance, internal names dl_d_*),
-called through ctypes: gemm_tri, trmm_tri, trsm_blocked, project_tri, all_zero, fill_nan. The
+called through ctypes: gemm_tri, trmm_tri, trsm_blocked (against the system dtrsm), project_tri,
+all_zero, fill_nan. The
 other precisions' instances are the same source; the kernel tests cover them.
 Sizes exceed the recursion base cases (48 for dl_gemm_tri, 96 for dl_trsm_blocked) so the
 recursive paths run. Entries outside the written region carry sentinels that must survive."""
@@ -103,22 +104,93 @@ def test_trmm_strict_is_exact_for_tiny_triangles():
     assert np.allclose(out2 * 1e13, out1, rtol=1e-13, atol=1e-13)
 
 
-@pytest.mark.parametrize("side,uplo,trans,diag", list(itertools.product("LR", "UL", "NTC", "NU")))
-def test_trsm_blocked_matches_dtrsm(side, uplo, trans, diag):
+def lapack_trsm(side, uplo, trans, diag, alpha, a, b):
+    """The system BLAS's dtrsm (through SciPy), the reference dl_trsm_blocked must match."""
+    from scipy.linalg import blas
+    return blas.dtrsm(alpha, a, b, side=int(side == "R"), lower=int(uplo == "L"), trans_a="NTC".index(trans),
+                      diag=int(diag == "U"))
+
+
+def triangle(r, k, uplo):
+    a = np.tril(r.standard_normal((k, k))) if uplo == "L" else np.triu(r.standard_normal((k, k)))
+    return a / np.sqrt(k)
+
+
+# rhs 37: the diagonal blocks (order <= 96) are solved by trsm; rhs 100: inverted + trmm
+@pytest.mark.parametrize("side,uplo,trans,diag,rhs", list(itertools.product("LR", "UL", "NTC", "NU", (37, 100))))
+def test_trsm_blocked_matches_dtrsm(side, uplo, trans, diag, rhs):
     r = rng(7)
-    m, n = (250, 37) if side == "L" else (37, 250)
+    m, n = (250, rhs) if side == "L" else (rhs, 250)
     k = m if side == "L" else n
-    a = np.tril(r.standard_normal((k, k))) / np.sqrt(k) if uplo == "L" else np.triu(r.standard_normal((k, k))) / np.sqrt(k)
+    a = triangle(r, k, uplo)
     np.fill_diagonal(a, 2.0 + r.random(k))
-    a = padded(a + np.where(tri_mask(k, uplo, False), 0.0, 9.0), k + 3)  # garbage outside
+    a_pad = padded(a + np.where(tri_mask(k, uplo, False), 0.0, 9.0), k + 3)  # garbage outside
+    if diag == "U":
+        np.fill_diagonal(a_pad[:k], np.inf)   # a unit diagonal is never read
+        np.fill_diagonal(a, 1.0)
     b0 = r.standard_normal((m, n))
-    b_ref, b_blk = padded(b0, m + 2), padded(b0, m + 2)
-    flags = [c.encode() for c in (side, uplo, trans, diag)]
-    assert _core.lib.dl_dtrsm(*flags, m, n, sc(-1.5), ptr(a), k + 3, ptr(b_ref), m + 2) == 0
-    fn("dl_trsm_blocked")(*[c.upper() for c in flags], m, n, -1.5, ptr(a), k + 3, ptr(b_blk), m + 2)
-    scale = np.abs(b_ref[:m]).max()
-    assert np.abs(b_blk[:m] - b_ref[:m]).max() <= 1e3 * EPS * scale
+    b_blk = padded(b0, m + 2)
+    fn("dl_trsm_blocked")(*[c.encode() for c in (side, uplo, trans, diag)], m, n, -1.5, ptr(a_pad), k + 3,
+                          ptr(b_blk), m + 2)
+    b_ref = lapack_trsm(side, uplo, trans, diag, -1.5, np.where(tri_mask(k, uplo, False), a, 0.0), b0)
+    assert np.abs(b_blk[:m] - b_ref).max() <= 1e3 * EPS * np.abs(b_ref).max()
     assert np.all(b_blk[m:] == SENTINEL)
+
+
+def _substitution(a, b):
+    """Back substitution for upper triangular a in extended precision (x87 long double)."""
+    a, x = a.astype(np.longdouble), b.astype(np.longdouble)
+    for i in range(a.shape[0] - 1, -1, -1):
+        x[i] = (x[i] - a[i, i + 1:] @ x[i + 1:]) / a[i, i]
+    return x
+
+
+@pytest.mark.parametrize("kind", ["random", "graded", "growth", "rhs_in_range"])
+def test_inverted_diagonal_blocks_keep_the_accuracy_of_substitution(kind):
+    """The diagonal blocks with many right-hand sides are inverted (trtri + trmm): their error
+    against an extended-precision solve stays that of LAPACK's dtrsm (substitution) on
+    triangles far from well conditioned."""
+    r = rng(11)
+    k, rhs = 300, 120
+    a = np.triu(r.standard_normal((k, k)))                       # kappa grows like 2^k
+    if kind == "graded":
+        a = np.diag(np.logspace(-8, 8, k)) @ (a + 3 * np.eye(k))
+    elif kind == "growth":
+        a = np.eye(k) - 0.5 * np.triu(np.ones((k, k)), 1)       # inverse entries up to 1.5^k
+    b = r.standard_normal((k, rhs))
+    if kind == "rhs_in_range":
+        b = (a.astype(np.longdouble) @ b.astype(np.longdouble)).astype(np.float64)
+    x = _substitution(a, b)
+    ours, a_f = np.asfortranarray(b.copy()), np.asfortranarray(a)
+    fn("dl_trsm_blocked")(b"L", b"U", b"N", b"N", k, rhs, 1.0, ptr(a_f), k, ptr(ours), k)
+    lapack = lapack_trsm("L", "U", "N", "N", 1.0, a, b)
+    scale = float(np.abs(x).max())
+    err_ours, err_lapack = (float(np.abs(v - x).max()) / scale for v in (ours, lapack))
+    assert err_ours <= 4 * err_lapack + 50 * EPS, (err_ours, err_lapack)
+
+
+def test_a_block_whose_inverse_overflows_is_solved_by_trsm():
+    """[[1e-200, 1], [0, 1e-200]] has an inverse entry 1e400 (inf), but the solution for a tiny
+    right-hand side is finite: that block must be solved by substitution, as dtrsm does."""
+    a = np.asfortranarray([[1e-200, 1.0], [0.0, 1e-200]])
+    b0 = np.full((2, 3), 1e-300)
+    b = np.asfortranarray(b0.copy())
+    fn("dl_trsm_blocked")(b"L", b"U", b"N", b"N", 2, 3, 1.0, ptr(a), 2, ptr(b), 2)
+    ref = lapack_trsm("L", "U", "N", "N", 1.0, a, b0)
+    assert np.all(np.isfinite(ref)) and np.array_equal(b, ref)
+
+
+@pytest.mark.parametrize("bad", [0.0, np.nan, np.inf])
+def test_a_block_with_a_zero_or_nonfinite_entry_gives_what_dtrsm_gives(bad):
+    r = rng(3)
+    a = np.triu(r.standard_normal((5, 5))) + 3 * np.eye(5)
+    a[2, 2 if bad == 0.0 else 4] = bad
+    b0 = r.standard_normal((5, 8))
+    b, a_f = np.asfortranarray(b0.copy()), np.asfortranarray(a)
+    with np.errstate(all="ignore"):
+        fn("dl_trsm_blocked")(b"L", b"U", b"N", b"N", 5, 8, 1.0, ptr(a_f), 5, ptr(b), 5)
+        ref = lapack_trsm("L", "U", "N", "N", 1.0, a, b0)
+    assert np.array_equal(b, ref, equal_nan=True)
 
 
 def test_trsm_blocked_alpha_zero_does_not_read_b():
