@@ -30,9 +30,9 @@
  * error, its ?gesv_ does not factor for nrhs = 0, its ?trtrs_ is case-sensitive) come out as
  * the library has them.
  *
- * ?getrf followed by ?getri on the same buffer (Julia's inv) is linked through a reference
- * counted factorization tape (dle_factor_tape in enzyme_glue.h): the augmented ?getrf offers it
- * until the next interposed call other than ?getri.
+ * ?getrf followed by ?getri on the same buffer (Julia's inv) share one taped copy of the
+ * factors through a reference counted factorization tape (dle_factor_tape in enzyme_glue.h):
+ * the augmented ?getrf offers it until the next interposed call other than ?getri.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -76,7 +76,7 @@ static __thread dle_factor_tape *offered_factor;
 
 void dle_release_factor(dle_factor_tape *t) {
     if (!t || __atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) > 0) return;
-    free(t->LU); free(t->ipiv); free(t->X); free(t->Xbar); free(t);
+    free(t->LU); free(t->ipiv); free(t);
 }
 
 void dle_offer_factor(dle_factor_tape *t) {

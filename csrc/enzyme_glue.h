@@ -137,12 +137,15 @@ typedef struct dle_gesv_link {
     int *ipiv;
 } dle_gesv_link;
 
-/* ?getrf's tape, which a following ?getri on the same, unchanged buffer links to (Julia's inv:
- * getrf!, a workspace query, getri!). The factorization tapes LU and the pivots; a linked ?getri
- * adds X (and no second LU) and, in its reverse pass, leaves a copy of Xbar here and clears the
- * buffer's shadow; the factorization's reverse then applies the inverse's own adjoint
- * Abar = -X^H Xbar X^H (two gemm) plus the getrf adjoint of whatever else the program added to
- * the factors' cotangent in between, instead of getri's adjoint chained into getrf's.
+/* ?getrf's tape, which a following ?getri on the same, unchanged buffer shares (Julia's inv:
+ * getrf!, a workspace query, getri!): the factorization tapes LU and the pivots, and a linked
+ * ?getri tapes only X, reading LU and the pivots from here for its adjoint (getri's adjoint with
+ * respect to the packed factors, in the buffer's shadow, which the factorization's adjoint then
+ * takes: exact whatever the program does to the factors or their cotangent in between).
+ * The inverse's own adjoint -X^H Xbar X^H sent straight to the factorization would skip the
+ * program's code between the two calls: a change of the factors that keeps their value (a
+ * shift by t = 0, a scale by s = 1) would get a zero derivative. So the link shares memory,
+ * not the derivative.
  * The augmented factorization offers its tape in a thread-local slot until the next interposed
  * call other than ?getri. Reference counted (the reverse pass and the slot), since under JAX
  * the reverse pass may run on another thread while the slot still holds the tape. */
@@ -153,8 +156,6 @@ typedef struct {
     const void *A;           /* the buffer factored (compared, never dereferenced) */
     void *LU;                /* taped factors, ld m */
     int *ipiv;
-    void *X;                 /* linked ?getri: its output, ld n (taped by its augmented pass) */
-    void *Xbar;              /* linked ?getri: the cotangent of X, ld n (left by its reverse) */
     int reversed;            /* atomic: the factorization's reverse pass has run */
 } dle_factor_tape;
 

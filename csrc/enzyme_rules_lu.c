@@ -28,28 +28,12 @@ static void *getrf_aug(void *A, void *dA) {
     return t;
 }
 
-/* Unlinked: the getrf adjoint of the shadow. Linked to a ?getri: the shadow holds what the
- * program added to the factors' cotangent after ?getri's reverse cleared it (usually nothing:
- * then the getrf adjoint is skipped), and Xbar waits in the tape: Abar = getrf adjoint of the
- * shadow - X^H Xbar X^H (Giles 2008, sec. 3.2.3). */
+/* The getrf adjoint of the shadow (a linked ?getri's reverse has left its adjoint there). */
 static void getrf_rev(void *A, void *dA, void *tape) {
     (void)A;
     dle_factor_tape *t = (dle_factor_tape *)tape;
     dle_withdraw_factor(t);
-    const int n = t->n, ld = dl_max(1, t->m);
-    if (!t->Xbar) {
-        FN(getrf_rev)(DL_ACTIVE_A, t->m, t->n, t->LU, ld, t->ipiv, dA, t->lda);
-    } else {
-        const int other = !IFN(all_zero)(n, n, dA, t->lda);
-        if (other) FN(getrf_rev)(DL_ACTIVE_A, n, n, t->LU, ld, t->ipiv, dA, t->lda);
-        T *G = (T *)t->Xbar;
-        FN(inv_rev)(DL_ACTIVE_A, n, t->X, n, G, n); /* G := -X^H Xbar X^H */
-        for (int j = 0; j < n; ++j) {
-            T *d = (T *)dA + (size_t)j * t->lda;
-            const T *g = G + (size_t)j * n;
-            for (int i = 0; i < n; ++i) d[i] = other ? d[i] + g[i] : g[i];
-        }
-    }
+    FN(getrf_rev)(DL_ACTIVE_A, t->m, t->n, t->LU, dl_max(1, t->m), t->ipiv, dA, t->lda);
     __atomic_store_n(&t->reversed, 1, __ATOMIC_RELEASE);
     dle_release_factor(t);
 }
@@ -245,18 +229,19 @@ static void gesv_solve_rev(void *B, void *dB, void *tape) {
 }
 
 /* ------------------------------------------------------------------ getri */
-/* Unlinked, the adjoint (with respect to the packed factors) needs LU, the pivots and X. Linked
- * to the factorization that produced the buffer (same buffer, bitwise the same LU and pivots,
- * its reverse still to come), LU and the pivots are already on that tape: only X is taped, and
- * the reverse hands Xbar over (see dle_factor_tape). A zero diagonal entry of U (the library's
- * test) leaves the buffer unchanged: the identity, nothing taped. The primal is ?getri_ with the
- * caller's work and lwork (its bits depend on lwork), or LAPACKE's own workspace. */
+/* The adjoint (with respect to the packed factors) needs LU, the pivots and X. Linked to the
+ * factorization that produced the buffer (same buffer, bitwise the same LU and pivots, its
+ * reverse still to come), LU and the pivots are read from that tape: only X is taped. The
+ * adjoint is getri's own either way (not the inverse's -X^H Xbar X^H handed to the
+ * factorization: see dle_factor_tape). A zero diagonal entry of U (the library's test) leaves
+ * the buffer unchanged: the identity, nothing taped. The primal is ?getri_ with the caller's
+ * work and lwork (its bits depend on lwork), or LAPACKE's own workspace. */
 typedef struct {
     dle_tape_head head;
     int n, lda, singular;
     dle_factor_tape *link;   /* linked: the factorization's tape (this tape holds a reference) */
-    T *LU, *X;               /* unlinked: taped copies, ld n */
-    int *ipiv;
+    T *LU, *X;               /* taped copies, ld n (LU: unlinked only) */
+    int *ipiv;               /* unlinked only */
 } getri_tape;
 
 static void library_getri(int n, T *A, int lda, const int *ipiv) {
@@ -306,7 +291,7 @@ static void *getri_aug(void *A, void *dA) {
     t->singular = library_zero_diagonal(n, A, lda);
     if (!t->singular && !dle_rec.rm.on && holds_factors_of(f, A)) {
         getri_primal(A);
-        f->X = tape_matrix("A", n, n, A, lda);
+        t->X = tape_matrix("A", n, n, A, lda);
         t->link = f; /* the slot's reference moves to this tape */
         return t;
     }
@@ -324,12 +309,8 @@ static void getri_rev(void *A, void *dA, void *tape) {
     (void)A;
     getri_tape *t = (getri_tape *)tape;
     const int n = t->n, ld = dl_max(1, n);
-    if (t->link) { /* Xbar to the factorization's reverse; the shadow restarts from zero */
-        T *Xbar = (T *)dle_checked_alloc(sizeof(T) * (size_t)n * (size_t)n);
-        const T zero = 0;
-        BLAS(lacpy)("A", &n, &n, dA, &t->lda, Xbar, &ld);
-        BLAS(laset)("A", &n, &n, &zero, &zero, dA, &t->lda);
-        t->link->Xbar = Xbar;
+    if (t->link) { /* the factors and pivots from the factorization's tape (ld n: square) */
+        FN(getri_rev)(DL_ACTIVE_A, n, (const T *)t->link->LU, ld, t->link->ipiv, t->X, ld, dA, t->lda);
         dle_release_factor(t->link);
     } else if (!t->singular) {
         FN(getri_rev)(DL_ACTIVE_A, n, t->LU, ld, t->ipiv, t->X, ld, dA, t->lda);

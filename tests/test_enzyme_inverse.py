@@ -4,9 +4,10 @@ jax.grad drives it, jvp) against finite differences:
 
 * inv of a Legendre-Vandermonde matrix by dgetrf_ + dgetri_ with LAPACK's workspace query
   (Enzyme.jl issue #2260), through the `_` and the ILP64 `_64_` names, and in complex128;
-* the linked inverse (getrf then getri on the same buffer: the reverse pass of X = A^{-1}
-  itself), also when the program reads the factors in between (logdet from the diagonal),
-  modifies them (not linked) or inverts a copy (not linked); what its tape holds;
+* the linked inverse (getrf then getri on the same buffer, sharing one taped copy of the
+  factors), also when the program reads the factors in between (logdet from the diagonal),
+  modifies them (not linked), modifies them keeping their value (linked: t = 0, s = 1) or
+  inverts a copy (not linked); what its tape holds;
 * log|det| from dgetrf_'s diagonal (real and complex);
 * dtrtrs_ / ztrtrs_ with several right-hand sides, every activity pattern;
 * ?getri_'s workspace query and its argument errors, singular matrices (info > 0).
@@ -100,6 +101,43 @@ def test_getrf_then_getri(variant):
     assert report.ok, str(report)
 
 
+# Regression (independent review, 2026-12-02): a change of the factors between getrf and getri
+# that keeps their VALUE at this point (a regularizer t = 0 on U's diagonal, a scale s = 1 of U)
+# leaves the buffer bitwise the factors, so the two calls are linked; their reverse pass used to
+# hand -X^H Xbar X^H straight to getrf and gave dt = ds = 0. The link now shares the taped
+# factors only, and the derivative is getri's adjoint through the program's own code.
+VALUE_KEEPING = r'''
+#include "difflapack_enzyme.h"
+#define N 5
+double f(const double* A, const double* p, const double* w) {
+  int n = N, ipiv[N], info = 0, lwork = -1;
+  double W[N * N], query[1], work[8 * N], s = 0;
+  for (int k = 0; k < N * N; ++k) W[k] = A[k];
+  dgetrf_(&n, &n, W, &n, ipiv, &info);
+  EDIT
+  dgetri_(&n, W, &n, ipiv, query, &lwork, &info);
+  lwork = (int)query[0];
+  dgetri_(&n, W, &n, ipiv, work, &lwork, &info);
+  for (int k = 0; k < N * N; ++k) s += w[k] * W[k];
+  return s;
+}'''
+EDITS = {
+    "shift": ("for (int i = 0; i < N; ++i) W[i * (N + 1)] += p[0];", 0.0),
+    "scale": ("for (int j = 0; j < N; ++j) for (int i = 0; i <= j; ++i) W[i + j * N] *= p[0];", 1.0),
+}
+
+
+@pytest.mark.parametrize("edit", EDITS)
+def test_a_value_keeping_change_of_the_factors_between_getrf_and_getri(edit):
+    code, p0 = EDITS[edit]
+    src = VALUE_KEEPING.replace("EDIT", code)
+    a = _general(5, 4)
+    w = np.random.default_rng(5).standard_normal(25)
+    report = check_rule(src, "f", [a, np.array([p0]), w], [Duplicated, Duplicated, Const], modes=ALL_MODES,
+                        return_activity=Active)
+    assert report.ok, str(report)
+
+
 def _taped_bytes():
     from difflapack._core import lib
     fn = lib.dle_taped_bytes
@@ -140,8 +178,9 @@ void g(enzyme::tensor<double, N * N>& out, const enzyme::tensor<double, N * N>& 
 def test_linked_inverse_tape(variant, copies):
     """The linked inverse tapes ONE copy of LU (the factorization's, with the pivots) and X;
     when the program changed the factors before ?getri, the two calls are not linked and getri
-    tapes its own LU and pivots too. The gradient is -X^H Xbar X^H either way (plus, for
-    "scaled-lu", the chain through the scaling), checked against finite differences above."""
+    tapes its own LU and pivots too. The gradient is -X^H Xbar X^H either way (getri's adjoint
+    chained into getrf's; plus, for "scaled-lu", the chain through the scaling), checked against
+    finite differences above."""
     run, a, w = _run_reverse_program(variant)
     g1 = run()
     before = _taped_bytes()
