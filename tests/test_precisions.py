@@ -530,18 +530,24 @@ def test_mixed_inputs_promote(da_, db_, want):
     ct = lambda x: _cast(x, want)  # noqa: E731
     dA, dB1, dB2 = randn(r, (n, n), want), randn(r, (n,), want), randn(r, (n, 2), want)
 
-    def same(got, ref, what):
+    def same(got, ref, what, real_inputs=()):
+        """real_inputs: for a pullback, whether each input was real; its cotangent is then the
+        real part of the promoted computation's (README: real inputs get real cotangents)."""
         got, ref = (got if isinstance(got, tuple) else (got,)), (ref if isinstance(ref, tuple) else (ref,))
-        for g, e in zip(got, ref):
-            assert np.asarray(g).dtype == want, f"{what}: {np.asarray(g).dtype} != {want}"
+        for k, (g, e) in enumerate(zip(got, ref)):
+            real = k < len(real_inputs) and real_inputs[k] and want.kind == "c"
+            w, e = (np.real(np.zeros((), want)).dtype, np.real(e)) if real else (want, e)
+            assert np.asarray(g).dtype == w, f"{what}: {np.asarray(g).dtype} != {w}"
             np.testing.assert_array_equal(g, e, err_msg=what)
+
+    real_a, real_b = np.dtype(da_).kind != "c", np.dtype(db_).kind != "c"
 
     same(dl.trsv(a_t, b1), dl.trsv(ct(a_t), ct(b1)), "trsv")
     same(dl.trsv_jvp(a_t, b1, dA, dB1), dl.trsv_jvp(ct(a_t), ct(b1), dA, dB1), "trsv_jvp")
-    same(dl.trsv_vjp(a_t, b1)[1](dB1), dl.trsv_vjp(ct(a_t), ct(b1))[1](dB1), "trsv_vjp")
+    same(dl.trsv_vjp(a_t, b1)[1](dB1), dl.trsv_vjp(ct(a_t), ct(b1))[1](dB1), "trsv_vjp", (real_a, real_b))
     same(dl.trsm(a_t, b2, 2), dl.trsm(ct(a_t), ct(b2), 2), "trsm")
     same(dl.trsm_jvp(a_t, b2, dA, dB2, 0.5, 2), dl.trsm_jvp(ct(a_t), ct(b2), dA, dB2, 0.5, 2), "trsm_jvp")
-    same(dl.trsm_vjp(a_t, b2, 2)[1](dB2), dl.trsm_vjp(ct(a_t), ct(b2), 2)[1](dB2), "trsm_vjp")
+    same(dl.trsm_vjp(a_t, b2, 2)[1](dB2), dl.trsm_vjp(ct(a_t), ct(b2), 2)[1](dB2), "trsm_vjp", (real_a, real_b))
     lu, piv, _ = dl.getrf(a_g)
     assert lu.dtype == _expected(da_)
     lu_w, piv_w, _ = dl.getrf(ct(a_g))
@@ -549,17 +555,20 @@ def test_mixed_inputs_promote(da_, db_, want):
     for bb, dbb in ((b1, dB1), (b2, dB2)):
         same(dl.solve(a_g, bb), dl.solve(ct(a_g), ct(bb)), "solve")
         same(dl.solve_jvp(a_g, bb, dA, dbb), dl.solve_jvp(ct(a_g), ct(bb), dA, dbb), "solve_jvp")
-        same(dl.solve_vjp(a_g, bb)[1](dbb), dl.solve_vjp(ct(a_g), ct(bb))[1](dbb), "solve_vjp")
+        same(dl.solve_vjp(a_g, bb)[1](dbb), dl.solve_vjp(ct(a_g), ct(bb))[1](dbb), "solve_vjp", (real_a, real_b))
         (lu1, piv1, x1, _), (dlu1, dx1) = dl.gesv_jvp(a_g, bb, dA, dbb)
         (lu2, piv2, x2, _), (dlu2, dx2) = dl.gesv_jvp(ct(a_g), ct(bb), dA, dbb)
         same((lu1, x1, dlu1, dx1), (lu2, x2, dlu2, dx2), "gesv_jvp")
-        same(dl.gesv_vjp(a_g, bb)[1](dbb, dA), dl.gesv_vjp(ct(a_g), ct(bb))[1](dbb, dA), "gesv_vjp")
+        same(dl.gesv_vjp(a_g, bb)[1](dbb, dA), dl.gesv_vjp(ct(a_g), ct(bb))[1](dbb, dA), "gesv_vjp", (real_a, real_b))
     # getrs: the packed factors of a's precision with a right-hand side of b's dtype
     want_rs = _expected(lu.dtype, db_)
     x = dl.getrs(lu, piv, b2, "C")
     assert x.dtype == want_rs
     xs, pb = dl.getrs_vjp(lu, piv, b2)
-    assert all(np.asarray(o).dtype == want_rs for o in (xs, *pb(b2.astype(want_rs))))
+    lubar, bbar = pb(b2.astype(want_rs))
+    real_of = lambda dt, inp: np.real(np.zeros((), dt)).dtype if inp.kind != "c" else dt  # noqa: E731
+    assert xs.dtype == want_rs
+    assert lubar.dtype == real_of(want_rs, lu.dtype) and bbar.dtype == real_of(want_rs, np.dtype(db_))
     xj, dxj = dl.getrs_jvp(lu, piv, b2, lu, b2)
     assert xj.dtype == dxj.dtype == want_rs
 
@@ -589,14 +598,17 @@ def test_trsm_alpha_promotes(alpha, ab, want):
     assert x.dtype == want
     x1, dx = dl.trsm_jvp(a, b, None, None, randn(r, (), want)[()], alpha)
     x2, pb = dl.trsm_vjp(a, b, alpha)
-    outs = pb(randn(r, (3, 2), want))
-    assert all(np.asarray(o).dtype == want for o in (x1, dx, x2, *outs))
+    abar, bbar, alphabar = pb(randn(r, (3, 2), want))
+    assert all(np.asarray(o).dtype == want for o in (x1, dx, x2, alphabar))
+    # a and b are real inputs: real cotangents (README), of the computation's precision
+    assert abar.dtype == bbar.dtype == np.real(np.zeros((), want)).dtype
 
 
 @PREC
 def test_complex_alpha_on_real_data_is_a_complex_computation(dtype):
     """Real a, b (of the precision's real type) with a complex alpha: the complex computation,
-    checked by FD (real and imaginary directions) and the dot test."""
+    checked by FD (real and imaginary directions) and the dot test (real directions for the
+    real inputs, whose cotangents are real)."""
     cdt = np.dtype(C64 if eps_of(dtype) > 1e-10 else C128)
     r = rng(4)
     rdt = np.dtype(cdt.type(0).real.dtype)
@@ -616,8 +628,9 @@ def test_complex_alpha_on_real_data_is_a_complex_computation(dtype):
     _, pb = dl.trsm_vjp(a, b, alpha, "L", "L", "C")
     w = randn(r, b.shape, cdt)
     cot = pb(w)
-    assert all(np.asarray(o).dtype == cdt for o in cot)
-    v = (randn(r, a.shape, cdt), randn(r, b.shape, cdt), randn(r, (), cdt)[()])
+    # a and b are real inputs: real cotangents (README); alpha's is complex
+    assert [np.asarray(o).dtype for o in cot] == [rdt, rdt, cdt]
+    v = (randn(r, a.shape, rdt), randn(r, b.shape, rdt), randn(r, (), cdt)[()])
     _, jv = dl.trsm_jvp(a, b, *v, alpha, "L", "L", "C")
     dot_check(jv, w, v, cot, kappa, cdt, "dot trsm complex alpha")
 

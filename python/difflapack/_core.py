@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import inspect
 import os
 import re
 
@@ -308,6 +309,50 @@ def bool_keywords(*names: str):
                     except Exception as exc:  # any error of __bool__
                         raise ValueError(f"{name} must be True or False; got {kwargs[name]!r} ({exc})") from None
             return fn(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
+def _real_part(cot):
+    """A cotangent's real part, a fresh array in the same memory order (None stays None)."""
+    if cot is None or not np.iscomplexobj(cot):
+        return cot
+    if np.ndim(cot) == 0:
+        return np.real(cot)[()]
+    return np.array(np.real(cot), order="F" if np.isfortran(cot) else "C")
+
+
+def _strongly_real(value) -> bool:
+    """A real array or NumPy scalar; Python scalars are weak (they take the computation's
+    dtype, NEP 50), and so do their cotangents."""
+    return type(value) not in (bool, int, float, complex) and not np.iscomplexobj(value)
+
+
+def real_cotangents(*names: str):
+    """Decorator of the ``_vjp`` functions whose pullback returns the cotangents of the inputs
+    ``names``, in that order: the cotangent of an input that is real (a real array or NumPy
+    scalar; Python scalars are weak) in a complex computation is returned real, its real part, which is the derivative with respect
+    to a real variable under the convention zbar = dL/dRe z + i dL/dIm z (JAX and PyTorch return
+    real gradients for real inputs too). A complex input keeps its complex cotangent."""
+    def decorate(fn):
+        signature = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            out, pullback = fn(*args, **kwargs)
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            real = [_strongly_real(bound.arguments[name]) for name in names]
+            if not any(real):
+                return out, pullback
+
+            @functools.wraps(pullback)
+            def real_pullback(*cot_args, **cot_kwargs):
+                cots = pullback(*cot_args, **cot_kwargs)
+                single = not isinstance(cots, tuple)
+                cots = tuple(_real_part(c) if r else c for c, r in zip((cots,) if single else cots, real))
+                return cots[0] if single else cots
+            return out, real_pullback
         return wrapper
     return decorate
 

@@ -201,6 +201,7 @@ def potrs_jvp(c, b, dc, db, uplo="L", *, check_finite=True):
 
 
 @_core.bool_keywords("check_finite")
+@_core.real_cotangents("c", "b")
 def potrs_vjp(c, b, uplo="L", *, check_finite=True):
     """Reverse mode of :func:`potrs`: ``x, pullback`` with ``c_bar, b_bar = pullback(x_bar)``:
     ``b_bar = A^{-1} x_bar`` and ``c_bar`` the cotangent of the factor's ``uplo`` triangle (zero
@@ -267,6 +268,7 @@ def posv_jvp(a, b, da, db, uplo="L", *, check_finite=True):
 
 
 @_core.bool_keywords("check_finite")
+@_core.real_cotangents("a", "b")
 def posv_vjp(a, b, uplo="L", *, check_finite=True):
     """Reverse mode of :func:`posv`: ``(c, x, info), pullback`` with
     ``a_bar, b_bar = pullback(x_bar, c_bar=None)``: ``b_bar = A^{-1} x_bar`` and ``a_bar`` the

@@ -294,6 +294,7 @@ def getrs_jvp(lu, piv, b, dlu, db, trans="N", *, check_finite=True):
 
 
 @_core.bool_keywords("check_finite")
+@_core.real_cotangents("lu", "b")
 def getrs_vjp(lu, piv, b, trans="N", *, check_finite=True):
     """Reverse mode of :func:`getrs`: ``x, pullback`` with
     ``lu_bar, b_bar = pullback(x_bar)``. ``lu_bar`` is the packed cotangent of the factors
@@ -401,6 +402,7 @@ def _gesv_reverse(a, b, check_finite, routine):
 
 
 @_core.bool_keywords("check_finite")
+@_core.real_cotangents("a", "b")
 def gesv_vjp(a, b, *, check_finite=True):
     """Reverse mode of :func:`gesv`: ``(lu, piv, x, info), pullback`` with
     ``a_bar, b_bar = pullback(x_bar, lu_bar=None)``: b_bar = a^{-H} x_bar,
@@ -430,6 +432,7 @@ def solve_jvp(a, b, da, db, *, check_finite=True):
 
 
 @_core.bool_keywords("check_finite")
+@_core.real_cotangents("a", "b")
 def solve_vjp(a, b, *, check_finite=True):
     """Reverse mode of :func:`solve`: ``(x, pullback)``, ``a_bar, b_bar = pullback(x_bar)``
     with b_bar = a^{-H} x_bar and a_bar = -b_bar x^H. Raises SingularMatrixError if a is

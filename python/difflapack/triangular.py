@@ -196,6 +196,7 @@ def trsv_jvp(a, b, da, db, uplo="U", trans="N", diag="N", *, check_finite=True):
 
 
 @_core.bool_keywords("check_finite")
+@_core.real_cotangents("a", "b")
 def trsv_vjp(a, b, uplo="U", trans="N", diag="N", *, check_finite=True):
     """Reverse mode of :func:`trsv`: returns ``(x, pullback)``; ``pullback(x_bar)`` returns
     ``(da_bar, db_bar)`` with ``db_bar = op(A)^{-H} x_bar`` and ``da_bar`` = ``-db_bar x^H``
@@ -287,6 +288,7 @@ def trsm_jvp(a, b, da, db, dalpha=None, alpha=1.0, side="L", uplo="U", transa="N
 
 
 @_core.bool_keywords("check_finite")
+@_core.real_cotangents("a", "b", "alpha")
 def trsm_vjp(a, b, alpha=1.0, side="L", uplo="U", transa="N", diag="N", *, check_finite=True):
     """Reverse mode of :func:`trsm`: returns ``(X, pullback)``; ``pullback(x_bar)`` returns
     ``(da_bar, db_bar, dalpha_bar)``. With ``G = op(A)^{-H} x_bar`` (side 'L') or
@@ -361,6 +363,7 @@ def trtrs_jvp(a, b, da, db, uplo="U", trans="N", diag="N", *, check_finite=True)
 
 
 @_core.bool_keywords("check_finite")
+@_core.real_cotangents("a", "b")
 def trtrs_vjp(a, b, uplo="U", trans="N", diag="N", *, check_finite=True):
     """Reverse mode of :func:`trtrs`: ``(x, pullback)``; ``pullback(x_bar)`` returns
     ``(da_bar, db_bar)``: ``db_bar = op(A)^{-H} x_bar`` and ``da_bar`` = ``-db_bar x^H``
