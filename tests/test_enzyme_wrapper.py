@@ -599,8 +599,27 @@ def test_complex_float_product_kills_the_build():
         assert not enzyme.enzyme_failures(r.stderr), (ok, r.stderr[-2000:])  # no give-up words either
 
 
-def _run_doc(script, variant):
-    return subprocess.run([sys.executable, os.path.join(DOCS, script), variant], capture_output=True,
+def test_new_with_fno_builtin_breaks_the_reverse_build():
+    """Enzyme 0.0.16 bug, no difflapack involved (docs/enzyme-limitations/new_array.py): with
+    -fno-builtin a C++ new-expression leaves __unnamed_ globals undefined in the reverse build;
+    the narrow copy flags (which still keep copy loops loops: docs 8) and malloc are right."""
+    for variant, flags in (("new_array", "fno_builtin"), ("vector", "fno_builtin")):
+        r = _run_doc("new_array.py", variant, flags)
+        assert r.returncode == 0 and "BUILD FAILED" in r.stdout and "__unnamed_" in r.stderr, (r.stdout, r.stderr[-2000:])
+    for variant, flags in (("new_array", "narrow"), ("vector", "narrow"), ("malloc", "fno_builtin")):
+        r = _run_doc("new_array.py", variant, flags)
+        assert r.returncode == 0 and "RIGHT" in r.stdout, (variant, flags, r.stdout, r.stderr[-2000:])
+        assert not enzyme.enzyme_failures(r.stderr), (variant, flags, r.stderr[-2000:])
+
+
+def test_unnamed_symbols_name_the_new_limitation():
+    line = "JIT session error: Symbols not found: [ __unnamed_2, __unnamed_1 ]"
+    assert "section 16" in enzyme.short_error(line) and "-fno-builtin-memcpy" in enzyme.short_error(line)
+    assert "RTLD_GLOBAL" in enzyme.short_error("JIT session error: Symbols not found: [ dgetrf_ ]")
+
+
+def _run_doc(script, variant, *more):
+    return subprocess.run([sys.executable, os.path.join(DOCS, script), variant, *more], capture_output=True,
                           text=True, timeout=600)
 
 
@@ -655,8 +674,9 @@ def test_copy_loops_need_fno_builtin():
     b = jnp.arange(1.0, 5.0)
     with pytest.raises(EnzymeBuildError, match="Cannot deduce type of copy"):
         jax.jit(jax.grad(lambda b: jnp.sum(f(b))))(b)
-    g = jax.jit(jax.grad(lambda b: jnp.sum(f(b, ("-fno-builtin",)) * b)))(b)
-    np.testing.assert_allclose(g, 2 * np.asarray(b), rtol=1e-14)
+    for flags in (("-fno-builtin",), ("-fno-builtin-memcpy", "-fno-builtin-memset", "-fno-builtin-memmove")):
+        g = jax.jit(jax.grad(lambda b: jnp.sum(f(b, flags) * b)))(b)
+        np.testing.assert_allclose(g, 2 * np.asarray(b), rtol=1e-14)
 
 
 def test_copy_loops_without_fno_builtin_crash_enzyme():

@@ -201,6 +201,10 @@ def short_error(line: str, line_offset: int = 0) -> str:
         row = int(m.group(1)) - _SOURCE_PREFIX_LINES - line_offset
         where = f"source line {row}, column {m.group(2)}" if row > 0 else f"line {m.group(1)}"
         return f"{where}: {m.group(3)}"[:300]
+    if line.startswith("JIT session error: ") and "__unnamed_" in line:
+        return (f"{line[:200]} (globals Enzyme 0.0.16's reverse pass leaves undefined for a C++ new-expression "
+                "(new[], std::vector) built with -fno-builtin: build with -fno-builtin-memcpy -fno-builtin-memset "
+                "-fno-builtin-memmove instead, or allocate with malloc/free; docs/enzyme-limitations, section 16)")
     if line.startswith("JIT session error: "):
         return (f"{line[:200]} (the JIT links only the source and the libraries loaded with RTLD_GLOBAL: "
                 "define the symbol in the source or load its library with ctypes.CDLL(path, "
