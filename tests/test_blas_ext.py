@@ -193,11 +193,12 @@ def test_a_block_with_a_zero_or_nonfinite_entry_gives_what_dtrsm_gives(bad):
     assert np.array_equal(b, ref, equal_nan=True)
 
 
-def test_trsm_blocked_alpha_zero_does_not_read_b():
-    a = np.asfortranarray(np.eye(200) * 2)
-    b = np.full((200, 3), np.nan, order="F")
-    fn("dl_trsm_blocked")(b"L", b"U", b"N", b"N", 200, 3, 0.0, ptr(a), 200, ptr(b), 200)
-    assert np.array_equal(b, np.zeros((200, 3)))
+@pytest.mark.parametrize("k,rhs", [(200, 3), (50, 80)])   # trsm blocks; an inverted block
+def test_trsm_blocked_alpha_zero_does_not_read_b(k, rhs):
+    a = np.asfortranarray(np.eye(k) * 2)
+    b = np.full((k, rhs), np.nan, order="F")
+    fn("dl_trsm_blocked")(b"L", b"U", b"N", b"N", k, rhs, 0.0, ptr(a), k, ptr(b), k)
+    assert np.array_equal(b, np.zeros((k, rhs)))
 
 
 @pytest.mark.parametrize("uplo,strict", list(itertools.product("UL", [0, 1])))
