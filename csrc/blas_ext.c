@@ -10,6 +10,19 @@
 static const T ONE = 1, ZERO = 0, MINUS_ONE = -1;
 static const int INC1 = 1;
 
+/* 16-byte vectors of the real type (GCC/clang vector extensions: SSE2 on any x86-64) and the
+ * integer vectors of the same lanes, for the passes GCC keeps scalar as plain loops (trapping
+ * math, no reassociation): copy_run and max_abs_run below. */
+typedef R dl_rvec __attribute__((vector_size(16)));
+#define DL_LANES (sizeof(dl_rvec) / sizeof(R))
+#if defined(DL_PREC_S) || defined(DL_PREC_C)
+typedef int dl_ivec __attribute__((vector_size(16)));
+#define DL_ABS_MASK 0x7fffffff
+#else
+typedef long long dl_ivec __attribute__((vector_size(16)));
+#define DL_ABS_MASK 0x7fffffffffffffffLL
+#endif
+
 /* Element (i, j) of op(M) lives at M + i + j*ld (N) or M + j + i*ld (T, C): these give the
  * start of a row block of op(A) and of a column block of op(B). */
 static const T *op_rows(const T *A, int lda, char trans, int r0) {
@@ -172,21 +185,57 @@ static const T *op_block(const T *A, int lda, char trans, int r0, int c0) {
 #define DL_TRSM_BASE 96
 #endif
 
-/* max |re| + |im| (>= the modulus) over the uplo triangle of the k x k block W (its diagonal
- * skipped for a unit triangle) or over an m x n block (uplo 'A'); NaN anywhere gives NaN. */
+/* max |x| over x[0 .. len) and whether some x is NaN: the sign bit cleared, a compare-select
+ * for the maximum and an OR of the x != x masks, two vectors at a time (a plain loop of fabs
+ * and compares stays scalar and cost ~1 ms per million entries; this ~0.1 ms). */
+static R max_abs_run(const R *x, size_t len, int *nan_seen) {
+    const dl_ivec abs_mask = (dl_ivec){0} + DL_ABS_MASK;
+    dl_rvec b0 = {0}, b1 = {0};
+    dl_ivec n0 = {0}, n1 = {0};
+    size_t i = 0;
+    for (; i + 2 * DL_LANES <= len; i += 2 * DL_LANES) {
+        dl_rvec v0, v1;
+        memcpy(&v0, x + i, sizeof v0);
+        memcpy(&v1, x + i + DL_LANES, sizeof v1);
+        n0 |= v0 != v0;
+        n1 |= v1 != v1;
+        const dl_rvec a0 = (dl_rvec)((dl_ivec)v0 & abs_mask), a1 = (dl_rvec)((dl_ivec)v1 & abs_mask);
+        const dl_ivec g0 = a0 > b0, g1 = a1 > b1;
+        b0 = (dl_rvec)((g0 & (dl_ivec)a0) | (~g0 & (dl_ivec)b0));
+        b1 = (dl_rvec)((g1 & (dl_ivec)a1) | (~g1 & (dl_ivec)b1));
+    }
+    R big = 0;
+    int nan = 0;
+    for (size_t k = 0; k < DL_LANES; ++k) {
+        if (b0[k] > big) big = b0[k];
+        if (b1[k] > big) big = b1[k];
+        nan |= n0[k] != 0 || n1[k] != 0;
+    }
+    for (; i < len; ++i) {
+        const R v = x[i] < 0 ? -x[i] : x[i];
+        nan |= x[i] != x[i];
+        if (v > big) big = v;
+    }
+    *nan_seen |= nan;
+    return big;
+}
+
+/* max over the real and imaginary parts of the entries (|z| <= sqrt(2) times it) of the uplo
+ * triangle of the k x k block W (its diagonal skipped for a unit triangle) or of an m x n block
+ * (uplo 'A'); NaN if any entry there is NaN. */
 static R max_abs(char uplo, char diag, int m, int n, const T *W, int ldw) {
     const int unit = diag == 'U';
-    R big = 0, nan_seen = 0;
+    const size_t parts = DL_IS_COMPLEX ? 2 : 1;
+    R big = 0;
+    int nan_seen = 0;
     for (int j = 0; j < n; ++j) {
         const int lo = uplo == 'L' ? j + unit : 0, hi = uplo == 'U' ? j + 1 - unit : m;
-        for (int i = lo; i < hi; ++i) {
-            const T w = W[i + (size_t)j * ldw];
-            const R v = DL_IS_COMPLEX ? (R)(fabs((double)REAL(w)) + fabs((double)IMAG(w))) : (R)fabs((double)REAL(w));
-            nan_seen += v * (R)0;
+        if (hi > lo) {
+            const R v = max_abs_run((const R *)(W + (size_t)j * ldw + lo), parts * (size_t)(hi - lo), &nan_seen);
             if (v > big) big = v;
         }
     }
-    return big + nan_seen;
+    return nan_seen ? (R)NAN : big;
 }
 
 #define R_MAX (sizeof(R) == sizeof(float) ? (R)FLT_MAX : (R)DBL_MAX)
@@ -198,9 +247,10 @@ static R max_abs(char uplo, char diag, int m, int n, const T *W, int ldw) {
  * solve's. The inverse is used only where it is safe, else trsm solves the block, so that such
  * input gives exactly what ?trsm gives:
  *  - trtri succeeded (no zero diagonal entry) and the inverse is finite;
- *  - B and alpha are finite, and no product can overflow: k max|inv| max|alpha B| < overflow
- *    / 4. (The inverse of an ill-conditioned block can be huge where the solution is not:
- *    substitution never forms it.)
+ *  - B and alpha are finite, and no product can overflow: k max|inv| max|alpha| max|B| <
+ *    overflow / 16, with max over real and imaginary parts (a complex product is at most twice
+ *    their product). (The inverse of an ill-conditioned block can be huge where the solution
+ *    is not: substitution never forms it.)
  * Accuracy, measured against an extended-precision solve (tests/test_blas_ext.py): the same
  * forward error as substitution within a small factor, on well-conditioned, random N(0,1),
  * graded and 2^k-growth triangles. W: k x k workspace; NULL = always trsm. */
@@ -215,8 +265,8 @@ static void solve_diagonal_block(char side, char uplo, char transa, char diag, i
             const R inv = max_abs(uplo, diag, k, k, W, k);
             const R rhs_size = max_abs('A', 'N', m, n, B, ldb) * max_abs('A', 'N', 1, 1, &alpha, 1);
             const R unit_part = diag == 'U' ? 1 : 0; /* the implied unit diagonal of the inverse */
-            if (rhs_size <= R_MAX && (inv + unit_part) * (R)k <= R_MAX / 4 &&
-                (rhs_size == 0 || (inv + unit_part) * (R)k <= (R_MAX / 4) / rhs_size)) {
+            if (rhs_size <= R_MAX && (inv + unit_part) * (R)k <= R_MAX / 16 &&
+                (rhs_size == 0 || (inv + unit_part) * (R)k <= (R_MAX / 16) / rhs_size)) {
                 BLAS(trmm)(&side, &uplo, &transa, &diag, &m, &n, &alpha, W, &k, B, &ldb);
                 return;
             }
@@ -322,8 +372,6 @@ void IFN(project_tri)(char uplo, int strict, int n, T *A, int lda) {
  * SSE2 on any x86-64), loaded once for the store and the sum, with four independent
  * accumulators: GCC keeps a plain loop of floating-point compares or sums scalar (trapping
  * math, no reassociation), which made the copy-in 5x slower than NumPy's copy and isfinite. */
-typedef R dl_rvec __attribute__((vector_size(16)));
-#define DL_LANES (sizeof(dl_rvec) / sizeof(R))
 
 /* y may be NULL: the test alone (the API's check of an input it does not copy). */
 static int copy_run(const R *x, R *y, size_t len) {
