@@ -1,7 +1,5 @@
 /* blas_ext.c -- BLAS-3 building blocks the derivative kernels share (type-generic: compiled
  * once per precision, see precision.h). */
-#include <float.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "precision.h"
@@ -9,19 +7,6 @@
 
 static const T ONE = 1, ZERO = 0, MINUS_ONE = -1;
 static const int INC1 = 1;
-
-/* 16-byte vectors of the real type (GCC/clang vector extensions: SSE2 on any x86-64) and the
- * integer vectors of the same lanes, for the passes GCC keeps scalar as plain loops (trapping
- * math, no reassociation): copy_run and max_abs_run below. */
-typedef R dl_rvec __attribute__((vector_size(16)));
-#define DL_LANES (sizeof(dl_rvec) / sizeof(R))
-#if defined(DL_PREC_S) || defined(DL_PREC_C)
-typedef int dl_ivec __attribute__((vector_size(16)));
-#define DL_ABS_MASK 0x7fffffff
-#else
-typedef long long dl_ivec __attribute__((vector_size(16)));
-#define DL_ABS_MASK 0x7fffffffffffffffLL
-#endif
 
 /* Element (i, j) of op(M) lives at M + i + j*ld (N) or M + j + i*ld (T, C): these give the
  * start of a row block of op(A) and of a column block of op(B). */
@@ -181,109 +166,19 @@ static const T *op_block(const T *A, int lda, char trans, int r0, int c0) {
     return trans == 'N' ? A + r0 + (size_t)c0 * lda : A + c0 + (size_t)r0 * lda;
 }
 
-#ifndef DL_TRSM_BASE
 #define DL_TRSM_BASE 96
-#endif
-
-/* max |x| over x[0 .. len) and whether some x is NaN: the sign bit cleared, a compare-select
- * for the maximum and an OR of the x != x masks, two vectors at a time (a plain loop of fabs
- * and compares stays scalar and cost ~1 ms per million entries; this ~0.1 ms). */
-static R max_abs_run(const R *x, size_t len, int *nan_seen) {
-    const dl_ivec abs_mask = (dl_ivec){0} + DL_ABS_MASK;
-    dl_rvec b0 = {0}, b1 = {0};
-    dl_ivec n0 = {0}, n1 = {0};
-    size_t i = 0;
-    for (; i + 2 * DL_LANES <= len; i += 2 * DL_LANES) {
-        dl_rvec v0, v1;
-        memcpy(&v0, x + i, sizeof v0);
-        memcpy(&v1, x + i + DL_LANES, sizeof v1);
-        n0 |= v0 != v0;
-        n1 |= v1 != v1;
-        const dl_rvec a0 = (dl_rvec)((dl_ivec)v0 & abs_mask), a1 = (dl_rvec)((dl_ivec)v1 & abs_mask);
-        const dl_ivec g0 = a0 > b0, g1 = a1 > b1;
-        b0 = (dl_rvec)((g0 & (dl_ivec)a0) | (~g0 & (dl_ivec)b0));
-        b1 = (dl_rvec)((g1 & (dl_ivec)a1) | (~g1 & (dl_ivec)b1));
-    }
-    R big = 0;
-    int nan = 0;
-    for (size_t k = 0; k < DL_LANES; ++k) {
-        if (b0[k] > big) big = b0[k];
-        if (b1[k] > big) big = b1[k];
-        nan |= n0[k] != 0 || n1[k] != 0;
-    }
-    for (; i < len; ++i) {
-        const R v = x[i] < 0 ? -x[i] : x[i];
-        nan |= x[i] != x[i];
-        if (v > big) big = v;
-    }
-    *nan_seen |= nan;
-    return big;
-}
-
-/* max over the real and imaginary parts of the entries (|z| <= sqrt(2) times it) of the uplo
- * triangle of the k x k block W (its diagonal skipped for a unit triangle) or of an m x n block
- * (uplo 'A'); NaN if any entry there is NaN. */
-static R max_abs(char uplo, char diag, int m, int n, const T *W, int ldw) {
-    const int unit = diag == 'U';
-    const size_t parts = DL_IS_COMPLEX ? 2 : 1;
-    R big = 0;
-    int nan_seen = 0;
-    for (int j = 0; j < n; ++j) {
-        const int lo = uplo == 'L' ? j + unit : 0, hi = uplo == 'U' ? j + 1 - unit : m;
-        if (hi > lo) {
-            const R v = max_abs_run((const R *)(W + (size_t)j * ldw + lo), parts * (size_t)(hi - lo), &nan_seen);
-            if (v > big) big = v;
-        }
-    }
-    return nan_seen ? (R)NAN : big;
-}
-
-#define R_MAX (sizeof(R) == sizeof(float) ? (R)FLT_MAX : (R)DBL_MAX)
-
-/* The recursion's diagonal blocks (order k <= DL_TRSM_BASE) with at least k right-hand sides:
- * B := alpha op(A)^{-1} B as trtri of a copy of the block + one trmm. OpenBLAS's trsm runs on
- * such k x rhs blocks at a third of its trmm's speed (9-12 against ~30 GFLOP/s in float64 at
- * k = 62-96, 1000 columns), and the k^3/3 flops of the inversion are at most a third of the
- * solve's. The inverse is used only where it is safe, else trsm solves the block, so that such
- * input gives exactly what ?trsm gives:
- *  - trtri succeeded (no zero diagonal entry) and the inverse is finite;
- *  - B and alpha are finite, and no product can overflow: k max|inv| max|alpha| max|B| <
- *    overflow / 16, with max over real and imaginary parts (a complex product is at most twice
- *    their product). (The inverse of an ill-conditioned block can be huge where the solution
- *    is not: substitution never forms it.)
- * Accuracy, measured against an extended-precision solve (tests/test_blas_ext.py): the same
- * forward error as substitution within a small factor, on well-conditioned, random N(0,1),
- * graded and 2^k-growth triangles. W: k x k workspace; NULL = always trsm. */
-static void solve_diagonal_block(char side, char uplo, char transa, char diag, int m, int n, T alpha,
-                                 const T *A, int lda, T *B, int ldb, T *W) {
-    const int k = side == 'L' ? m : n, rhs = side == 'L' ? n : m;
-    if (W && rhs >= k) {
-        int info = 0;
-        BLAS(lacpy)(&uplo, &k, &k, A, &lda, W, &k);
-        BLAS(trtri)(&uplo, &diag, &k, W, &k, &info);
-        if (info == 0) {
-            const R inv = max_abs(uplo, diag, k, k, W, k);
-            const R rhs_size = max_abs('A', 'N', m, n, B, ldb) * max_abs('A', 'N', 1, 1, &alpha, 1);
-            const R unit_part = diag == 'U' ? 1 : 0; /* the implied unit diagonal of the inverse */
-            if (rhs_size <= R_MAX && (inv + unit_part) * (R)k <= R_MAX / 16 &&
-                (rhs_size == 0 || (inv + unit_part) * (R)k <= (R_MAX / 16) / rhs_size)) {
-                BLAS(trmm)(&side, &uplo, &transa, &diag, &m, &n, &alpha, W, &k, B, &ldb);
-                return;
-            }
-        }
-    }
-    BLAS(trsm)(&side, &uplo, &transa, &diag, &m, &n, &alpha, A, &lda, B, &ldb);
-}
 
 /* Recursion on the triangle: halve it, solve one half, update the other half of B with ONE
  * gemm (its beta carries alpha), solve the other half. All but O(k * BASE * rhs) flops run in
  * gemm, which OpenBLAS executes faster than its own trsm (at k = 1000, single thread, ~30 ms
  * for dtrsm against ~20 ms for the same flops in dgemm). Same result as ?trsm up to rounding. */
-static void trsm_recursive(char side, char uplo, char transa, char diag, int m, int n, T alpha,
-                           const T *A, int lda, T *B, int ldb, T *W) {
+void IFN(trsm_blocked)(char side, char uplo, char transa, char diag, int m, int n, T alpha,
+                       const T *A, int lda, T *B, int ldb) {
+    if (m <= 0 || n <= 0) return;
+    if (!DL_IS_COMPLEX && transa == 'C') transa = 'T';
     const int k = side == 'L' ? m : n;
     if (k <= DL_TRSM_BASE) {
-        solve_diagonal_block(side, uplo, transa, diag, m, n, alpha, A, lda, B, ldb, W);
+        BLAS(trsm)(&side, &uplo, &transa, &diag, &m, &n, &alpha, A, &lda, B, &ldb);
         return;
     }
     const int k1 = k / 2, k2 = k - k1;
@@ -293,41 +188,30 @@ static void trsm_recursive(char side, char uplo, char transa, char diag, int m, 
     if (side == 'L') {
         T *B1 = B, *B2 = B + k1;
         if (op_lower) { /* X1 = op(A11)^-1 alpha B1; B2 := alpha B2 - op(A)21 X1 */
-            trsm_recursive(side, uplo, transa, diag, k1, n, alpha, A11, lda, B1, ldb, W);
+            IFN(trsm_blocked)(side, uplo, transa, diag, k1, n, alpha, A11, lda, B1, ldb);
             BLAS(gemm)(&transa, &notrans, &k2, &n, &k1, &MINUS_ONE, op_block(A, lda, transa, k1, 0), &lda,
                        B1, &ldb, &alpha, B2, &ldb);
-            trsm_recursive(side, uplo, transa, diag, k2, n, 1, A22, lda, B2, ldb, W);
+            IFN(trsm_blocked)(side, uplo, transa, diag, k2, n, 1, A22, lda, B2, ldb);
         } else {
-            trsm_recursive(side, uplo, transa, diag, k2, n, alpha, A22, lda, B2, ldb, W);
+            IFN(trsm_blocked)(side, uplo, transa, diag, k2, n, alpha, A22, lda, B2, ldb);
             BLAS(gemm)(&transa, &notrans, &k1, &n, &k2, &MINUS_ONE, op_block(A, lda, transa, 0, k1), &lda,
                        B2, &ldb, &alpha, B1, &ldb);
-            trsm_recursive(side, uplo, transa, diag, k1, n, 1, A11, lda, B1, ldb, W);
+            IFN(trsm_blocked)(side, uplo, transa, diag, k1, n, 1, A11, lda, B1, ldb);
         }
     } else {
         T *B1 = B, *B2 = B + (size_t)k1 * ldb;
         if (!op_lower) { /* X1 = alpha B1 op(A11)^-1; B2 := alpha B2 - X1 op(A)12 */
-            trsm_recursive(side, uplo, transa, diag, m, k1, alpha, A11, lda, B1, ldb, W);
+            IFN(trsm_blocked)(side, uplo, transa, diag, m, k1, alpha, A11, lda, B1, ldb);
             BLAS(gemm)(&notrans, &transa, &m, &k2, &k1, &MINUS_ONE, B1, &ldb, op_block(A, lda, transa, 0, k1),
                        &lda, &alpha, B2, &ldb);
-            trsm_recursive(side, uplo, transa, diag, m, k2, 1, A22, lda, B2, ldb, W);
+            IFN(trsm_blocked)(side, uplo, transa, diag, m, k2, 1, A22, lda, B2, ldb);
         } else {
-            trsm_recursive(side, uplo, transa, diag, m, k2, alpha, A22, lda, B2, ldb, W);
+            IFN(trsm_blocked)(side, uplo, transa, diag, m, k2, alpha, A22, lda, B2, ldb);
             BLAS(gemm)(&notrans, &transa, &m, &k1, &k2, &MINUS_ONE, B2, &ldb, op_block(A, lda, transa, k1, 0),
                        &lda, &alpha, B1, &ldb);
-            trsm_recursive(side, uplo, transa, diag, m, k1, 1, A11, lda, B1, ldb, W);
+            IFN(trsm_blocked)(side, uplo, transa, diag, m, k1, 1, A11, lda, B1, ldb);
         }
     }
-}
-
-void IFN(trsm_blocked)(char side, char uplo, char transa, char diag, int m, int n, T alpha,
-                       const T *A, int lda, T *B, int ldb) {
-    if (m <= 0 || n <= 0) return;
-    if (!DL_IS_COMPLEX && transa == 'C') transa = 'T';
-    const int k = side == 'L' ? m : n, rhs = side == 'L' ? n : m;
-    /* the diagonal blocks' workspace, only where some block will be inverted (no workspace: trsm) */
-    T *W = rhs >= dl_min(k, DL_TRSM_BASE) ? dl_alloc((size_t)DL_TRSM_BASE * DL_TRSM_BASE) : NULL;
-    trsm_recursive(side, uplo, transa, diag, m, n, alpha, A, lda, B, ldb, W);
-    dl_free(W);
 }
 
 /* DL_TRSV_SAFE_N (internal.h): the size above which OpenBLAS's ?trsv calls ?gemv_n on a block
@@ -372,6 +256,8 @@ void IFN(project_tri)(char uplo, int strict, int n, T *A, int lda) {
  * SSE2 on any x86-64), loaded once for the store and the sum, with four independent
  * accumulators: GCC keeps a plain loop of floating-point compares or sums scalar (trapping
  * math, no reassociation), which made the copy-in 5x slower than NumPy's copy and isfinite. */
+typedef R dl_rvec __attribute__((vector_size(16)));
+#define DL_LANES (sizeof(dl_rvec) / sizeof(R))
 
 /* y may be NULL: the test alone (the API's check of an input it does not copy). */
 static int copy_run(const R *x, R *y, size_t len) {

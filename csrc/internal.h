@@ -47,9 +47,8 @@ void IFN(trmm_tri)(char side, char uplo, char transa, int strict, int m, int n, 
                    const T *A, int lda, const T *B, int ldb, T *C, int ldc);
 /* B := alpha op(A)^{-1} B (side 'L') or alpha B op(A)^{-1} (side 'R'): ?trsm's contract (flags
  * upper case, B not read when alpha == 0), computed by recursive halving of the triangle so
- * that nearly all flops run in ?gemm (faster than OpenBLAS's trsm); the small diagonal blocks
- * are solved by trtri + trmm where that is safe (many right-hand sides, a finite inverse, no
- * possible overflow), else by ?trsm (blas_ext.c: solve_diagonal_block). */
+ * that nearly all flops run in ?gemm (faster than OpenBLAS's trsm); ?trsm solves the small
+ * diagonal blocks. */
 void IFN(trsm_blocked)(char side, char uplo, char transa, char diag, int m, int n, T alpha,
                        const T *A, int lda, T *B, int ldb);
 /* B := op(A)^{-1} B for an n x nrhs block (?trsm's flags, side L, alpha 1). One right-hand

@@ -116,7 +116,7 @@ def triangle(r, k, uplo):
     return a / np.sqrt(k)
 
 
-# rhs 37: the diagonal blocks (order <= 96) are solved by trsm; rhs 100: inverted + trmm
+# rhs 37 and 100: fewer and more right-hand sides than the recursion's diagonal blocks' order
 @pytest.mark.parametrize("side,uplo,trans,diag,rhs", list(itertools.product("LR", "UL", "NTC", "NU", (37, 100))))
 def test_trsm_blocked_matches_dtrsm(side, uplo, trans, diag, rhs):
     r = rng(7)
@@ -146,10 +146,10 @@ def _substitution(a, b):
 
 
 @pytest.mark.parametrize("kind", ["random", "graded", "growth", "rhs_in_range"])
-def test_inverted_diagonal_blocks_keep_the_accuracy_of_substitution(kind):
-    """The diagonal blocks with many right-hand sides are inverted (trtri + trmm): their error
-    against an extended-precision solve stays that of LAPACK's dtrsm (substitution) on
-    triangles far from well conditioned."""
+def test_the_recursive_solve_keeps_the_accuracy_of_substitution(kind):
+    """Its error against an extended-precision solve stays that of LAPACK's dtrsm on triangles
+    far from well conditioned. (A variant that inverted the recursion's small diagonal blocks
+    was up to 85x less accurate on random triangles and lost entries to underflow: rejected.)"""
     r = rng(11)
     k, rhs = 300, 120
     a = np.triu(r.standard_normal((k, k)))                       # kappa grows like 2^k
@@ -169,9 +169,37 @@ def test_inverted_diagonal_blocks_keep_the_accuracy_of_substitution(kind):
     assert err_ours <= 4 * err_lapack + 50 * EPS, (err_ours, err_lapack)
 
 
-def test_a_block_whose_inverse_overflows_is_solved_by_trsm():
+@pytest.mark.parametrize("seed", range(6))
+def test_random_triangles_as_accurate_as_dtrsm(seed):
+    """Random N(0,1) triangles of order 64 with 64 right-hand sides (one diagonal block of the
+    recursion): the independent review's case where an inverted block was 85x less accurate."""
+    r = rng(100 + seed)
+    a = np.triu(r.standard_normal((64, 64)))
+    b = r.standard_normal((64, 64))
+    x = _substitution(a, b)
+    ours, a_f = np.asfortranarray(b.copy()), np.asfortranarray(a)
+    fn("dl_trsm_blocked")(b"L", b"U", b"N", b"N", 64, 64, 1.0, ptr(a_f), 64, ptr(ours), 64)
+    lapack = lapack_trsm("L", "U", "N", "N", 1.0, a, b)
+    scale = float(np.abs(x).max())
+    err_ours, err_lapack = (float(np.abs(v - x).max()) / scale for v in (ours, lapack))
+    assert err_ours <= 4 * err_lapack + 50 * EPS, (err_ours, err_lapack)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "complex64", "complex128"])
+def test_badly_scaled_blocks_lose_nothing_to_underflow(dtype):
+    """[[s, 0], [1, s]] with s huge: the solution's second row is -1/s, normal-sized, while the
+    block's inverse has an entry -1/s^2 that underflows (the review's case)."""
+    import difflapack as dl
+    s = 1e200 if dtype in ("float64", "complex128") else 1e23
+    a = np.array([[s, 0], [1, s]], dtype=dtype)
+    b = np.array([[s, s], [0, 0]], dtype=dtype)
+    x = dl.trsm(a, b, uplo="L")
+    assert np.allclose(x, [[1, 1], [-1 / s, -1 / s]], rtol=1e-5, atol=0), x
+
+
+def test_a_block_whose_inverse_overflows_is_solved_as_by_dtrsm():
     """[[1e-200, 1], [0, 1e-200]] has an inverse entry 1e400 (inf), but the solution for a tiny
-    right-hand side is finite: that block must be solved by substitution, as dtrsm does."""
+    right-hand side is finite: the solve must give dtrsm's result."""
     a = np.asfortranarray([[1e-200, 1.0], [0.0, 1e-200]])
     b0 = np.full((2, 3), 1e-300)
     b = np.asfortranarray(b0.copy())
@@ -193,7 +221,7 @@ def test_a_block_with_a_zero_or_nonfinite_entry_gives_what_dtrsm_gives(bad):
     assert np.array_equal(b, ref, equal_nan=True)
 
 
-@pytest.mark.parametrize("k,rhs", [(200, 3), (50, 80)])   # trsm blocks; an inverted block
+@pytest.mark.parametrize("k,rhs", [(200, 3), (50, 80)])
 def test_trsm_blocked_alpha_zero_does_not_read_b(k, rhs):
     a = np.asfortranarray(np.eye(k) * 2)
     b = np.full((k, rhs), np.nan, order="F")
