@@ -151,10 +151,17 @@ class Problem:
     tangents and cotangents, the primals the tangents are scaled like, the condition scale and
     the expected precision."""
 
-    def __init__(self, name, primals, jvp, vjp, tangent_shapes, cotangent_shapes, kappa, prec, scale_like=None):
+    def __init__(self, name, primals, jvp, vjp, tangent_shapes, cotangent_shapes, kappa, prec, scale_like=None,
+                 inputs=None):
         self.name, self.primals, self.jvp = name, primals, jvp
         self.tangent_shapes, self.cotangent_shapes, self.kappa, self.prec = tangent_shapes, cotangent_shapes, kappa, prec
         self.scale_like = primals if scale_like is None else scale_like
+        # the differentiable inputs, in the order of the tangents and of the pullback's results:
+        # a real one (array or NumPy scalar; Python scalars are weak) has real tangents here and
+        # gets a real cotangent (README: real inputs of a complex computation)
+        inputs = primals if inputs is None else inputs
+        self.real_inputs = tuple(type(x) not in (bool, int, float, complex) and not np.iscomplexobj(x)
+                                 for x in inputs)
 
         def vjp_tuple():
             pb = vjp()
@@ -164,6 +171,10 @@ class Problem:
                 return out if isinstance(out, tuple) else (out,)
             return pullback
         self.vjp = vjp_tuple
+
+    def cotangent_dtype(self, i):
+        real = i < len(self.real_inputs) and self.real_inputs[i] and self.prec.kind == "c"
+        return np.real(np.zeros((), self.prec)).dtype if real else self.prec
 
 
 ROUTINES = ["trsv", "trsm", "getrf", "getrs", "gesv", "solve"]
@@ -247,7 +258,7 @@ def problems(draw, routine, scaled=False):
         return Problem(f"getrs {trans} {shape} {lu.dtype}/{b.dtype} {la}/{lb} s=1e{exp}", primals,
                        lambda t: (dl.getrs_jvp(*primals, *t, trans)[1],),
                        lambda: dl.getrs_vjp(*primals, trans)[1],
-                       [(n, n), shape], [shape], kappa, prec, scale_like=(lu, b))
+                       [(n, n), shape], [shape], kappa, prec, scale_like=(lu, b), inputs=(primals[0], primals[2]))
     prec = expected_precision(a.dtype, b.dtype)
     primals = (with_layout(a, la), with_layout(b, lb))
     if routine == "gesv":
@@ -286,11 +297,13 @@ def assert_unchanged(snap, what):
 
 def tangents_for(p, r):
     """Tangents shaped like the inputs (scaled like their primal), in the computation's
-    precision."""
+    precision, with a zero imaginary part for a real input (its perturbations are real)."""
     out = []
-    for shape, x in zip(p.tangent_shapes, p.scale_like):
+    for i, (shape, x) in enumerate(zip(p.tangent_shapes, p.scale_like)):
         mag = float(np.abs(np.asarray(x, dtype=complex)).max(initial=0.0)) if np.size(x) else 1.0
         v = rand_like(r, shape, p.prec) * (mag if mag > 0 else 1.0)
+        if i < len(p.real_inputs) and p.real_inputs[i] and p.prec.kind == "c":
+            v = np.asarray(v.real, dtype=p.prec)
         out.append(v[()] if shape == () else v)
     return tuple(out)
 
@@ -328,8 +341,9 @@ def check_properties(p, seed, tangent_layout):
         assert np.all(np.isfinite(out)), f"{what}: non-finite tangent"
     pullback = p.vjp()
     jtw = pullback(*w_in)
-    for out in jtw:
-        assert np.asarray(out).dtype == p.prec, f"{what}: cotangent dtype {np.asarray(out).dtype} != {p.prec}"
+    for i, out in enumerate(jtw):
+        want = p.cotangent_dtype(i)
+        assert np.asarray(out).dtype == want, f"{what}: cotangent dtype {np.asarray(out).dtype} != {want}"
         assert np.all(np.isfinite(out)), f"{what}: non-finite cotangent"
     assert_unchanged(snap, what)
 
