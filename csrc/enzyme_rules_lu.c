@@ -309,12 +309,11 @@ static void getri_rev(void *A, void *dA, void *tape) {
     (void)A;
     getri_tape *t = (getri_tape *)tape;
     const int n = t->n, ld = dl_max(1, n);
-    if (t->link) { /* the factors and pivots from the factorization's tape (ld n: square) */
-        FN(getri_rev)(DL_ACTIVE_A, n, (const T *)t->link->LU, ld, t->link->ipiv, t->X, ld, dA, t->lda);
-        dle_release_factor(t->link);
-    } else if (!t->singular) {
-        FN(getri_rev)(DL_ACTIVE_A, n, t->LU, ld, t->ipiv, t->X, ld, dA, t->lda);
-    }
+    /* linked: the factors and pivots from the factorization's tape (ld n: square) */
+    const T *LU = t->link ? (const T *)t->link->LU : t->LU;
+    const int *ipiv = t->link ? t->link->ipiv : t->ipiv;
+    if (!t->singular) FN(getri_rev)(DL_ACTIVE_A, n, LU, ld, ipiv, t->X, ld, dA, t->lda);
+    dle_release_factor(t->link);
     free(t->LU); free(t->X); free(t->ipiv); free(t);
 }
 

@@ -145,6 +145,18 @@ def _substitution(a, b):
     return x
 
 
+def _errors_against_substitution(a, b):
+    """Max error of dl_trsm_blocked and of the system dtrsm (upper, op N) relative to the
+    largest entry of the extended-precision solution."""
+    x = _substitution(a, b)
+    ours, a_f = np.asfortranarray(b.copy()), np.asfortranarray(a)
+    k, rhs = b.shape
+    fn("dl_trsm_blocked")(b"L", b"U", b"N", b"N", k, rhs, 1.0, ptr(a_f), k, ptr(ours), k)
+    lapack = lapack_trsm("L", "U", "N", "N", 1.0, a, b)
+    scale = float(np.abs(x).max())
+    return tuple(float(np.abs(v - x).max()) / scale for v in (ours, lapack))
+
+
 @pytest.mark.parametrize("kind", ["random", "graded", "growth", "rhs_in_range"])
 def test_the_recursive_solve_keeps_the_accuracy_of_substitution(kind):
     """Its error against an extended-precision solve stays that of LAPACK's dtrsm on triangles
@@ -160,12 +172,7 @@ def test_the_recursive_solve_keeps_the_accuracy_of_substitution(kind):
     b = r.standard_normal((k, rhs))
     if kind == "rhs_in_range":
         b = (a.astype(np.longdouble) @ b.astype(np.longdouble)).astype(np.float64)
-    x = _substitution(a, b)
-    ours, a_f = np.asfortranarray(b.copy()), np.asfortranarray(a)
-    fn("dl_trsm_blocked")(b"L", b"U", b"N", b"N", k, rhs, 1.0, ptr(a_f), k, ptr(ours), k)
-    lapack = lapack_trsm("L", "U", "N", "N", 1.0, a, b)
-    scale = float(np.abs(x).max())
-    err_ours, err_lapack = (float(np.abs(v - x).max()) / scale for v in (ours, lapack))
+    err_ours, err_lapack = _errors_against_substitution(a, b)
     assert err_ours <= 4 * err_lapack + 50 * EPS, (err_ours, err_lapack)
 
 
@@ -174,14 +181,8 @@ def test_random_triangles_as_accurate_as_dtrsm(seed):
     """Random N(0,1) triangles of order 64 with 64 right-hand sides (one diagonal block of the
     recursion): the independent review's case where an inverted block was 85x less accurate."""
     r = rng(100 + seed)
-    a = np.triu(r.standard_normal((64, 64)))
-    b = r.standard_normal((64, 64))
-    x = _substitution(a, b)
-    ours, a_f = np.asfortranarray(b.copy()), np.asfortranarray(a)
-    fn("dl_trsm_blocked")(b"L", b"U", b"N", b"N", 64, 64, 1.0, ptr(a_f), 64, ptr(ours), 64)
-    lapack = lapack_trsm("L", "U", "N", "N", 1.0, a, b)
-    scale = float(np.abs(x).max())
-    err_ours, err_lapack = (float(np.abs(v - x).max()) / scale for v in (ours, lapack))
+    err_ours, err_lapack = _errors_against_substitution(np.triu(r.standard_normal((64, 64))),
+                                                        r.standard_normal((64, 64)))
     assert err_ours <= 4 * err_lapack + 50 * EPS, (err_ours, err_lapack)
 
 

@@ -331,9 +331,10 @@ def _strongly_real(value) -> bool:
 def real_cotangents(*names: str):
     """Decorator of the ``_vjp`` functions whose pullback returns the cotangents of the inputs
     ``names``, in that order: the cotangent of an input that is real (a real array or NumPy
-    scalar; Python scalars are weak) in a complex computation is returned real, its real part, which is the derivative with respect
-    to a real variable under the convention zbar = dL/dRe z + i dL/dIm z (JAX and PyTorch return
-    real gradients for real inputs too). A complex input keeps its complex cotangent."""
+    scalar; Python scalars are weak) in a complex computation is returned real, its real part,
+    which is the derivative with respect to a real variable under the convention
+    zbar = dL/dRe z + i dL/dIm z (JAX and PyTorch return real gradients for real inputs too). A
+    complex input keeps its complex cotangent."""
     def decorate(fn):
         signature = inspect.signature(fn)
 
