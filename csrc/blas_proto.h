@@ -103,6 +103,12 @@ int idamin_(const int *n, const double *x, const int *incx);
 int icamin_(const int *n, const float _Complex *x, const int *incx);
 int izamin_(const int *n, const double _Complex *x, const int *incx);
 
+/* The 1-based index of the first max |x_i| (complex: |re| + |im|): ?getrf's pivot choice. */
+int isamax_(const int *n, const float *x, const int *incx);
+int idamax_(const int *n, const double *x, const int *incx);
+int icamax_(const int *n, const float _Complex *x, const int *incx);
+int izamax_(const int *n, const double _Complex *x, const int *incx);
+
 /* LAPACK's error handler (OpenBLAS's prints the message and returns). */
 void xerbla_(const char *srname, const int *info, int len);
 void openblas_set_num_threads(int);

@@ -97,26 +97,31 @@ static T det_of_lu(int n, const T *LU, int lda, const int *ipiv) {
     return permutation_sign(n, ipiv) * pivot_product(n, LU, lda, -1);
 }
 
-static void slogdet_of_lu(int n, const T *LU, int lda, const int *ipiv, T *sign, R *logabsdet) {
-    int first;
-    if (count_zero_pivots(n, LU, lda, &first)) {
-        *sign = 0;
-        *logabsdet = (R)-INFINITY;
-        return;
-    }
+/* (sign, log|det|) from the pivot values u_0, u_step, ... (U's diagonal) and the interchanges. */
+static void slogdet_of_pivots(int n, const T *u, size_t step, const int *ipiv, T *sign, R *logabsdet) {
+    for (int i = 0; i < n; ++i)
+        if (u[(size_t)i * step] == 0) {
+            *sign = 0;
+            *logabsdet = (R)-INFINITY;
+            return;
+        }
     T s = permutation_sign(n, ipiv);
     double log_sum = 0; /* in double: the float sum of n logs would lose digits */
     for (int i = 0; i < n; ++i) {
-        const T u = AT(LU, lda, i, i);
-        const double m = magnitude(u);
+        const T d = u[(size_t)i * step];
+        const double m = magnitude(d);
         log_sum += log(m);
-        s *= u / (R)m;
+        s *= d / (R)m;
     }
 #if DL_IS_COMPLEX
     s /= (R)magnitude(s); /* back onto the unit circle after n rounded products */
 #endif
     *sign = s;
     *logabsdet = (R)log_sum;
+}
+
+static void slogdet_of_lu(int n, const T *LU, int lda, const int *ipiv, T *sign, R *logabsdet) {
+    slogdet_of_pivots(n, LU, (size_t)lda + 1, ipiv, sign, logabsdet);
 }
 
 /* D := c X^H in place, by tiles (the diagonal tile pairs with itself). */
@@ -129,6 +134,14 @@ static void scale_adjoint_in_place(int n, T c, T *D, int ldd) {
                     AT(D, ldd, i, j) = c * CONJ(upper);
                     AT(D, ldd, j, i) = c * CONJ(lower);
                 }
+}
+
+/* D += c X^H, by tiles. */
+static void add_scaled_adjoint(int n, T c, const T *X, int ldx, T *D, int ldd) {
+    for (int j0 = 0; j0 < n; j0 += TILE)
+        for (int i0 = 0; i0 < n; i0 += TILE)
+            for (int j = j0; j < dl_min(n, j0 + TILE); ++j)
+                for (int i = i0; i < dl_min(n, i0 + TILE); ++i) AT(D, ldd, i, j) += c * CONJ(AT(X, ldx, j, i));
 }
 
 /* D += c A^{-H}, A^{-1} from the packed LU by the recursive inversion of inverse.c. A zero D
@@ -144,10 +157,7 @@ static int add_scaled_inverse_adjoint(int n, T c, const T *LU, int lda, const in
     if (!X) return DL_ERR_ALLOC;
     BLAS(lacpy)("A", &n, &n, LU, &lda, X, &n);
     IFN(lu_inverse_pivots)(n, X, n, ipiv, n);
-    for (int j0 = 0; j0 < n; j0 += TILE) /* D += c X^H, by tiles */
-        for (int i0 = 0; i0 < n; i0 += TILE)
-            for (int j = j0; j < dl_min(n, j0 + TILE); ++j)
-                for (int i = i0; i < dl_min(n, i0 + TILE); ++i) AT(D, ldd, i, j) += c * CONJ(AT(X, n, j, i));
+    add_scaled_adjoint(n, c, X, n, D, ldd);
     dl_free(X);
     return 0;
 }
@@ -308,6 +318,19 @@ int FN(det_rev)(unsigned active, int n, const T *LU, int lda, const int *ipiv, c
 }
 
 /* ---------------------------------------------------------------- slogdet */
+/* The c of Abar = c A^{-H}: labar, plus i Im(conj(sign) signbar) for complex data (the sign's
+ * cotangent tangent to the unit circle; signbar is not read for real data). */
+static T slogdet_cotangent_scale(T sign, const T *signbar, const R *labar) {
+    T c = *labar;
+#if DL_IS_COMPLEX
+    c += IMAG(CONJ(sign) * *signbar) * (T)I;
+#else
+    (void)sign;
+    (void)signbar;
+#endif
+    return c;
+}
+
 int FN(slogdet)(int n, T *A, int lda, int *ipiv, T *sign, R *logabsdet) {
     int rc = det_check(n, A, lda, ipiv);
     if (rc) return rc;
@@ -376,10 +399,56 @@ int FN(slogdet_rev)(unsigned active, int n, const T *LU, int lda, const int *ipi
     T sign;
     R logabsdet;
     slogdet_of_lu(n, LU, lda, ipiv, &sign, &logabsdet);
-    T c = *labar;
-#if DL_IS_COMPLEX
-    c += IMAG(CONJ(sign) * *signbar) * (T)I;
-#endif
+    const T c = slogdet_cotangent_scale(sign, signbar, labar);
     if (c == 0) return 0;
     return add_scaled_inverse_adjoint(n, c, LU, lda, ipiv, dA, ldda);
+}
+
+/* ---------------------------------------------------------------- slogdet with the inverse
+ * The forward pass of a reverse-mode log-determinant: (sign, log|det|) and A^{-1} left in A,
+ * by Gauss-Jordan elimination (gauss_jordan.c; ?getrf's pivots and pivot values):
+ * 2 n^3 flops in one pass that takes less time than ?getrf followed by the inversion from the
+ * factors. The reverse pass is then one scaled conjugate transpose, dl_?slogdet_inv_rev. */
+int FN(slogdet_inv)(int n, T *A, int lda, int *ipiv, T *sign, R *logabsdet) {
+    int rc = det_check(n, A, lda, ipiv);
+    if (rc) return rc;
+    if (!sign) return -105;
+    if (!logabsdet) return -106;
+    T *pivot = dl_alloc((size_t)n);
+    if (!pivot) return DL_ERR_ALLOC;
+    const int info = IFN(gauss_jordan_inverse)(n, A, lda, ipiv, pivot);
+    if (info > 0) { /* singular: no inverse; the pivots after the zero one are not chosen */
+        for (int k = info; k < n; ++k) ipiv[k] = k + 1;
+        IFN(fill_nan)(n, n, A, lda);
+        *sign = 0;
+        *logabsdet = (R)-INFINITY;
+    } else if (info == 0) {
+        slogdet_of_pivots(n, pivot, 1, ipiv, sign, logabsdet);
+    }
+    dl_free(pivot);
+    return info;
+}
+
+/* Abar = c X^H (Giles 2008, sec. 3.2.4, as dl_?slogdet_rev) from the X = A^{-1} and the sign
+ * that dl_?slogdet_inv returned: one pass, no factorization. */
+int FN(slogdet_inv_rev)(unsigned active, int n, const T *X, int ldx, const T *sign, const T *signbar,
+                        const R *labar, T *dA, int ldda) {
+    if (n < 0) return -102;
+    if (n > 0 && !X) return -103;
+    if (ldx < dl_max(1, n)) return -104;
+    const int act = (active & DL_ACTIVE_A) != 0;
+    if (act && !sign) return -105;
+    if (act && DL_IS_COMPLEX && !signbar) return -106;
+    if (act && !labar) return -107;
+    if (act && n > 0 && !dA) return -108;
+    if (act && ldda < dl_max(1, n)) return -109;
+    if (!act || n == 0) return 0;
+    const int zero_bar = *labar == 0 && !(DL_IS_COMPLEX && *signbar != 0);
+    if (*sign == 0) { /* (0, -inf): neither output has a derivative */
+        if (!zero_bar) IFN(fill_nan)(n, n, dA, ldda);
+        return 0;
+    }
+    const T c = slogdet_cotangent_scale(*sign, signbar, labar);
+    if (c != 0) add_scaled_adjoint(n, c, X, ldx, dA, ldda);
+    return 0;
 }

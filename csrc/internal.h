@@ -106,6 +106,11 @@ void IFN(lu_inverse)(int n, T *A, int lda, const int *ipiv);
 /* The same with the first npiv interchanges (det.c: all n, the P of ?getrs / ?laswp, so that the
  * inverse agrees with the sign(P) it counts for any pivots in range). */
 void IFN(lu_inverse_pivots)(int n, T *A, int lda, const int *ipiv, int npiv);
+/* A := A^{-1} in place by Gauss-Jordan elimination with partial pivoting (gauss_jordan.c):
+ * ?getrf's pivots into ipiv (n, 1-based), the pivot values (U's diagonal) into pivot (n).
+ * Returns 0; k > 0 when step k-1 meets an exactly zero pivot (A is then partly eliminated, ipiv
+ * and pivot are set up to k); DL_ERR_ALLOC. */
+int IFN(gauss_jordan_inverse)(int n, T *A, int lda, int *ipiv, T *pivot);
 /* x / d where d may be an exactly zero pivot: NaN when x != 0 (undefined), 0 when x == 0 (an
  * exactly zero (co)tangent contributes exactly zero). */
 static inline T dl_pivot_divide(T x, T d) {

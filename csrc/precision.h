@@ -52,6 +52,8 @@ typedef double R;
 #define FN(name) DL_CAT3(dl_, DL_P, name)
 #define IFN(name) DL_CAT3(dl_, DL_P, _##name)
 #define BLAS(name) DL_CAT3(DL_P, name, _)
+/* i?amax: its BLAS name puts the precision letter second. */
+#define IAMAX DL_CAT3(i, DL_P, amax_)
 
 /* Scalars. R and T coincide for real precisions, where CONJ and REAL are the identity. */
 #if DL_IS_COMPLEX

@@ -145,7 +145,10 @@ extern "C" {
     X(p, slogdet_fwd, (unsigned active, int n, T *A, int lda, int *ipiv, const T *dA, int ldda,  \
                        T *sign, R *logabsdet, T *dsign, R *dlogabsdet))                          \
     X(p, slogdet_rev, (unsigned active, int n, const T *LU, int lda, const int *ipiv,            \
-                       const T *signbar, const R *labar, T *dA, int ldda))
+                       const T *signbar, const R *labar, T *dA, int ldda))                       \
+    X(p, slogdet_inv, (int n, T *A, int lda, int *ipiv, T *sign, R *logabsdet))                  \
+    X(p, slogdet_inv_rev, (unsigned active, int n, const T *X, int ldx, const T *sign,           \
+                           const T *signbar, const R *labar, T *dA, int ldda))
 
 #define DL_DECLARE_KERNEL(p, name, params) int dl_##p##name params;
 #define DL_DECLARE_PRECISION(p, T, R, is_complex) DL_KERNELS(DL_DECLARE_KERNEL, p, T, R)
@@ -359,6 +362,17 @@ DL_PRECISIONS(DL_DECLARE_PRECISION)
  * dl_?slogdet_rev: dA += c A^{-H}, c = *labar + i Im(conj(sign) *signbar) (complex; c = *labar
  *   for real data, whose signbar is not read). Singular A: dA := NaN unless *labar == 0 and
  *   (complex) *signbar == 0.
+ * dl_?slogdet_inv: the forward pass of a reverse-mode slogdet: *sign, *logabsdet as
+ *   dl_?slogdet, and A := A^{-1}, by Gauss-Jordan elimination with ?getrf's partial pivoting
+ *   (ipiv: its row interchanges; the pivot values are U's diagonal, so the outputs agree with
+ *   dl_?slogdet's to rounding). 2 n^3 flops in one pass,
+ *   less time than ?getrf + the inversion (bench/RESULTS.md). Returns 0, or k when step k meets
+ *   an exactly zero pivot: then (0, -inf), A := NaN (no inverse exists), ipiv(i) = i for i > k;
+ *   -1 n, -2 A, -3 lda, -4 ipiv, -105 sign, -106 logabsdet NULL.
+ * dl_?slogdet_inv_rev: X, sign: the A^{-1} and the sign dl_?slogdet_inv returned. dA += c X^H,
+ *   c as above (one pass; X is not modified). sign == 0 (singular A): dA := NaN unless the
+ *   cotangent is zero. -102 n, -103 X NULL, -104 ldx, -105 sign, -106 signbar (complex), -107
+ *   labar NULL, -108 dA NULL, -109 ldda.
  */
 
 /* ---------------------------------------------------------------- misc */

@@ -342,8 +342,10 @@ def test_det_slogdet_rules(dtype, n):
     (s2, la2), slog_pb = dl.slogdet_vjp(a)
     abar, abar_s = det_pb(detbar), slog_pb(signbar, labar)
     assert det.dtype == ddet.dtype == s.dtype == dtype and la.dtype == np.dtype(dtype).type(0).real.dtype
-    assert det == det2 == dl.det(a) and (s, la) == (s2, la2) == dl.slogdet(a)
+    assert det == det2 == dl.det(a) and (s, la) == dl.slogdet(a)
     tol = tol_of(dtype, 30)
+    # slogdet_vjp's primal comes from Gauss-Jordan elimination (same pivots, other rounding)
+    assert_close(s2, s, tol, "slogdet_vjp sign") and abs(la2 - la) <= tol * max(1.0, abs(la)), "slogdet_vjp logabsdet"
     want_s, want_la = np.linalg.slogdet(double(a)) if n else (1.0, 0.0)
     assert_close(s, want_s, tol, "sign vs numpy")
     assert abs(la - want_la) <= tol * max(1.0, abs(want_la)), "logabsdet vs numpy"

@@ -1306,12 +1306,59 @@ static void post_slogdet_rev(const vals *c, const model *m, int rc, const fz_buf
     must_be_unchanged(c, bufs, "dA", rc, "a zero cotangent contributes exactly zero");
 }
 
+/* slogdet_inv: dl_?slogdet's checks and outputs to rounding (Gauss-Jordan: the same pivots);
+ * A := A^{-1}, or NaN with ?getrf's info at a zero pivot */
+static void model_slogdet_inv(const vals *c, model *m) { model_slogdet(c, m); }
+
+static void post_slogdet_inv(const vals *c, const model *m, int rc, const fz_buf *bufs) {
+    const int n = (int)G(c, "n");
+    T *A = before(c, bufs, "A");
+    int *ipiv = before(c, bufs, "ipiv");
+    same_rc(rc, FN(getrf)(n, n, A, (int)G(c, "lda"), ipiv), "dl_?getrf (the first zero pivot)");
+    const T sign = *(const T *)P(c, "sign");
+    const R la = *(const R *)P(c, "logabsdet");
+    if (rc > 0) {
+        if (sign != 0 || !(la < 0 && isinf(la))) fz_fail("(sign, logabsdet) = (%g, %g) with a zero pivot", (double)REAL(sign), (double)la);
+        const T *X = P(c, "A");
+        for (int j = 0; j < n; ++j)
+            for (int i = 0; i < n; ++i)
+                if (X[(size_t)i + (size_t)j * G(c, "lda")] == X[(size_t)i + (size_t)j * G(c, "lda")])
+                    fz_fail("A(%d,%d) is not NaN after a zero pivot (documented: no inverse)", i, j);
+    }
+    copies_free();
+}
+
+static void model_slogdet_inv_rev(const vals *c, model *m) {
+    const long long n = G(c, "n");
+    const int a = ACT_A(c);
+    bad(m, n < 0, -102);
+    bad(m, n > 0 && NUL(c, "X"), -103);
+    bad(m, G(c, "ldx") < max1(n), -104);
+    bad(m, a && NUL(c, "sign"), -105);
+    bad(m, a && DL_IS_COMPLEX && NUL(c, "signbar"), -106); /* real data: signbar is not read */
+    bad(m, a && NUL(c, "labar"), -107);
+    bad(m, a && n > 0 && NUL(c, "dA"), -108);
+    bad(m, a && G(c, "ldda") < max1(n), -109);
+    mat(c, m, "X", M_CONST, n, n, G(c, "ldx"));
+    if (a) scal(c, m, "sign", M_CONST);
+    if (a && DL_IS_COMPLEX) scal(c, m, "signbar", M_CONST);
+    if (a) rscal(c, m, "labar", M_CONST);
+    if (a) mat(c, m, "dA", M_OUT, n, n, G(c, "ldda"));
+    m->max_info = 0;
+}
+
+static void post_slogdet_inv_rev(const vals *c, const model *m, int rc, const fz_buf *bufs) {
+    if (!ACT_A(c) || *(const R *)P(c, "labar") != 0) return;
+    if (DL_IS_COMPLEX && *(const T *)P(c, "signbar") != 0) return;
+    must_be_unchanged(c, bufs, "dA", rc, "a zero cotangent contributes exactly zero");
+}
+
 /* in the order of the DL_KERNELS table (checked at start-up: fz_check_table) */
 enum { R_TRSV, R_TRSV_FWD, R_TRSV_REV, R_TRSM, R_TRSM_FWD, R_TRSM_REV, R_GETRF, R_GETRF_FWD, R_GETRF_REV,
        R_GETRS, R_GETRS_FWD, R_GETRS_REV, R_GESV, R_GESV_FWD, R_GESV_REV, R_POTRF, R_POTRF_FWD, R_POTRF_REV,
        R_POTRS, R_POTRS_FWD, R_POTRS_REV, R_POSV, R_POSV_FWD, R_POSV_REV, R_TRTRS, R_TRTRS_FWD, R_TRTRS_REV,
        R_GETRI, R_GETRI_FWD, R_GETRI_REV, R_INV, R_INV_FWD, R_INV_REV, R_DET, R_DET_FWD, R_DET_REV, R_SLOGDET,
-       R_SLOGDET_FWD, R_SLOGDET_REV, R_COUNT };
+       R_SLOGDET_FWD, R_SLOGDET_REV, R_SLOGDET_INV, R_SLOGDET_INV_REV, R_COUNT };
 
 /* every kernel of the header's table has a model: a kernel added to DL_KERNELS without one
  * fails to compile here */
@@ -1447,6 +1494,13 @@ static const routine ROUTINES[R_COUNT] = {
                                           SCAL("signbar", -106), SCAL("labar", -107), ARR("dA", -108),
                                           LD("ldda", -109, "n")},
                        model_slogdet_rev, prepare_lu, expect_det_rev, post_slogdet_rev},
+    [R_SLOGDET_INV] = {"slogdet_inv", 6, {DIM("n", -1), ARR("A", -2), LD("lda", -3, "n"), IPIV("ipiv", -4),
+                                          SCAL("sign", -105), SCAL("logabsdet", -106)},
+                       model_slogdet_inv, prepare_factor_primal, NULL, post_slogdet_inv},
+    [R_SLOGDET_INV_REV] = {"slogdet_inv_rev", 9, {ACT, DIM("n", -102), ARR("X", -103), LD("ldx", -104, "n"),
+                                                  SCAL("sign", -105), SCAL("signbar", -106), SCAL("labar", -107),
+                                                  ARR("dA", -108), LD("ldda", -109, "n")},
+                           model_slogdet_inv_rev, NULL, NULL, post_slogdet_inv_rev},
 };
 
 /* ------------------------------------------------------------------ calling a kernel */
@@ -1515,6 +1569,8 @@ static int call(int r, const vals *c) {
     case R_SLOGDET_FWD:
         return FN(slogdet_fwd)(UV(0), IV(1), PV(2), IV(3), PV(4), PV(5), IV(6), PV(7), PV(8), PV(9), PV(10));
     case R_SLOGDET_REV: return FN(slogdet_rev)(UV(0), IV(1), PV(2), IV(3), PV(4), PV(5), PV(6), PV(7), IV(8));
+    case R_SLOGDET_INV: return FN(slogdet_inv)(IV(0), PV(1), IV(2), PV(3), PV(4), PV(5));
+    case R_SLOGDET_INV_REV: return FN(slogdet_inv_rev)(UV(0), IV(1), PV(2), IV(3), PV(4), PV(5), PV(6), PV(7), IV(8));
     }
     fz_fail("unknown routine %d", r);
 }

@@ -242,7 +242,6 @@ def our_cases(routine: str, p: dict, lib, blas) -> dict:
     elif routine == "slogdet":
         A0, A, dA = bf.buf(p["A"]), bf.buf(p["A"]), bf.buf(p["dA"])
         ipiv = bf.buf(p["ipiv"], np.int32)
-        LU, ipiv_lu = bf.buf(p["LU"]), bf.buf(p["ipiv"], np.int32)
         diagonal = A.reshape(-1, order="F")[:: n + 1]  # a view of U's diagonal in A
         sign, dsign, signbar = bf.zeros(1), bf.zeros(1), bf.zeros(1)
         real = np.zeros(1, p["dtype"]).real.dtype
@@ -258,13 +257,16 @@ def our_cases(routine: str, p: dict, lib, blas) -> dict:
             cases["fwd"] = seq(bf.copier(A, A0),
                                call(K("slogdet_fwd"), ACTIVE_A, n, ptr(A), n, ptr(ipiv), ptr(dA), n, ptr(sign),
                                     ptr(logabs), ptr(dsign), ptr(dlogabs)))
-        if has("slogdet_rev"):
-            # the cotangent of a (read-only input) starts at zero, as in the NumPy pullback; the
-            # cotangent of the sign is zero (logabsdet only; complex kernels read it)
-            rev = lambda lu, piv: seq(bf.zeroer(dAr), call(K("slogdet_rev"), ACTIVE_A, n, ptr(lu), n, ptr(piv),  # noqa
-                                                           ptr(signbar), ptr(labar), ptr(dAr), n))
-            cases["rev_pb"] = rev(LU, ipiv_lu)
-            cases["rev_full"] = seq(primal, rev(A, ipiv))
+        if has("slogdet_inv_rev"):
+            # slogdet_vjp's passes: the forward keeps A^{-1} (Gauss-Jordan, dl_?slogdet_inv), the
+            # pullback scales its conjugate transpose. The cotangent of a (read-only input) starts
+            # at zero, as in the NumPy pullback; the sign's is zero (logabsdet only)
+            X, sign_x = bf.buf(p["X"]), bf.buf(np.ones(1))
+            rev = lambda xs, sg: seq(bf.zeroer(dAr), call(K("slogdet_inv_rev"), ACTIVE_A, n, ptr(xs), n, ptr(sg),  # noqa
+                                                          ptr(signbar), ptr(labar), ptr(dAr), n))
+            cases["rev_pb"] = rev(X, sign_x)
+            cases["rev_full"] = seq(bf.copier(A, A0), call(K("slogdet_inv"), n, ptr(A), n, ptr(ipiv), ptr(sign),
+                                                           ptr(logabs)), rev(A, sign))
     else:
         raise ValueError(f"unknown routine {routine!r}")
     cases["_keep"] = bf  # the buffers must outlive the callables

@@ -67,7 +67,7 @@ def problem(routine: str, n: int, seed: int = 0, precision: str = "d", nrhs: int
         p["X"] = np.asfortranarray(np.linalg.solve(np.triu(p["A"]), p["B"]))
     if routine in ("getrs", "gesv", "posv"):
         p["X"] = np.asfortranarray(np.linalg.solve(p["A"], p["B"]))
-    if routine == "inv":
+    if routine in ("inv", "slogdet"):
         p["X"] = np.asfortranarray(np.linalg.inv(p["A"]))
     if routine in ("potrf", "posv"):
         p["C"] = np.asfortranarray(np.linalg.cholesky(p["A"]))  # the factor, lower (the other triangle 0)

@@ -41,8 +41,9 @@ SHAPES = {
             "DL_WANT_DLU); reverse = A\\b: cotangent of x only (Cbar = 0)",
     "inv": "A n x n; primal = ?getrf_ + ?getri_; ours = getrf + recursive inversion, then dX = "
            "-X dA X / Abar = -X^H Xbar X^H (two gemm); rev p+pb runs our primal",
-    "slogdet": "A n x n; primal = ?getrf_ + sum log|U_ii|; reverse: cotangent of logabsdet only "
-               "(Abar = A^-H, by the recursive inversion)",
+    "slogdet": "A n x n; primal = ?getrf_ + sum log|U_ii|; reverse: cotangent of logabsdet only: "
+               "forward pass = slogdet and A^-1 by Gauss-Jordan elimination (getrf's pivots), "
+               "pullback Abar = A^-H",
 }
 
 # (routine, mode, ratio definition, limit, nrhs the target is defined for (None: every nrhs
