@@ -38,6 +38,19 @@ void bench_gesv(double* x, const double* A, int n) {   /* x := A \ x; A itself i
   __builtin_free(ipiv);
   __builtin_free(W);
 }""",
+    "inv": r"""#include "difflapack_enzyme.h"
+void bench_inv(double* A, int n) {   /* Julia's inv: getrf, getri's workspace query, getri */
+  int info = 0, lwork = -1;
+  double query = 0;
+  int* ipiv = (int*)__builtin_malloc(sizeof(int) * n);
+  dgetrf_(&n, &n, A, &n, ipiv, &info);
+  dgetri_(&n, A, &n, ipiv, &query, &lwork, &info);
+  lwork = (int)query;
+  double* work = (double*)__builtin_malloc(sizeof(double) * lwork);
+  dgetri_(&n, A, &n, ipiv, work, &lwork, &info);
+  __builtin_free(work);
+  __builtin_free(ipiv);
+}""",
     "potrf": r"""#include "difflapack_enzyme.h"
 void bench_potrf(double* A, int n) {
   int info = 0;
@@ -119,6 +132,20 @@ void bench_gesv(double* x, const double* A, int n) {
   __builtin_free(ipiv);
   __builtin_free(W);
 }""",
+    "inv": _LOOP_LU + r"""
+void bench_inv(double* A, int n) {   /* A := A^{-1}: loop LU, then one loop solve per column */
+  double* LU = (double*)__builtin_malloc(sizeof(double) * n * n);
+  int* ipiv = (int*)__builtin_malloc(sizeof(int) * n);
+  for (long k = 0; k < (long)n * n; ++k) LU[k] = A[k];
+  loop_getrf(LU, ipiv, n);
+  for (int j = 0; j < n; ++j) {
+    double* x = A + (long)j * n;
+    for (int i = 0; i < n; ++i) x[i] = i == j;
+    loop_getrs(LU, ipiv, x, n);
+  }
+  __builtin_free(ipiv);
+  __builtin_free(LU);
+}""",
     "potrf": _LOOP_LU + r"""
 void bench_potrf(double* A, int n) { loop_potrf(A, n); }""",
     "posv": _LOOP_LU + r"""
@@ -145,7 +172,7 @@ def enzyme_times(routine: str, p: dict, variant: str) -> dict:
     if routine in ("trsv", "trsm"):
         B = p["B"][:, 0].copy() if routine == "trsv" else p["B"].copy(order="F")
         args, acts, names = [B, p["A"].copy(order="F"), n], [D, D, C], ["B", "A", "n"]
-    elif routine in ("getrf", "potrf"):
+    elif routine in ("getrf", "potrf", "inv"):
         args, acts, names = [p["A"].copy(order="F"), n], [D, C], ["A", "n"]
     elif routine == "getrs":
         args = [p["B"][:, 0].copy(), p["LU"].copy(order="F"), p["ipiv"].copy(), n]
