@@ -152,8 +152,11 @@ class Problem:
     the expected precision."""
 
     def __init__(self, name, primals, jvp, vjp, tangent_shapes, cotangent_shapes, kappa, prec, scale_like=None,
-                 inputs=None):
+                 inputs=None, real_outputs=()):
         self.name, self.primals, self.jvp = name, primals, jvp
+        # outputs that are real whatever the precision (slogdet's logabsdet): real tangents
+        # and cotangents
+        self.real_outputs = real_outputs
         self.tangent_shapes, self.cotangent_shapes, self.kappa, self.prec = tangent_shapes, cotangent_shapes, kappa, prec
         self.scale_like = primals if scale_like is None else scale_like
         # the differentiable inputs, in the order of the tangents and of the pullback's results:
@@ -174,6 +177,10 @@ class Problem:
 
     def cotangent_dtype(self, i):
         real = i < len(self.real_inputs) and self.real_inputs[i] and self.prec.kind == "c"
+        return np.real(np.zeros((), self.prec)).dtype if real else self.prec
+
+    def output_dtype(self, i):
+        real = i < len(self.real_outputs) and self.real_outputs[i]
         return np.real(np.zeros((), self.prec)).dtype if real else self.prec
 
 
@@ -331,13 +338,15 @@ def check_properties(p, seed, tangent_layout):
     tol = C * max(p.kappa, 1.0) * eps
     v = tangents_for(p, r)
     v_in = tuple(x if np.ndim(x) == 0 else with_layout(x, tangent_layout) for x in v)
-    w = tuple(rand_like(r, s, p.prec) for s in p.cotangent_shapes)
-    w_in = tuple(with_layout(x, tangent_layout) for x in w)
+    w = tuple(rand_like(r, s, p.prec).real.astype(p.output_dtype(i)) if p.output_dtype(i) != p.prec
+              else rand_like(r, s, p.prec) for i, s in enumerate(p.cotangent_shapes))
+    w_in = tuple(x if np.ndim(x) == 0 else with_layout(x, tangent_layout) for x in w)
     snap = snapshot(list(p.primals) + list(v_in) + list(w_in))
 
     jv = p.jvp(v_in)
-    for out in jv:
-        assert np.asarray(out).dtype == p.prec, f"{what}: tangent dtype {np.asarray(out).dtype} != {p.prec}"
+    for i, out in enumerate(jv):
+        want = p.output_dtype(i)
+        assert np.asarray(out).dtype == want, f"{what}: tangent dtype {np.asarray(out).dtype} != {want}"
         assert np.all(np.isfinite(out)), f"{what}: non-finite tangent"
     pullback = p.vjp()
     jtw = pullback(*w_in)
@@ -350,7 +359,7 @@ def check_properties(p, seed, tangent_layout):
     # layout invariance: contiguous copies of the tangents/cotangents give bitwise the same
     for got, want in zip(jv, p.jvp(tuple(np.ascontiguousarray(x) if np.ndim(x) else x for x in v))):
         np.testing.assert_array_equal(got, want, err_msg=f"{what}: tangent depends on the layout")
-    for got, want in zip(jtw, pullback(*(np.ascontiguousarray(x) for x in w))):
+    for got, want in zip(jtw, pullback(*(x if np.ndim(x) == 0 else np.ascontiguousarray(x) for x in w))):
         np.testing.assert_array_equal(got, want, err_msg=f"{what}: cotangent depends on the layout")
 
     # linearity: exact for a factor 2, to rounding for 1e-12
