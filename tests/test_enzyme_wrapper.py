@@ -774,3 +774,33 @@ def test_fast_math_keeps_difflapacks_singular_semantics():
     np.testing.assert_array_equal(out[24:30], args[1][:6].astype(np.float32))
     for plain, fast in zip(runs[False], runs[True]):
         np.testing.assert_array_equal(plain, fast)          # NaN where NaN, bit for bit
+
+
+def test_noinline_on_the_derivative_path_aborts_and_the_checked_call_names_the_cause():
+    """Enzyme-JAX 0.0.16 bug, no difflapack involved (docs/enzyme-limitations/noinline.py): a
+    noinline function the differentiated code calls with active data aborts every derivative
+    build; the attribute removed, or on a function of ints only, is right. Through
+    difflapack.enzyme.cpp_call the crash watcher's report names the cause and the workaround."""
+    for variant in ("called", "gnu"):
+        r = _run_doc("noinline.py", variant)
+        assert r.returncode != 0 and "RIGHT" not in r.stdout, (variant, r.stdout, r.stderr[-2000:])
+        assert "noinline and alwaysinline" in r.stderr
+    for variant in ("inline", "inactive"):
+        r = _run_doc("noinline.py", variant)
+        assert r.returncode == 0 and "RIGHT" in r.stdout, (variant, r.stdout, r.stderr[-2000:])
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {DOCS!r})
+        import noinline as doc
+        import jax, jax.numpy as jnp
+        from difflapack import enzyme
+        f = lambda x: enzyme.cpp_call(x, out_shapes=[jax.core.ShapedArray([4], jnp.float64)],
+                                      source=doc.HELPERS["called"] + doc.BODY, fn="f")[0]
+        jax.jit(lambda x: jax.jvp(f, (x,), (x,))[1])(jnp.ones(4))
+        print("survived")
+    """)
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert r.returncode != 0 and "survived" not in r.stdout
+    assert "the process died while Enzyme/clang built cpp_call fn='f'" in r.stderr
+    assert "section 17" in r.stderr and "remove the attribute" in r.stderr, r.stderr[-3000:]
+

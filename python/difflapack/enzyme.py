@@ -210,6 +210,10 @@ def short_error(line: str, line_offset: int = 0) -> str:
                 "define the symbol in the source or load its library with ctypes.CDLL(path, "
                 "mode=ctypes.RTLD_GLOBAL) before the build; difflapack.enzyme.load() loads libstdc++, "
                 "BLAS/LAPACK and libdifflapack)")
+    if "noinline and alwaysinline" in line:
+        return (f"{line[:120]} (Enzyme-JAX 0.0.16 marks the functions it differentiates alwaysinline, which "
+                "contradicts __attribute__((noinline)) / [[gnu::noinline]] on an active function the source "
+                "calls, and the process aborts: remove the attribute; docs/enzyme-limitations, section 17)")
     if line.startswith("SI: "):
         return ("Enzyme-JAX removed a store to an output tensor (the function reads back or "
                 "modifies its output tensor in place; the derivative would be wrong): " + line)[:300]
