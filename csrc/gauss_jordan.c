@@ -29,8 +29,8 @@
  * With the rows R = K and O = the others, after the block the columns K hold
  *     P_R = (M_RR)^{-1},  P_O = -M_OR (M_RR)^{-1}     (M: the matrix before the block's steps,
  *                                                     its rows interchanged)
- * and a column b outside K becomes  b_O + P_O b_R  (rows O),  P_R b_R  (rows R): gemm calls over
- * all n rows (b_R copied first). The recursion halves the pivot columns: the first half's steps
+ * and a column b outside K becomes  b_O + P_O b_R  (rows O),  P_R b_R  (rows R): one gemm
+ * over all n rows (b_R copied out and zeroed first). The recursion halves the pivot columns: the first half's steps
  * are applied to the second half's columns, the second half eliminated, its steps applied back
  * to the first half's columns. In the smallest blocks (GJ_BASE columns) the rows from k0 on are
  * updated step by step with a rank-1 update (the pivot search needs them), the rows above k0
@@ -44,10 +44,10 @@ static const int INC1 = 1;
 
 #define AT(M, ld, i, j) ((M)[(size_t)(i) + (size_t)(j) * (size_t)(ld)])
 
-/* Pivot columns handled by rank-1 updates (measured at n = 1000: 16 and 32 within noise, 64 and
- * more slower). */
+/* Pivot columns handled by rank-1 updates (measured at n = 1000: 16 and 24 best, 32 and more
+ * slower). */
 #ifndef GJ_BASE
-#define GJ_BASE 16
+#define GJ_BASE 24
 #endif
 
 struct gj {
@@ -65,18 +65,16 @@ static void swap_block_rows(const struct gj *g, int k0, int w, int c0, int cw) {
 }
 
 /* The steps of the pivot block [k0, k0 + w) (done: its columns hold P_R, P_O) applied to the
- * columns [c0, c0 + cw), whose rows are already interchanged. */
+ * columns [c0, c0 + cw), whose rows are already interchanged: with b_R copied out and zeroed,
+ * one gemm over all n rows gives b_O + P_O b_R and P_R b_R together (a full-height gemm runs
+ * faster than the three calls the row blocks would need). */
 static void apply_block(const struct gj *g, int k0, int w, int c0, int cw) {
     if (cw <= 0) return;
-    const int lda = g->lda, k1 = k0 + w, below = g->n - k1;
+    const int n = g->n, lda = g->lda;
     T *A = g->A, *W = g->work;
     BLAS(lacpy)("A", &w, &cw, &AT(A, lda, k0, c0), &lda, W, &w); /* b_R */
-    if (k0 > 0)
-        BLAS(gemm)("N", "N", &k0, &cw, &w, &ONE, &AT(A, lda, 0, k0), &lda, W, &w, &ONE, &AT(A, lda, 0, c0), &lda);
-    if (below > 0)
-        BLAS(gemm)("N", "N", &below, &cw, &w, &ONE, &AT(A, lda, k1, k0), &lda, W, &w, &ONE, &AT(A, lda, k1, c0),
-                   &lda);
-    BLAS(gemm)("N", "N", &w, &cw, &w, &ONE, &AT(A, lda, k0, k0), &lda, W, &w, &ZERO, &AT(A, lda, k0, c0), &lda);
+    BLAS(laset)("A", &w, &cw, &ZERO, &ZERO, &AT(A, lda, k0, c0), &lda);
+    BLAS(gemm)("N", "N", &n, &cw, &w, &ONE, &AT(A, lda, 0, k0), &lda, W, &w, &ONE, &AT(A, lda, 0, c0), &lda);
 }
 
 /* Steps k0 .. k0+w-1 on the columns [k0, k0 + w) alone. Returns 0 or k+1 for a zero pivot. */

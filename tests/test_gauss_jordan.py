@@ -17,7 +17,7 @@ import difflapack as dl
 from difflapack import _core
 from test_reference_rules import DTYPES, _rank_deficient, assert_close, exact_tol, general, rnd, rng
 
-SIZES = [0, 1, 2, 15, 16, 17, 33, 70, 130]   # base 16; 130: three levels with odd halves
+SIZES = [0, 1, 2, 23, 24, 25, 49, 70, 130]   # base 24; 130: three levels with odd halves
 HIGHER = {np.float32: np.float64, np.float64: np.longdouble, np.complex64: np.complex128,
           np.complex128: np.complex128}
 
