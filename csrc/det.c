@@ -29,17 +29,29 @@
  *    three trsv, O(n^2);
  *  - two or more: adj(A) may still be nonzero but is not available from the LU: NaN.
  * log|det| = -inf has no derivative: NaN (the real sign's tangent is 0). Throughout, an
- * exactly zero tangent / cotangent contributes exactly zero. Details and the comparison with
+ * exactly zero tangent / cotangent contributes exactly zero.
+ *
+ * Range: products of pivots are kept as m 2^e (scaled.h), and the cotangent detbar conj(det)
+ * A^{-H} is formed from the inverse of 2^k A (k centres the pivots' exponents) with the scalar
+ * folded into each entry's exponent when it is not a normal number, so det, ddet and Abar over-
+ * or underflow only where they themselves are out of range -- not where det alone (Abar of
+ * diag(1e-200, 1e-200) is diag(1e-200, 1e-200), det underflows) or A^{-1} alone ([[1e-310]]:
+ * A^{-1} overflows, Abar = 1) does. tests/test_det_range.py. Details and the comparison with
  * JAX / PyTorch: docs/design/derivatives_next.md, sec. 4.
  */
+#include <float.h>
 #include <math.h>
+#include <string.h>
 #include "precision.h"
 #include "internal.h"
+#include "scaled.h"
 
 static const int INC1 = 1, DEC1 = -1;
 
 #define AT(M, ld, i, j) ((M)[(size_t)(i) + (size_t)(j) * (size_t)(ld)])
 #define TILE 64
+/* the smallest normal number of the real type */
+#define MIN_NORMAL (sizeof(R) == sizeof(float) ? (double)FLT_MIN : DBL_MIN)
 
 /* ?getrf's checks for the square case (n 1, A 2, lda 3, ipiv 4). */
 static int det_check(int n, const T *A, int lda, const int *ipiv) {
@@ -82,11 +94,12 @@ static int count_zero_pivots(int n, const T *LU, int lda, int *first) {
     return count;
 }
 
-/* prod_{k != skip} U_kk (skip = -1: all). */
-static T pivot_product(int n, const T *LU, int lda, int skip) {
-    T p = 1;
+/* sign(P) prod_{k != skip} U_kk (skip = -1: all), scaled (scaled.h): a product that over- or
+ * underflows part way, as diag(1e300, 1e300, 1e-300, 1e-300)'s does, keeps its value. */
+static scaled pivot_product(int n, const T *LU, int lda, const int *ipiv, int skip) {
+    scaled p = scaled_of(permutation_sign(n, ipiv));
     for (int k = 0; k < n; ++k)
-        if (k != skip) p *= AT(LU, lda, k, k);
+        if (k != skip) p = scaled_mul(p, AT(LU, lda, k, k));
     return p;
 }
 
@@ -94,7 +107,7 @@ static T pivot_product(int n, const T *LU, int lda, int skip) {
 static T det_of_lu(int n, const T *LU, int lda, const int *ipiv) {
     int first;
     if (count_zero_pivots(n, LU, lda, &first)) return 0;
-    return permutation_sign(n, ipiv) * pivot_product(n, LU, lda, -1);
+    return scaled_value(pivot_product(n, LU, lda, ipiv, -1));
 }
 
 /* (sign, log|det|) from the pivot values u_0, u_step, ... (U's diagonal) and the interchanges. */
@@ -124,46 +137,91 @@ static void slogdet_of_lu(int n, const T *LU, int lda, const int *ipiv, T *sign,
     slogdet_of_pivots(n, LU, (size_t)lda + 1, ipiv, sign, logabsdet);
 }
 
-/* D := c X^H in place, by tiles (the diagonal tile pairs with itself). */
-static void scale_adjoint_in_place(int n, T c, T *D, int ldd) {
+/* c x for the cotangents c X^H: the plain product when c's value is a normal number (then
+ * nothing spurious can happen), else x folded into c's exponent first, so that a c below the
+ * normal range or beyond overflow still gives every product that is itself in range. */
+typedef struct {
+    scaled c;
+    T plain;
+    int use_plain;
+} cotangent_scale;
+
+static cotangent_scale cotangent_scale_of(scaled c) {
+    const T v = scaled_value(c);
+    const double big = fmax(fabs((double)REAL(v)), fabs((double)IMAG(v)));
+    const cotangent_scale f = {c, v, c.m == 0 || (isfinite(big) && big >= MIN_NORMAL)};
+    return f;
+}
+
+static inline T times(const cotangent_scale *f, T x) { return f->use_plain ? f->plain * x : scaled_apply(f->c, x); }
+
+/* D := f X^H in place, by tiles (the diagonal tile pairs with itself). */
+static void scale_adjoint_in_place(int n, const cotangent_scale *f, T *D, int ldd) {
     for (int j0 = 0; j0 < n; j0 += TILE)
         for (int i0 = j0; i0 < n; i0 += TILE)
             for (int j = j0; j < dl_min(n, j0 + TILE); ++j)
                 for (int i = (i0 == j0 ? j : i0); i < dl_min(n, i0 + TILE); ++i) {
                     const T lower = AT(D, ldd, i, j), upper = AT(D, ldd, j, i);
-                    AT(D, ldd, i, j) = c * CONJ(upper);
-                    AT(D, ldd, j, i) = c * CONJ(lower);
+                    AT(D, ldd, i, j) = times(f, CONJ(upper));
+                    AT(D, ldd, j, i) = times(f, CONJ(lower));
                 }
 }
 
-/* D += c X^H, by tiles. */
-static void add_scaled_adjoint(int n, T c, const T *X, int ldx, T *D, int ldd) {
+/* D += f X^H, by tiles. */
+static void add_scaled_adjoint(int n, const cotangent_scale *f, const T *X, int ldx, T *D, int ldd) {
     for (int j0 = 0; j0 < n; j0 += TILE)
         for (int i0 = 0; i0 < n; i0 += TILE)
             for (int j = j0; j < dl_min(n, j0 + TILE); ++j)
-                for (int i = i0; i < dl_min(n, i0 + TILE); ++i) AT(D, ldd, i, j) += c * CONJ(AT(X, ldx, j, i));
+                for (int i = i0; i < dl_min(n, i0 + TILE); ++i) AT(D, ldd, i, j) += times(f, CONJ(AT(X, ldx, j, i)));
 }
 
-/* D += c A^{-H}, A^{-1} from the packed LU by the recursive inversion of inverse.c. A zero D
- * (what a pullback starts from) is overwritten in place: no workspace, no second pass. */
-static int add_scaled_inverse_adjoint(int n, T c, const T *LU, int lda, const int *ipiv, T *D, int ldd) {
+/* U := 2^k U on the upper triangle of the n x n X (exact, barring over- or underflow). */
+static void scale_upper(int n, T *X, int ldx, long k) {
+    for (int j = 0; j < n; ++j)
+        for (int i = 0; i <= j; ++i) AT(X, ldx, i, j) = scale_by_pow2(AT(X, ldx, i, j), k);
+}
+
+/* D += c 2^k (2^k A)^{-H} = c A^{-H}, (2^k A)^{-1} from the packed LU (U scaled by 2^k, exactly)
+ * by the recursive inversion of inverse.c; k = 0 is the inverse of A itself. A zero D (what a
+ * pullback starts from) is overwritten in place: no workspace, no second pass. */
+static int add_scaled_inverse_adjoint(int n, scaled c, long k, const T *LU, int lda, const int *ipiv, T *D,
+                                      int ldd) {
+    c.e += k;
+    const cotangent_scale f = cotangent_scale_of(c);
     if (IFN(all_zero)(n, n, D, ldd)) {
         BLAS(lacpy)("A", &n, &n, LU, &lda, D, &ldd);
+        if (k) scale_upper(n, D, ldd, k);
         IFN(lu_inverse_pivots)(n, D, ldd, ipiv, n);
-        scale_adjoint_in_place(n, c, D, ldd);
+        scale_adjoint_in_place(n, &f, D, ldd);
         return 0;
     }
     T *X = dl_alloc((size_t)n * n);
     if (!X) return DL_ERR_ALLOC;
     BLAS(lacpy)("A", &n, &n, LU, &lda, X, &n);
+    if (k) scale_upper(n, X, n, k);
     IFN(lu_inverse_pivots)(n, X, n, ipiv, n);
-    add_scaled_adjoint(n, c, X, n, D, ldd);
+    add_scaled_adjoint(n, &f, X, n, D, ldd);
     dl_free(X);
     return 0;
 }
 
+/* The k of 2^k A whose pivots' binary exponents are centred on 0: its inverse (entries of the
+ * order of 1 / pivots) stays in range whenever the pivots' exponents span less than the
+ * format's, also when A^{-1} itself would not (A = [[1e-310]]: A^{-1} overflows, adj(A) = 1). */
+static long balancing_exponent(int n, const T *LU, int lda) {
+    int lo = INT_MAX, hi = INT_MIN;
+    for (int i = 0; i < n; ++i) {
+        const T u = AT(LU, lda, i, i);
+        int e;
+        frexp(fmax(fabs((double)REAL(u)), fabs((double)IMAG(u))), &e);
+        lo = e < lo ? e : lo;
+        hi = e > hi ? e : hi;
+    }
+    return n > 0 ? -((long)lo + (long)hi) / 2 : 0;
+}
+
 /* The rank-one adjugate for the single zero pivot U_jj: adj(A) = s p a r^T. a, r: n each. */
-static void rank_one_adjugate(int n, const T *LU, int lda, const int *ipiv, int j, T *a, T *r, T *sp) {
+static void rank_one_adjugate(int n, const T *LU, int lda, const int *ipiv, int j, T *a, T *r, scaled *sp) {
     for (int i = 0; i < n; ++i) a[i] = r[i] = 0;
     a[j] = r[j] = 1;
     if (j > 0) {
@@ -177,7 +235,7 @@ static void rank_one_adjugate(int n, const T *LU, int lda, const int *ipiv, int 
     }
     IFN(trsv)('L', 'T', 'U', n, LU, lda, r, 1);      /* L^{-T} b */
     BLAS(laswp)(&INC1, r, &n, &INC1, &n, ipiv, &DEC1);      /* P L^{-T} b */
-    *sp = permutation_sign(n, ipiv) * pivot_product(n, LU, lda, j);
+    *sp = pivot_product(n, LU, lda, ipiv, j);
 }
 
 /* The diagonal of the packed getrf tangent, dU_ii (the pivots held fixed). n entries. */
@@ -194,22 +252,28 @@ static int tangent_diagonal(int n, const T *LU, int lda, const int *ipiv, const 
 /* d det = sign(P) sum_i dU_ii prod_{k != i} U_kk, the products by prefix and suffix products
  * (no division: exact when U_{n-1,n-1} = 0, the one zero pivot the getrf tangent allows). */
 static int det_tangent_from_lu(int n, const T *LU, int lda, const int *ipiv, const T *dA, int ldda, T *ddet) {
-    T *dU = dl_alloc(2 * (size_t)n);
-    if (!dU) return DL_ERR_ALLOC;
+    T *dU = dl_alloc((size_t)n);
+    scaled *suffix = dl_alloc_bytes(sizeof(scaled) * (size_t)n); /* suffix[i] = prod_{k > i} U_kk */
+    if (!dU || !suffix) {
+        dl_free(dU);
+        dl_free(suffix);
+        return DL_ERR_ALLOC;
+    }
     int rc = tangent_diagonal(n, LU, lda, ipiv, dA, ldda, dU);
-    T *suffix = dU + n; /* suffix[i] = prod_{k > i} U_kk */
-    T p = 1;
+    scaled p = scaled_of(1);
     for (int i = n - 1; i >= 0; --i) {
         suffix[i] = p;
-        p *= AT(LU, lda, i, i);
+        p = scaled_mul(p, AT(LU, lda, i, i));
     }
-    T prefix = 1, s = 0;
+    scaled prefix = scaled_of(permutation_sign(n, ipiv));
+    T s = 0;
     for (int i = 0; i < n; ++i) {
-        s += dU[i] * prefix * suffix[i];
-        prefix *= AT(LU, lda, i, i);
+        s += scaled_apply(scaled_times(prefix, suffix[i]), dU[i]);
+        prefix = scaled_mul(prefix, AT(LU, lda, i, i));
     }
-    *ddet = permutation_sign(n, ipiv) * s;
+    *ddet = s;
     dl_free(dU);
+    dl_free(suffix);
     return rc;
 }
 
@@ -223,13 +287,14 @@ static int singular_det_tangent(int n, const T *LU, int lda, const int *ipiv, co
     }
     T *work = dl_alloc(3 * (size_t)n);
     if (!work) return DL_ERR_ALLOC;
-    T *a = work, *r = work + n, *dAa = work + 2 * n, sp;
+    T *a = work, *r = work + n, *dAa = work + 2 * n;
+    scaled sp;
     const T one = 1, zero = 0;
     rank_one_adjugate(n, LU, lda, ipiv, j, a, r, &sp);
     BLAS(gemv)("N", &n, &n, &one, dA, &ldda, a, &INC1, &zero, dAa, &INC1);
     T s = 0;
     for (int i = 0; i < n; ++i) s += r[i] * dAa[i];
-    *ddet = sp * s;
+    *ddet = scaled_apply(sp, s);
     dl_free(work);
     return 0;
 }
@@ -246,7 +311,7 @@ static int singular_det_adjoint(int n, const T *LU, int lda, const int *ipiv, T 
         if (!D) return DL_ERR_ALLOC;
         const T zero = 0;
         BLAS(laset)("A", &n, &n, &zero, &zero, D, &n);
-        AT(D, n, j, j) = CONJ(permutation_sign(n, ipiv) * pivot_product(n, LU, lda, j)) * detbar;
+        AT(D, n, j, j) = scaled_apply(scaled_conj(pivot_product(n, LU, lda, ipiv, j)), detbar);
         int rc = IFN(lu_rule)(1, n, n, LU, lda, ipiv, D, n);
         for (int c = 0; c < n; ++c)
             for (int i = 0; i < n; ++i) AT(dA, ldda, i, c) += AT(D, n, i, c);
@@ -255,10 +320,11 @@ static int singular_det_adjoint(int n, const T *LU, int lda, const int *ipiv, T 
     }
     T *work = dl_alloc(2 * (size_t)n);
     if (!work) return DL_ERR_ALLOC;
-    T *a = work, *r = work + n, sp;
+    T *a = work, *r = work + n;
+    scaled sp;
     rank_one_adjugate(n, LU, lda, ipiv, j, a, r, &sp);
     IFN(conj_matrix)(n, 1, r, n);
-    const T alpha = detbar * CONJ(sp); /* detbar conj(s p) conj(r) a^H */
+    const T alpha = scaled_apply(scaled_conj(sp), detbar); /* detbar conj(s p) conj(r) a^H */
     GERC(&n, &n, &alpha, r, &INC1, a, &INC1, dA, &ldda);
     dl_free(work);
     return 0;
@@ -314,7 +380,10 @@ int FN(det_rev)(unsigned active, int n, const T *LU, int lda, const int *ipiv, c
         rc = singular_det_adjoint(n, LU, lda, ipiv, *detbar, zeros, first, dA, ldda);
         return rc ? rc : info;
     }
-    return add_scaled_inverse_adjoint(n, *detbar * CONJ(det_of_lu(n, LU, lda, ipiv)), LU, lda, ipiv, dA, ldda);
+    /* detbar conj(det) A^{-H}, det kept scaled and the inverse taken of 2^k A: in range whenever
+     * adj(A) = det A^{-1} is, also where det or A^{-1} alone over- or underflows */
+    const scaled c = scaled_mul(scaled_conj(pivot_product(n, LU, lda, ipiv, -1)), *detbar);
+    return add_scaled_inverse_adjoint(n, c, balancing_exponent(n, LU, lda), LU, lda, ipiv, dA, ldda);
 }
 
 /* ---------------------------------------------------------------- slogdet */
@@ -401,7 +470,7 @@ int FN(slogdet_rev)(unsigned active, int n, const T *LU, int lda, const int *ipi
     slogdet_of_lu(n, LU, lda, ipiv, &sign, &logabsdet);
     const T c = slogdet_cotangent_scale(sign, signbar, labar);
     if (c == 0) return 0;
-    return add_scaled_inverse_adjoint(n, c, LU, lda, ipiv, dA, ldda);
+    return add_scaled_inverse_adjoint(n, scaled_of(c), 0, LU, lda, ipiv, dA, ldda);
 }
 
 /* ---------------------------------------------------------------- slogdet with the inverse
@@ -449,6 +518,9 @@ int FN(slogdet_inv_rev)(unsigned active, int n, const T *X, int ldx, const T *si
         return 0;
     }
     const T c = slogdet_cotangent_scale(*sign, signbar, labar);
-    if (c != 0) add_scaled_adjoint(n, c, X, ldx, dA, ldda);
+    if (c != 0) {
+        const cotangent_scale f = cotangent_scale_of(scaled_of(c));
+        add_scaled_adjoint(n, &f, X, ldx, dA, ldda);
+    }
     return 0;
 }

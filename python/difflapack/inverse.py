@@ -121,16 +121,21 @@ def _inv_inputs(a, check_finite):
     return prec, x, np.zeros(x.shape[0], dtype=np.int32)
 
 
+def _inverse(a, check_finite, routine):
+    """a^{-1}; errors name `routine`, the function the caller called."""
+    prec, x, ipiv = _inv_inputs(a, check_finite)
+    n = x.shape[0]
+    info = call(prec.kernel("inv"), n, x, ld(x), ipiv)
+    _check(info, routine, _INV_ARGS)
+    _raise_singular(info, routine)
+    return x
+
+
 @_core.bool_keywords("check_finite")
 def inv(a, *, check_finite=True):
     """The inverse of the square matrix ``a`` (LU with partial pivoting, then ?getri), like
     ``numpy.linalg.inv``. Raises SingularMatrixError if an exact zero pivot appears."""
-    prec, x, ipiv = _inv_inputs(a, check_finite)
-    n = x.shape[0]
-    info = call(prec.kernel("inv"), n, x, ld(x), ipiv)
-    _check(info, "inv", _INV_ARGS)
-    _raise_singular(info, "inv")
-    return x
+    return _inverse(a, check_finite, "inv")
 
 
 @_core.bool_keywords("check_finite")
@@ -138,7 +143,7 @@ def inv_jvp(a, da, *, check_finite=True):
     """Forward mode of :func:`inv`: ``(x, dx)``, ``dx = -x da x`` (two gemm after the
     primal). ``da=None`` gives zeros."""
     if da is None:
-        x = inv(a, check_finite=check_finite)
+        x = _inverse(a, check_finite, "inv_jvp")
         return x, np.zeros_like(x, order="F")
     prec, x, ipiv = _inv_inputs(a, check_finite)
     n = x.shape[0]
@@ -153,7 +158,7 @@ def inv_jvp(a, da, *, check_finite=True):
 def inv_vjp(a, *, check_finite=True):
     """Reverse mode of :func:`inv`: ``(x, pullback)``, ``a_bar = pullback(x_bar) =
     -x^H x_bar x^H`` (two gemm). ``x`` is returned read-only: the pullback keeps it."""
-    x = inv(a, check_finite=check_finite)
+    x = _inverse(a, check_finite, "inv_vjp")
     prec, n = precision_of(a=x), x.shape[0]
     x_saved = x
 

@@ -1,0 +1,89 @@
+"""det, det_jvp and det_vjp across the exponent range: where det itself over- or underflows
+(or a partial product of the pivots does) but the derivative, the adjugate, is in range, and
+where A^{-1} overflows but adj(A) = det(A) A^{-1} does not. The pivots' product is kept as
+m 2^e (csrc/scaled.h) and the inverse is taken of 2^k A, so each number over- or underflows only
+when it is out of range itself. (Before, det_vjp returned zeros, inf or NaN here -- a silently
+wrong gradient found by an independent review -- and det overflowed on diag(1e300, 1e300,
+1e-300, 1e-300), whose determinant is 1.)"""
+import numpy as np
+import pytest
+
+import difflapack as dl
+from test_reference_rules import DTYPES
+
+TINY = {np.float32: 1e-20, np.float64: 1e-200}       # its square underflows
+HUGE = {np.float32: 1e20, np.float64: 1e200}         # its square overflows
+SUB = {np.float32: 1e-40, np.float64: 1e-310}        # subnormal: 1 / SUB overflows
+
+
+def real_of(dtype):
+    return np.dtype(dtype).type(0).real.dtype.type
+
+
+def close(got, want, dtype, what):
+    """Relative to the largest entry of want, however small or large it is."""
+    got, want = np.asarray(got, dtype=np.complex128), np.asarray(want, dtype=np.complex128)
+    assert np.all(np.isfinite(got)), f"{what}: {got}"
+    scale = np.abs(want).max()
+    if scale == 0:   # the value itself underflows the precision
+        assert np.abs(got).max() < np.finfo(real_of(dtype)).tiny, f"{what}: {got} for an underflowing value"
+        return
+    err = np.abs(got - want).max() / scale
+    assert err <= 50 * np.finfo(real_of(dtype)).eps, f"{what}: relative error {err:.2e} ({got} vs {want})"
+
+
+def unit(n, i, j, dtype):
+    e = np.zeros((n, n), dtype)
+    e[i, j] = 1
+    return e
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_diagonal_matrices_whose_det_or_inverse_leaves_the_range(dtype):
+    r = real_of(dtype)
+    cases = [
+        ([SUB[r]], "A^{-1} overflows"),
+        ([TINY[r], TINY[r]], "det underflows"),
+        ([HUGE[r], HUGE[r]], "det overflows"),
+        ([HUGE[r], HUGE[r], TINY[r], TINY[r]], "a partial product overflows, det = 1"),
+        ([TINY[r], TINY[r], HUGE[r]], "a partial product underflows"),
+    ]
+    for d, what in cases:
+        d = np.array(d, dtype=np.float64)
+        a = np.diag(d).astype(dtype)
+        n = len(d)
+        exact_det = np.prod(d.astype(np.longdouble))
+        grad = np.array([np.prod(np.delete(d.astype(np.longdouble), i)) for i in range(n)])  # adj(A) diagonal
+        det = dl.det(a)
+        if np.finfo(r).tiny <= abs(exact_det) <= np.finfo(r).max:
+            close(det, float(exact_det), dtype, f"{what}: det")
+        abar = dl.det_vjp(a)[1](1.0)
+        want = grad.astype(np.float64)
+        close(np.diag(abar)[want != 0], want[want != 0], dtype, f"{what}: det_vjp")
+        assert not np.any(abar - np.diag(np.diag(abar))), f"{what}: off-diagonal cotangent"
+        for i in range(n):
+            close(dl.det_jvp(a, unit(n, i, i, dtype))[1], float(grad[i]), dtype, f"{what}: det_jvp e{i}{i}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [3, 4, 6])
+def test_uniformly_scaled_matrices(dtype, n):
+    """A = 2^k M: adj(A) = 2^{k(n-1)} adj(M) exactly; k puts det(A) out of range (both ways)
+    while adj(A) and tr(adj(A) dA) stay in it."""
+    r = real_of(dtype)
+    rng = np.random.default_rng(n)
+    m = rng.standard_normal((n, n))
+    da = rng.standard_normal((n, n))
+    if np.dtype(dtype).kind == "c":
+        m, da = m + 1j * rng.standard_normal((n, n)), da + 1j * rng.standard_normal((n, n))
+    m, da = m.astype(dtype), da.astype(dtype)
+    wide = np.complex128 if np.dtype(dtype).kind == "c" else np.float64
+    adj_m = np.linalg.det(m.astype(wide)) * np.linalg.inv(m.astype(wide))
+    fi = np.finfo(r)
+    lowest = fi.minexp - fi.nmant   # the exponent of the smallest subnormal
+    for k in (-(-lowest // n + 2), fi.maxexp // n + 2):   # det ~ 2^{kn}: out of range, adj ~ 2^{k(n-1)}: in
+        a = np.ldexp(m.real, k) + (1j * np.ldexp(m.imag, k) if np.dtype(dtype).kind == "c" else 0)
+        a = a.astype(dtype)
+        adj = adj_m * 2.0 ** (k * (n - 1))
+        close(dl.det_vjp(a)[1](1.0), adj.conj().T, dtype, f"det_vjp 2^{k} M")
+        close(dl.det_jvp(a, da)[1], np.trace(adj @ da.astype(wide)), dtype, f"det_jvp 2^{k} M")
