@@ -49,13 +49,18 @@ static const int INC1 = 1;
 #ifndef GJ_BASE
 #define GJ_BASE 24
 #endif
+/* Columns per gemm of a block update: bounds the workspace by n/2 x GJ_CHUNK instead of n^2/4
+ * (a block has at most ceil(n/2) pivots; n = 1000: as fast as unchunked). */
+#ifndef GJ_CHUNK
+#define GJ_CHUNK 256
+#endif
 
 struct gj {
     int n, lda;
     T *A;
     int *ipiv;
     T *pivot; /* the pivot values d_k */
-    T *work;  /* max(floor(n/2) ceil(n/2), n GJ_BASE) + n elements */
+    T *work;  /* max(ceil(n/2) GJ_CHUNK, n GJ_BASE) + n elements */
 };
 
 /* The row interchanges of pivots [k0, k0 + w) applied to the columns [c0, c0 + cw). */
@@ -69,12 +74,14 @@ static void swap_block_rows(const struct gj *g, int k0, int w, int c0, int cw) {
  * one gemm over all n rows gives b_O + P_O b_R and P_R b_R together (a full-height gemm runs
  * faster than the three calls the row blocks would need). */
 static void apply_block(const struct gj *g, int k0, int w, int c0, int cw) {
-    if (cw <= 0) return;
     const int n = g->n, lda = g->lda;
     T *A = g->A, *W = g->work;
-    BLAS(lacpy)("A", &w, &cw, &AT(A, lda, k0, c0), &lda, W, &w); /* b_R */
-    BLAS(laset)("A", &w, &cw, &ZERO, &ZERO, &AT(A, lda, k0, c0), &lda);
-    BLAS(gemm)("N", "N", &n, &cw, &w, &ONE, &AT(A, lda, 0, k0), &lda, W, &w, &ONE, &AT(A, lda, 0, c0), &lda);
+    for (int c = c0; c < c0 + cw; c += GJ_CHUNK) { /* by column chunks: workspace w x GJ_CHUNK */
+        const int m = dl_min(GJ_CHUNK, c0 + cw - c);
+        BLAS(lacpy)("A", &w, &m, &AT(A, lda, k0, c), &lda, W, &w); /* b_R */
+        BLAS(laset)("A", &w, &m, &ZERO, &ZERO, &AT(A, lda, k0, c), &lda);
+        BLAS(gemm)("N", "N", &n, &m, &w, &ONE, &AT(A, lda, 0, k0), &lda, W, &w, &ONE, &AT(A, lda, 0, c), &lda);
+    }
 }
 
 /* Steps k0 .. k0+w-1 on the columns [k0, k0 + w) alone. Returns 0 or k+1 for a zero pivot. */
@@ -121,8 +128,8 @@ static int eliminate(const struct gj *g, int k0, int w) {
 
 int IFN(gauss_jordan_inverse)(int n, T *A, int lda, int *ipiv, T *pivot) {
     if (n <= 0) return 0;
-    const size_t half = (size_t)(n / 2) * (size_t)(n - n / 2), base = (size_t)n * GJ_BASE;
-    T *work = dl_alloc((half > base ? half : base) + (size_t)n);
+    const size_t chunk = (size_t)(n - n / 2) * (size_t)GJ_CHUNK, base = (size_t)n * GJ_BASE;
+    T *work = dl_alloc((chunk > base ? chunk : base) + (size_t)n);
     if (!work) return DL_ERR_ALLOC;
     const struct gj g = {n, lda, A, ipiv, pivot, work};
     const int info = eliminate(&g, 0, n);

@@ -59,6 +59,12 @@ def test_inverse_pivots_and_slogdet(dtype, n):
     assert_close(x, x_ref, exact_tol(dtype) * max(1.0, kappa), "A^{-1}")
 
 
+def test_block_updates_in_column_chunks():
+    """n = 521: the top-level block updates run in column chunks of 256 (odd halves, a partial
+    last chunk) out of a workspace of ceil(n/2) x 256."""
+    test_inverse_pivots_and_slogdet(np.float64, 521)
+
+
 def _componentwise_error(x, x_ref, a):
     """max_ij |x - x_ref|_ij / (|A^{-1}| |A| |A^{-1}|)_ij: the forward error in units of its
     componentwise condition (an inversion method's error bound is a small multiple of eps)."""
