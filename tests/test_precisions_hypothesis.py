@@ -379,21 +379,22 @@ def check_properties(p, seed, tangent_layout):
     assert_re_dot(tuple(jv), w, v_prec, jtw, tol, what)
 
 
-@pytest.mark.parametrize("routine", ROUTINES)
-def test_properties(routine):
-    """Random dtypes (bool ... complex128, mixed), layouts, shapes and flags of one routine."""
-    @SETTINGS
-    @given(problems(routine), st.integers(0, 2 ** 31 - 1), st.sampled_from(LAYOUTS))
+def run_properties(problem_strategy, max_examples):
+    """check_properties over `max_examples` drawn problems, with drawn seeds and tangent layouts."""
+    @settings(SETTINGS, max_examples=max_examples)
+    @given(problem_strategy, st.integers(0, 2 ** 31 - 1), st.sampled_from(LAYOUTS))
     def run(p, seed, tangent_layout):
         check_properties(p, seed, tangent_layout)
     run()
+
+
+@pytest.mark.parametrize("routine", ROUTINES)
+def test_properties(routine):
+    """Random dtypes (bool ... complex128, mixed), layouts, shapes and flags of one routine."""
+    run_properties(problems(routine), 80)
 
 
 @pytest.mark.parametrize("routine", ROUTINES)
 def test_properties_extreme_scales(routine):
     """Float inputs only, every example scaled by 10^k, |k| <= 150 (double) or 15 (single)."""
-    @settings(SETTINGS, max_examples=50)
-    @given(problems(routine, scaled=True), st.integers(0, 2 ** 31 - 1), st.sampled_from(LAYOUTS))
-    def run(p, seed, tangent_layout):
-        check_properties(p, seed, tangent_layout)
-    run()
+    run_properties(problems(routine, scaled=True), 50)

@@ -9,13 +9,12 @@ import numpy as np
 import pytest
 
 pytest.importorskip("hypothesis")
-from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import difflapack as dl  # noqa: E402
-from test_precisions_hypothesis import (FLOAT_DTYPES, INPUT_DTYPES, LAYOUTS, SETTINGS, SIZES, Problem,  # noqa: E402
-                                        cast_values, check_properties, expected_precision, general_values,
-                                        kappa_of, lu_kappa, referenced, triangle_values, with_layout)
+from test_precisions_hypothesis import (FLOAT_DTYPES, INPUT_DTYPES, LAYOUTS, SIZES, Problem,  # noqa: E402
+                                        cast_values, expected_precision, general_values, kappa_of, lu_kappa,
+                                        referenced, run_properties, triangle_values, with_layout)
 from test_precisions_hypothesis import _one_blas_thread  # noqa: E402,F401  (the module fixture)
 
 ROUTINES = ["getri", "inv", "trtrs", "potrf", "potrs", "posv", "det", "slogdet"]
@@ -71,8 +70,9 @@ def problems(draw, routine, scaled=False):
     single = any(np.dtype(t).itemsize == (4 if np.dtype(t).kind == "f" else 8) for t in (da_t, db_t))
     exps = [-15, -8, -3, 0, 3, 8, 15] if single else [-150, -100, -50, -20, -7, 0, 7, 20, 50, 100, 150]
     exp = draw(st.sampled_from(exps) | st.integers(exps[0], exps[-1])) if floats else 0
-    if routine == "det":   # det scales like scale^n: keep it (and its derivative) in range
-        exp = int(np.clip(exp, -(30 if single else 250) // max(n, 1), (30 if single else 250) // max(n, 1)))
+    if routine == "det":   # det ~ (scale * |M's entries|)^n: keep it (and its derivative) in range
+        bound = (30 if single else 250) / max(n, 1) - np.log10(1 + 3 * np.sqrt(max(n, 1)))
+        exp = int(np.clip(exp, -bound, bound))
     scale = 10.0 ** exp
     nrhs = draw(st.sampled_from([None, 1, 2]))
     shape = (n,) if nrhs is None else (n, nrhs)
@@ -158,18 +158,10 @@ def problems(draw, routine, scaled=False):
 @pytest.mark.parametrize("routine", ROUTINES)
 def test_properties(routine):
     """Random dtypes (bool ... complex128, mixed), layouts, shapes and flags of one routine."""
-    @settings(SETTINGS, max_examples=60)
-    @given(problems(routine), st.integers(0, 2 ** 31 - 1), st.sampled_from(LAYOUTS))
-    def run(p, seed, tangent_layout):
-        check_properties(p, seed, tangent_layout)
-    run()
+    run_properties(problems(routine), 60)
 
 
 @pytest.mark.parametrize("routine", ROUTINES)
 def test_properties_extreme_scales(routine):
     """Float inputs only, every example scaled by 10^k, |k| <= 150 (double) or 15 (single)."""
-    @settings(SETTINGS, max_examples=40)
-    @given(problems(routine, scaled=True), st.integers(0, 2 ** 31 - 1), st.sampled_from(LAYOUTS))
-    def run(p, seed, tangent_layout):
-        check_properties(p, seed, tangent_layout)
-    run()
+    run_properties(problems(routine, scaled=True), 40)
