@@ -175,49 +175,74 @@ static void add_scaled_adjoint(int n, const cotangent_scale *f, const T *X, int 
                 for (int i = i0; i < dl_min(n, i0 + TILE); ++i) AT(D, ldd, i, j) += times(f, CONJ(AT(X, ldx, j, i)));
 }
 
-/* U := 2^k U on the upper triangle of the n x n X (exact, barring over- or underflow). */
-static void scale_upper(int n, T *X, int ldx, long k) {
+/* The larger binary exponent of |Re x|, |Im x| (frexp's; 0 for 0). */
+static int exponent_of(T x) {
+    int e = 0;
+    frexp(fmax(fabs((double)REAL(x)), fabs((double)IMAG(x))), &e);
+    return e;
+}
+
+static int all_finite(int n, const T *X, int ldx) {
     for (int j = 0; j < n; ++j)
-        for (int i = 0; i <= j; ++i) AT(X, ldx, i, j) = scale_by_pow2(AT(X, ldx, i, j), k);
+        for (int i = 0; i < n; ++i)
+            if (!isfinite((double)REAL(AT(X, ldx, i, j))) || !isfinite((double)IMAG(AT(X, ldx, i, j)))) return 0;
+    return 1;
 }
 
-/* D += c 2^k (2^k A)^{-H} = c A^{-H}, (2^k A)^{-1} from the packed LU (U scaled by 2^k, exactly)
- * by the recursive inversion of inverse.c; k = 0 is the inverse of A itself. A zero D (what a
- * pullback starts from) is overwritten in place: no workspace, no second pass. */
-static int add_scaled_inverse_adjoint(int n, scaled c, long k, const T *LU, int lda, const int *ipiv, T *D,
-                                      int ldd) {
-    c.e += k;
-    const cotangent_scale f = cotangent_scale_of(c);
-    if (IFN(all_zero)(n, n, D, ldd)) {
-        BLAS(lacpy)("A", &n, &n, LU, &lda, D, &ldd);
-        if (k) scale_upper(n, D, ldd, k);
-        IFN(lu_inverse_pivots)(n, D, ldd, ipiv, n);
-        scale_adjoint_in_place(n, &f, D, ldd);
-        return 0;
-    }
-    T *X = dl_alloc((size_t)n * n);
-    if (!X) return DL_ERR_ALLOC;
-    BLAS(lacpy)("A", &n, &n, LU, &lda, X, &n);
-    if (k) scale_upper(n, X, n, k);
-    IFN(lu_inverse_pivots)(n, X, n, ipiv, n);
-    add_scaled_adjoint(n, &f, X, n, D, ldd);
-    dl_free(X);
-    return 0;
+/* X := (2^k A)^{-1} from the packed LU (U scaled by 2^k, exactly unless it leaves the range) by
+ * the recursive inversion of inverse.c. Returns 1 if every entry of X is finite. */
+static int inverse_of_scaled(int n, long k, const T *LU, int lda, const int *ipiv, T *X, int ldx) {
+    BLAS(lacpy)("A", &n, &n, LU, &lda, X, &ldx);
+    if (k)
+        for (int j = 0; j < n; ++j)
+            for (int i = 0; i <= j; ++i) AT(X, ldx, i, j) = scale_by_pow2(AT(X, ldx, i, j), k);
+    IFN(lu_inverse_pivots)(n, X, ldx, ipiv, n);
+    return all_finite(n, X, ldx);
 }
 
-/* The k of 2^k A whose pivots' binary exponents are centred on 0: its inverse (entries of the
- * order of 1 / pivots) stays in range whenever the pivots' exponents span less than the
- * format's, also when A^{-1} itself would not (A = [[1e-310]]: A^{-1} overflows, adj(A) = 1). */
+/* The k of 2^k A whose pivots' binary exponents are centred on 0, so that its inverse (entries
+ * of the order of 1 / pivots) can stay in range where A^{-1} does not ([[1e-310]]: A^{-1}
+ * overflows, adj(A) = 1); clamped so that U's largest entry stays in range. */
 static long balancing_exponent(int n, const T *LU, int lda) {
-    int lo = INT_MAX, hi = INT_MIN;
-    for (int i = 0; i < n; ++i) {
-        const T u = AT(LU, lda, i, i);
-        int e;
-        frexp(fmax(fabs((double)REAL(u)), fabs((double)IMAG(u))), &e);
+    int lo = INT_MAX, hi = INT_MIN, top = INT_MIN;
+    for (int j = 0; j < n; ++j) {
+        const int e = exponent_of(AT(LU, lda, j, j));
         lo = e < lo ? e : lo;
         hi = e > hi ? e : hi;
+        for (int i = 0; i <= j; ++i) {
+            const int ei = exponent_of(AT(LU, lda, i, j));
+            top = ei > top ? ei : top;
+        }
     }
-    return n > 0 ? -((long)lo + (long)hi) / 2 : 0;
+    if (n == 0) return 0;
+    const long k = -((long)lo + (long)hi) / 2, most = (long)(sizeof(R) == sizeof(float) ? FLT_MAX_EXP : DBL_MAX_EXP) - 2 - top;
+    return k > most ? most : k;
+}
+
+/* D += c A^{-H}, A^{-1} from the packed LU. With `balance`, an inverse that overflows is taken
+ * again of 2^k A (balancing_exponent) and c scaled by 2^k: (2^k A)^{-1} 2^k = A^{-1}. A zero D
+ * (what a pullback starts from) holds the inverse itself: no workspace, no second pass. */
+static int add_scaled_inverse_adjoint(int n, scaled c, int balance, const T *LU, int lda, const int *ipiv, T *D,
+                                      int ldd) {
+    const int in_place = IFN(all_zero)(n, n, D, ldd);
+    T *X = in_place ? D : dl_alloc((size_t)n * n);
+    const int ldx = in_place ? ldd : n;
+    if (!X) return DL_ERR_ALLOC;
+    if (!inverse_of_scaled(n, 0, LU, lda, ipiv, X, ldx) && balance && all_finite(n, LU, lda)) {
+        const long k = balancing_exponent(n, LU, lda);
+        if (k && inverse_of_scaled(n, k, LU, lda, ipiv, X, ldx))
+            c.e += k;
+        else if (k)
+            inverse_of_scaled(n, 0, LU, lda, ipiv, X, ldx); /* no better: the plain inverse */
+    }
+    const cotangent_scale f = cotangent_scale_of(c);
+    if (in_place) {
+        scale_adjoint_in_place(n, &f, D, ldd);
+    } else {
+        add_scaled_adjoint(n, &f, X, n, D, ldd);
+        dl_free(X);
+    }
+    return 0;
 }
 
 /* The rank-one adjugate for the single zero pivot U_jj: adj(A) = s p a r^T. a, r: n each. */
@@ -306,26 +331,28 @@ static int singular_det_adjoint(int n, const T *LU, int lda, const int *ipiv, T 
         IFN(fill_nan)(n, n, dA, ldda);
         return 0;
     }
-    if (j == n - 1) { /* getrf adjoint of Ubar_jj = conj(sign(P) prod_{k != j} U_kk) detbar */
+    /* the scalar detbar conj(sign(P) prod_{k != j} U_kk), kept scaled and applied per entry last,
+     * so that it over- or underflows only where an entry of the adjugate does */
+    const cotangent_scale f = cotangent_scale_of(scaled_mul(scaled_conj(pivot_product(n, LU, lda, ipiv, j)), detbar));
+    if (j == n - 1) { /* f times the getrf adjoint of Ubar = e_j e_j^T */
         T *D = dl_alloc((size_t)n * n);
         if (!D) return DL_ERR_ALLOC;
         const T zero = 0;
         BLAS(laset)("A", &n, &n, &zero, &zero, D, &n);
-        AT(D, n, j, j) = scaled_apply(scaled_conj(pivot_product(n, LU, lda, ipiv, j)), detbar);
+        AT(D, n, j, j) = 1;
         int rc = IFN(lu_rule)(1, n, n, LU, lda, ipiv, D, n);
         for (int c = 0; c < n; ++c)
-            for (int i = 0; i < n; ++i) AT(dA, ldda, i, c) += AT(D, n, i, c);
+            for (int i = 0; i < n; ++i) AT(dA, ldda, i, c) += times(&f, AT(D, n, i, c));
         dl_free(D);
         return rc == DL_ERR_ALLOC ? rc : 0;
     }
     T *work = dl_alloc(2 * (size_t)n);
     if (!work) return DL_ERR_ALLOC;
     T *a = work, *r = work + n;
-    scaled sp;
-    rank_one_adjugate(n, LU, lda, ipiv, j, a, r, &sp);
-    IFN(conj_matrix)(n, 1, r, n);
-    const T alpha = scaled_apply(scaled_conj(sp), detbar); /* detbar conj(s p) conj(r) a^H */
-    GERC(&n, &n, &alpha, r, &INC1, a, &INC1, dA, &ldda);
+    scaled sign_product; /* the rank-one adjugate is sign(P) prod_{k != j} U_kk a r^T */
+    rank_one_adjugate(n, LU, lda, ipiv, j, a, r, &sign_product);
+    for (int c = 0; c < n; ++c) /* dA += f conj(r) a^H */
+        for (int i = 0; i < n; ++i) AT(dA, ldda, i, c) += times(&f, CONJ(r[i] * a[c]));
     dl_free(work);
     return 0;
 }
@@ -380,10 +407,10 @@ int FN(det_rev)(unsigned active, int n, const T *LU, int lda, const int *ipiv, c
         rc = singular_det_adjoint(n, LU, lda, ipiv, *detbar, zeros, first, dA, ldda);
         return rc ? rc : info;
     }
-    /* detbar conj(det) A^{-H}, det kept scaled and the inverse taken of 2^k A: in range whenever
-     * adj(A) = det A^{-1} is, also where det or A^{-1} alone over- or underflows */
+    /* detbar conj(det) A^{-H}, det kept scaled (folded into each entry's exponent when it is not
+     * a normal number) and, if A^{-1} overflows, the inverse taken of 2^k A */
     const scaled c = scaled_mul(scaled_conj(pivot_product(n, LU, lda, ipiv, -1)), *detbar);
-    return add_scaled_inverse_adjoint(n, c, balancing_exponent(n, LU, lda), LU, lda, ipiv, dA, ldda);
+    return add_scaled_inverse_adjoint(n, c, 1, LU, lda, ipiv, dA, ldda);
 }
 
 /* ---------------------------------------------------------------- slogdet */
@@ -478,7 +505,7 @@ int FN(slogdet_rev)(unsigned active, int n, const T *LU, int lda, const int *ipi
  * by Gauss-Jordan elimination (gauss_jordan.c; ?getrf's pivots and pivot values):
  * 2 n^3 flops in one pass that takes less time than ?getrf followed by the inversion from the
  * factors. The reverse pass is then one scaled conjugate transpose, dl_?slogdet_inv_rev. */
-int FN(slogdet_inv)(int n, T *A, int lda, int *ipiv, T *sign, R *logabsdet) {
+int FN(slogdet_inv)(int n, T *A, int lda, int *ipiv, T *sign, R *logabsdet, R *pivot_ratio) {
     int rc = det_check(n, A, lda, ipiv);
     if (rc) return rc;
     if (!sign) return -105;
@@ -486,6 +513,15 @@ int FN(slogdet_inv)(int n, T *A, int lda, int *ipiv, T *sign, R *logabsdet) {
     T *pivot = dl_alloc((size_t)n);
     if (!pivot) return DL_ERR_ALLOC;
     const int info = IFN(gauss_jordan_inverse)(n, A, lda, ipiv, pivot);
+    if (pivot_ratio && info >= 0) {
+        double lo = INFINITY, hi = 0;
+        for (int k = 0; k < (info ? info : n); ++k) {
+            const double m = fmax(fabs((double)REAL(pivot[k])), fabs((double)IMAG(pivot[k])));
+            lo = m < lo ? m : lo;
+            hi = m > hi ? m : hi;
+        }
+        *pivot_ratio = info ? 0 : n == 0 ? 1 : (R)(lo / hi);
+    }
     if (info > 0) { /* singular: no inverse; the pivots after the zero one are not chosen */
         for (int k = info; k < n; ++k) ipiv[k] = k + 1;
         IFN(fill_nan)(n, n, A, lda);

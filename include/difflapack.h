@@ -146,7 +146,7 @@ extern "C" {
                        T *sign, R *logabsdet, T *dsign, R *dlogabsdet))                          \
     X(p, slogdet_rev, (unsigned active, int n, const T *LU, int lda, const int *ipiv,            \
                        const T *signbar, const R *labar, T *dA, int ldda))                       \
-    X(p, slogdet_inv, (int n, T *A, int lda, int *ipiv, T *sign, R *logabsdet))                  \
+    X(p, slogdet_inv, (int n, T *A, int lda, int *ipiv, T *sign, R *logabsdet, R *pivot_ratio))  \
     X(p, slogdet_inv_rev, (unsigned active, int n, const T *X, int ldx, const T *sign,           \
                            const T *signbar, const R *labar, T *dA, int ldda))
 
@@ -370,7 +370,12 @@ DL_PRECISIONS(DL_DECLARE_PRECISION)
  *   dl_?slogdet's to rounding). 2 n^3 flops in one pass,
  *   less time than ?getrf + the inversion (bench/RESULTS.md). Returns 0, or k when step k meets
  *   an exactly zero pivot: then (0, -inf), A := NaN (no inverse exists), ipiv(i) = i for i > k;
- *   -1 n, -2 A, -3 lda, -4 ipiv, -105 sign, -106 logabsdet NULL.
+ *   -1 n, -2 A, -3 lda, -4 ipiv, -105 sign, -106 logabsdet NULL. *pivot_ratio (when not NULL):
+ *   min |d_k| / max |d_k| over the pivot values (|.| the larger of |Re|, |Im|; 0 at a zero pivot,
+ *   1 for n = 0). Within rounding of 0 (<~ n eps) A is singular to working precision and whether
+ *   a pivot comes out exactly 0 depends on the elimination's rounding: dl_?slogdet (?getrf) may
+ *   decide otherwise (repeated rows or columns do this); difflapack.slogdet_vjp then recomputes
+ *   with ?getrf.
  * dl_?slogdet_inv_rev: X, sign: the A^{-1} and the sign dl_?slogdet_inv returned. dA += c X^H,
  *   c as above (one pass; X is not modified). sign == 0 (singular A): dA := NaN unless the
  *   cotangent is zero. -102 n, -103 X NULL, -104 ldx, -105 sign, -106 signbar (complex), -107

@@ -19,7 +19,9 @@ Conventions (as in :mod:`difflapack.lu`, whose argument helpers these functions 
   ``piv[n-1]`` (always ``n-1`` from a square getrf) is neither read nor checked.
 * :func:`slogdet_vjp` keeps ``a^{-1}`` for its pullback, computed with the primal by one
   Gauss-Jordan elimination with getrf's partial pivoting (the same pivots and pivot values,
-  rounded differently: its ``(sign, logabsdet)`` agree with :func:`slogdet`'s to rounding).
+  rounded differently: its ``(sign, logabsdet)`` agree with :func:`slogdet`'s to rounding). A
+  matrix singular to working precision (a pivot within rounding of zero: repeated rows or
+  columns, say) is redone with getrf, so that singular or not is always :func:`slogdet`'s verdict.
 * :func:`inv`'s rules are the inverse's own (``dX = -X dA X``, ``A_bar = -X^H X_bar X^H``),
   not getri's chained through getrf's (the same numbers, for fewer flops).
 
@@ -264,14 +266,22 @@ def slogdet_vjp(a, *, check_finite=True):
     sign_bar)`` (complex: only the part of ``sign_bar`` tangent to the unit circle counts;
     real data: ``sign_bar`` is ignored, the sign being piecewise constant). ``sign_bar=None``
     means zero. The primal comes with ``a^{-1}`` from one Gauss-Jordan elimination with getrf's
-    pivots (faster than getrf and an inversion): it equals :func:`slogdet`'s to rounding."""
+    pivots (faster than getrf and an inversion): it equals :func:`slogdet`'s to rounding, and is
+    :func:`slogdet`'s own (getrf's) when ``a`` is singular to working precision."""
     # The residual is a^{-1} itself, by Gauss-Jordan elimination (dl_?slogdet_inv: getrf's
-    # pivots, 2 n^3 flops in less time than getrf + inverting its factors), so the pullback
-    # is one scaled conjugate transpose.
+    # pivots, 2 n^3 flops in less time than getrf + inverting its factors), so the pullback is
+    # one scaled conjugate transpose. A matrix singular to working precision (smallest pivot
+    # within rounding of zero) is redone with getrf, as slogdet does: whether a pivot comes out
+    # exactly zero there depends on the elimination's rounding, and the verdict must be slogdet's.
     prec, x, ipiv = _det_inputs(a, check_finite)
     n = x.shape[0]
-    sign, logabs = np.zeros(1, prec.dtype), np.zeros(1, prec.real)
-    _det_check(call(prec.kernel("slogdet_inv"), n, x, ld(x), ipiv, sign, logabs), "slogdet_vjp")
+    sign, logabs, ratio = np.zeros(1, prec.dtype), np.zeros(1, prec.real), np.zeros(1, prec.real)
+    info = call(prec.kernel("slogdet_inv"), n, x, ld(x), ipiv, sign, logabs, ratio)
+    _det_check(info, "slogdet_vjp")
+    from_lu = info > 0 or ratio[0] <= 4 * max(n, 1) * np.finfo(prec.real).eps
+    if from_lu:
+        prec, x, ipiv = _det_inputs(a, check_finite)
+        _det_check(call(prec.kernel("slogdet"), n, x, ld(x), ipiv, sign, logabs), "slogdet_vjp")
 
     def pullback(sign_bar, logabsdet_bar):
         signbar = as_scalar(0 if sign_bar is None else sign_bar, "sign_bar", prec, check_finite)
@@ -280,8 +290,11 @@ def slogdet_vjp(a, *, check_finite=True):
             raise ValueError("logabsdet_bar must be real (log|det| is a real output)")
         labar = as_scalar(logabsdet_bar, "logabsdet_bar", precision_of(a=prec.real.type(0)), check_finite)
         abar = _zeros((n, n), prec)
-        _det_check(call(prec.kernel("slogdet_inv_rev"), ACTIVE_A, n, x, ld(x), sign, signbar, labar, abar,
-                        ld(abar)), "slogdet_vjp pullback")
+        if from_lu:
+            rc = call(prec.kernel("slogdet_rev"), ACTIVE_A, n, x, ld(x), ipiv, signbar, labar, abar, ld(abar))
+        else:
+            rc = call(prec.kernel("slogdet_inv_rev"), ACTIVE_A, n, x, ld(x), sign, signbar, labar, abar, ld(abar))
+        _det_check(rc, "slogdet_vjp pullback")
         return abar
 
     return (sign[0], logabs[0]), pullback

@@ -19,6 +19,7 @@
  *     code and leave everything unchanged.
  * Legal cases whose arrays would be too large to allocate are skipped (declared sizes are the
  * caller's contract). */
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -1308,13 +1309,36 @@ static void post_slogdet_rev(const vals *c, const model *m, int rc, const fz_buf
 
 /* slogdet_inv: dl_?slogdet's checks and outputs to rounding (Gauss-Jordan: the same pivots);
  * A := A^{-1}, or NaN with ?getrf's info at a zero pivot */
-static void model_slogdet_inv(const vals *c, model *m) { model_slogdet(c, m); }
+static void model_slogdet_inv(const vals *c, model *m) {
+    model_slogdet(c, m);
+    if (!NUL(c, "pivot_ratio")) rscal(c, m, "pivot_ratio", M_OUT); /* written whenever not NULL */
+}
+
+/* min |U_ii| / max |U_ii| (|.| the larger of |Re|, |Im|) */
+static double diagonal_ratio(const T *LU, int n, int lda) {
+    double lo = INFINITY, hi = 0;
+    for (int i = 0; i < n; ++i) {
+        const T u = LU[(size_t)i + (size_t)i * (size_t)lda];
+        const double v = fmax(fabs((double)REAL(u)), fabs((double)IMAG(u)));
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+    }
+    return n == 0 ? 1 : hi == 0 ? 0 : lo / hi;
+}
 
 static void post_slogdet_inv(const vals *c, const model *m, int rc, const fz_buf *bufs) {
     const int n = (int)G(c, "n");
     T *A = before(c, bufs, "A");
     int *ipiv = before(c, bufs, "ipiv");
-    same_rc(rc, FN(getrf)(n, n, A, (int)G(c, "lda"), ipiv), "dl_?getrf (the first zero pivot)");
+    const int lu_info = FN(getrf)(n, n, A, (int)G(c, "lda"), ipiv);
+    /* the same verdict as ?getrf, unless one of the two eliminations says the matrix is singular
+     * to working precision (then an exact zero pivot depends on the rounding: documented) */
+    const double tiny = 8.0 * (n > 0 ? n : 1) * (sizeof(R) == sizeof(float) ? FLT_EPSILON : DBL_EPSILON);
+    const R *gj_ratio = P(c, "pivot_ratio");
+    const int near_singular = diagonal_ratio(A, n, (int)G(c, "lda")) <= tiny || !gj_ratio || *gj_ratio <= tiny;
+    if (rc != lu_info && !(rc >= 0 && lu_info >= 0 && near_singular))
+        fz_fail("returned %d where dl_?getrf (the first zero pivot) returns %d for a matrix not singular to "
+                "working precision", rc, lu_info);
     const T sign = *(const T *)P(c, "sign");
     const R la = *(const R *)P(c, "logabsdet");
     if (rc > 0) {
@@ -1494,8 +1518,8 @@ static const routine ROUTINES[R_COUNT] = {
                                           SCAL("signbar", -106), SCAL("labar", -107), ARR("dA", -108),
                                           LD("ldda", -109, "n")},
                        model_slogdet_rev, prepare_lu, expect_det_rev, post_slogdet_rev},
-    [R_SLOGDET_INV] = {"slogdet_inv", 6, {DIM("n", -1), ARR("A", -2), LD("lda", -3, "n"), IPIV("ipiv", -4),
-                                          SCAL("sign", -105), SCAL("logabsdet", -106)},
+    [R_SLOGDET_INV] = {"slogdet_inv", 7, {DIM("n", -1), ARR("A", -2), LD("lda", -3, "n"), IPIV("ipiv", -4),
+                                          SCAL("sign", -105), SCAL("logabsdet", -106), SCAL("pivot_ratio", 0)},
                        model_slogdet_inv, prepare_factor_primal, NULL, post_slogdet_inv},
     [R_SLOGDET_INV_REV] = {"slogdet_inv_rev", 9, {ACT, DIM("n", -102), ARR("X", -103), LD("ldx", -104, "n"),
                                                   SCAL("sign", -105), SCAL("signbar", -106), SCAL("labar", -107),
@@ -1569,7 +1593,7 @@ static int call(int r, const vals *c) {
     case R_SLOGDET_FWD:
         return FN(slogdet_fwd)(UV(0), IV(1), PV(2), IV(3), PV(4), PV(5), IV(6), PV(7), PV(8), PV(9), PV(10));
     case R_SLOGDET_REV: return FN(slogdet_rev)(UV(0), IV(1), PV(2), IV(3), PV(4), PV(5), PV(6), PV(7), IV(8));
-    case R_SLOGDET_INV: return FN(slogdet_inv)(IV(0), PV(1), IV(2), PV(3), PV(4), PV(5));
+    case R_SLOGDET_INV: return FN(slogdet_inv)(IV(0), PV(1), IV(2), PV(3), PV(4), PV(5), PV(6));
     case R_SLOGDET_INV_REV: return FN(slogdet_inv_rev)(UV(0), IV(1), PV(2), IV(3), PV(4), PV(5), PV(6), PV(7), IV(8));
     }
     fz_fail("unknown routine %d", r);

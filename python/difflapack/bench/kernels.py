@@ -266,7 +266,7 @@ def our_cases(routine: str, p: dict, lib, blas) -> dict:
                                                           ptr(signbar), ptr(labar), ptr(dAr), n))
             cases["rev_pb"] = rev(X, sign_x)
             cases["rev_full"] = seq(bf.copier(A, A0), call(K("slogdet_inv"), n, ptr(A), n, ptr(ipiv), ptr(sign),
-                                                           ptr(logabs)), rev(A, sign))
+                                                           ptr(logabs), None), rev(A, sign))
     else:
         raise ValueError(f"unknown routine {routine!r}")
     cases["_keep"] = bf  # the buffers must outlive the callables
