@@ -350,8 +350,9 @@ DL_PRECISIONS(DL_DECLARE_PRECISION)
  * -(100+k) a NULL scalar k or a bad ldda. A zero tangent / cotangent contributes exactly zero.
  * dl_?det: *det = sign(P) prod U_ii (exactly 0 when a U_ii is 0), the product kept as m 2^e:
  *   it over- or underflows only where det itself is out of range (diag(1e300, 1e300, 1e-300,
- *   1e-300) gives 1). The derivatives below likewise: ddet and the adjugate are formed so that
- *   they leave the range only where they themselves do, also where det or A^{-1} does.
+ *   1e-300) gives 1). The derivatives below keep det's scale apart too (folded into each entry
+ *   when it is not a normal number), and det_rev takes the inverse of 2^k A when A^{-1} itself
+ *   overflows: they do not leave the range through det or through A^{-1} alone.
  * dl_?det_fwd: *ddet = det tr(A^{-1} dA) (A^{-1} by dl_?getri's inversion, n^2 workspace); A
  *   singular: tr(adj(A) dA): exact with one zero U_jj (any j: getrf tangent for j = n-1, the
  *   rank-one adjugate from three trsv otherwise), NaN with two or more.
