@@ -32,11 +32,12 @@
  * exactly zero tangent / cotangent contributes exactly zero.
  *
  * Range: products of pivots are kept as m 2^e (scaled.h), and the cotangent detbar conj(det)
- * A^{-H} is formed from the inverse of 2^k A (k centres the pivots' exponents) with the scalar
- * folded into each entry's exponent when it is not a normal number, so det, ddet and Abar over-
- * or underflow only where they themselves are out of range -- not where det alone (Abar of
- * diag(1e-200, 1e-200) is diag(1e-200, 1e-200), det underflows) or A^{-1} alone ([[1e-310]]:
- * A^{-1} overflows, Abar = 1) does. tests/test_det_range.py. Details and the comparison with
+ * A^{-H} folds det's scale into each entry when it is not a normal number; if A^{-1} itself
+ * overflows it is taken of 2^k A (k centres the pivots' exponents, clamped to keep U in range).
+ * So det, ddet and Abar do not leave the range through det alone (Abar of diag(1e-200, 1e-200)
+ * is diag(1e-200, 1e-200), det underflows) or A^{-1} alone ([[1e-310]]: Abar = 1); a matrix
+ * whose inverse overflows even after that can still give inf or NaN. tests/test_det_range.py.
+ * Details and the comparison with
  * JAX / PyTorch: docs/design/derivatives_next.md, sec. 4.
  */
 #include <float.h>
