@@ -87,3 +87,28 @@ def test_uniformly_scaled_matrices(dtype, n):
         adj = adj_m * 2.0 ** (k * (n - 1))
         close(dl.det_vjp(a)[1](1.0), adj.conj().T, dtype, f"det_vjp 2^{k} M")
         close(dl.det_jvp(a, da)[1], np.trace(adj @ da.astype(wide)), dtype, f"det_jvp 2^{k} M")
+
+
+def test_cases_where_scaling_the_whole_factor_would_overflow():
+    """Found by a second review: taking the inverse of 2^k A always (not only when A^{-1}
+    overflows) made inf and NaN where det A^{-1} was right, since U's off-diagonal entries can be
+    far larger than its pivots; and the one-zero-pivot adjugate overflowed part way at 2^+-500."""
+    x = 1e-170
+    cases = [
+        (np.array([[1e-300, 0, 0], [0, 1, 1e200], [0, 0, 1]]), np.array([[1, 0, 0], [0, 1e-300, 0], [0, -1e-100, 1e-300]])),
+        (np.array([[1e300, 0, 0], [0, 1, x], [0, 0, 1]]), np.array([[1, 0, 0], [0, 1e300, 0], [0, -1e300 * x, 1e300]])),
+    ]
+    b = np.array([[2.0, 0, 1], [0, 2, 1], [0, 0, 0]])     # singular, the last pivot zero
+    for k in (500, -500):
+        s = 2.0 ** k
+        cases.append((s * b, s * s * np.array([[0.0, 0, 0], [0, 0, 0], [-2, -2, 4]])))
+    for a, want in cases:
+        got = dl.det_vjp(a)[1](1.0)
+        assert np.all(np.isfinite(got)), got
+        np.testing.assert_allclose(got, want, rtol=1e-14, atol=0)
+    a32 = np.array([[7.3159e-24, -19065.57, 1.4878e-25], [1.018e-32, 0.020244, 9.388e-32],
+                    [-153.987, 9.1064e29, -0.63269]], dtype=np.float32)
+    want = np.linalg.det(a32.astype(np.float64)) * np.linalg.inv(a32.astype(np.float64)).T
+    got = dl.det_vjp(a32)[1](np.float32(1))
+    assert np.all(np.isfinite(got))
+    assert np.abs(got - want).max() <= 1e-4 * np.abs(want).max()
