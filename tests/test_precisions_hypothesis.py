@@ -188,12 +188,11 @@ ROUTINES = ["trsv", "trsm", "getrf", "getrs", "gesv", "solve"]
 FLOAT_DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
 
 
-@st.composite
-def problems(draw, routine, scaled=False):
-    """A drawn call of `routine`; scaled=True draws only float32/64/complex64/128 inputs, so
-    that every example is scaled (1e-150 .. 1e150 in double, 1e-15 .. 1e15 in single)."""
-    seed = draw(st.integers(0, 2 ** 31 - 1))
-    r = np.random.default_rng(seed)
+def draw_setting(draw, scaled):
+    """What every drawn problem starts from: (rng, dtype of a, dtype of b, layouts of a and b,
+    n, floats (both dtypes float32+), single (one of them single precision), the scale exponent:
+    0 unless floats; within 1e+-150 in double, 1e+-15 in single)."""
+    r = np.random.default_rng(draw(st.integers(0, 2 ** 31 - 1)))
     dtypes = FLOAT_DTYPES if scaled else INPUT_DTYPES
     da_t, db_t = draw(st.sampled_from(dtypes)), draw(st.sampled_from(dtypes))
     la, lb = draw(st.sampled_from(LAYOUTS)), draw(st.sampled_from(LAYOUTS))
@@ -202,6 +201,14 @@ def problems(draw, routine, scaled=False):
     single = any(np.dtype(t).itemsize == (4 if np.dtype(t).kind == "f" else 8) for t in (da_t, db_t))
     exps = [-15, -8, -3, 0, 3, 8, 15] if single else [-150, -100, -50, -20, -7, 0, 7, 20, 50, 100, 150]
     exp = draw(st.sampled_from(exps) | st.integers(exps[0], exps[-1])) if floats else 0
+    return r, da_t, db_t, la, lb, n, floats, single, exp
+
+
+@st.composite
+def problems(draw, routine, scaled=False):
+    """A drawn call of `routine`; scaled=True draws only float32/64/complex64/128 inputs, so
+    that every example is scaled (1e-150 .. 1e150 in double, 1e-15 .. 1e15 in single)."""
+    r, da_t, db_t, la, lb, n, floats, single, exp = draw_setting(draw, scaled)
     scale = 10.0 ** exp
     if routine == "trsv" or routine == "trsm":
         uplo, trans, diag = draw(st.sampled_from("UL")), draw(st.sampled_from("NTC")), draw(st.sampled_from("NU"))

@@ -12,9 +12,9 @@ pytest.importorskip("hypothesis")
 from hypothesis import strategies as st  # noqa: E402
 
 import difflapack as dl  # noqa: E402
-from test_precisions_hypothesis import (FLOAT_DTYPES, INPUT_DTYPES, LAYOUTS, SIZES, Problem,  # noqa: E402
-                                        cast_values, expected_precision, general_values, kappa_of, lu_kappa,
-                                        referenced, run_properties, triangle_values, with_layout)
+from test_precisions_hypothesis import (Problem, cast_values, draw_setting, expected_precision,  # noqa: E402
+                                        general_values, kappa_of, lu_kappa, referenced, run_properties,
+                                        triangle_values, with_layout)
 from test_precisions_hypothesis import _one_blas_thread  # noqa: E402,F401  (the module fixture)
 
 ROUTINES = ["getri", "inv", "trtrs", "potrf", "potrs", "posv", "det", "slogdet"]
@@ -60,16 +60,7 @@ def factor_values(r, n, uplo, dtype):
 
 @st.composite
 def problems(draw, routine, scaled=False):
-    seed = draw(st.integers(0, 2 ** 31 - 1))
-    r = np.random.default_rng(seed)
-    dtypes = FLOAT_DTYPES if scaled else INPUT_DTYPES
-    da_t, db_t = draw(st.sampled_from(dtypes)), draw(st.sampled_from(dtypes))
-    la, lb = draw(st.sampled_from(LAYOUTS)), draw(st.sampled_from(LAYOUTS))
-    n = draw(st.sampled_from(SIZES))
-    floats = all(np.dtype(t).kind in "fc" and np.dtype(t).itemsize > 2 for t in (da_t, db_t))
-    single = any(np.dtype(t).itemsize == (4 if np.dtype(t).kind == "f" else 8) for t in (da_t, db_t))
-    exps = [-15, -8, -3, 0, 3, 8, 15] if single else [-150, -100, -50, -20, -7, 0, 7, 20, 50, 100, 150]
-    exp = draw(st.sampled_from(exps) | st.integers(exps[0], exps[-1])) if floats else 0
+    r, da_t, db_t, la, lb, n, floats, single, exp = draw_setting(draw, scaled)
     if routine == "det":   # det ~ (scale * |M's entries|)^n: keep it (and its derivative) in range
         bound = (30 if single else 250) / max(n, 1) - np.log10(1 + 3 * np.sqrt(max(n, 1)))
         exp = int(np.clip(exp, -bound, bound))
