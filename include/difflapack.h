@@ -373,10 +373,10 @@ DL_PRECISIONS(DL_DECLARE_PRECISION)
  *   an exactly zero pivot: then (0, -inf), A := NaN (no inverse exists), ipiv(i) = i for i > k;
  *   -1 n, -2 A, -3 lda, -4 ipiv, -105 sign, -106 logabsdet NULL. *pivot_ratio (when not NULL):
  *   min |d_k| / max |d_k| over the pivot values (|.| the larger of |Re|, |Im|; 0 at a zero pivot,
- *   1 for n = 0). Within rounding of 0 (<~ n eps) A is singular to working precision and whether
- *   a pivot comes out exactly 0 depends on the elimination's rounding: dl_?slogdet (?getrf) may
- *   decide otherwise (repeated rows or columns do this); difflapack.slogdet_vjp then recomputes
- *   with ?getrf.
+ *   1 for n = 0). For a matrix singular to working precision whether a pivot comes out exactly 0
+ *   depends on the elimination's rounding, and dl_?slogdet (?getrf) may decide otherwise
+ *   (repeated rows or columns do this; this elimination's smallest pivot then stays up to ~300 n
+ *   eps); difflapack.slogdet_vjp recomputes with ?getrf when the ratio is <= sqrt(eps).
  * dl_?slogdet_inv_rev: X, sign: the A^{-1} and the sign dl_?slogdet_inv returned. dA += c X^H,
  *   c as above (one pass; X is not modified). sign == 0 (singular A): dA := NaN unless the
  *   cotangent is zero. -102 n, -103 X NULL, -104 ldx, -105 sign, -106 signbar (complex), -107

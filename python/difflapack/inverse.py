@@ -20,8 +20,9 @@ Conventions (as in :mod:`difflapack.lu`, whose argument helpers these functions 
 * :func:`slogdet_vjp` keeps ``a^{-1}`` for its pullback, computed with the primal by one
   Gauss-Jordan elimination with getrf's partial pivoting (the same pivots and pivot values,
   rounded differently: its ``(sign, logabsdet)`` agree with :func:`slogdet`'s to rounding). A
-  matrix singular to working precision (a pivot within rounding of zero: repeated rows or
-  columns, say) is redone with getrf, so that singular or not is always :func:`slogdet`'s verdict.
+  nearly singular matrix (pivots spanning more than half the precision's digits; repeated rows
+  or columns, say) is redone with getrf, so that singular or not is always :func:`slogdet`'s
+  verdict and its values are :func:`slogdet`'s own.
 * :func:`inv`'s rules are the inverse's own (``dX = -X dA X``, ``A_bar = -X^H X_bar X^H``),
   not getri's chained through getrf's (the same numbers, for fewer flops).
 
@@ -267,18 +268,20 @@ def slogdet_vjp(a, *, check_finite=True):
     real data: ``sign_bar`` is ignored, the sign being piecewise constant). ``sign_bar=None``
     means zero. The primal comes with ``a^{-1}`` from one Gauss-Jordan elimination with getrf's
     pivots (faster than getrf and an inversion): it equals :func:`slogdet`'s to rounding, and is
-    :func:`slogdet`'s own (getrf's) when ``a`` is singular to working precision."""
+    :func:`slogdet`'s own (getrf's) when ``a`` is nearly singular."""
     # The residual is a^{-1} itself, by Gauss-Jordan elimination (dl_?slogdet_inv: getrf's
     # pivots, 2 n^3 flops in less time than getrf + inverting its factors), so the pullback is
-    # one scaled conjugate transpose. A matrix singular to working precision (smallest pivot
-    # within rounding of zero) is redone with getrf, as slogdet does: whether a pivot comes out
-    # exactly zero there depends on the elimination's rounding, and the verdict must be slogdet's.
+    # one scaled conjugate transpose. A matrix whose pivots span more than half the precision's
+    # digits (min|d| / max|d| <= sqrt(eps): nearly singular) is redone with getrf, as slogdet
+    # does: whether a pivot of a matrix singular to working precision comes out exactly zero
+    # depends on the elimination's rounding (Gauss-Jordan's stays up to ~300 n eps where getrf's
+    # is exactly 0, for repeated rows), and the verdict must be slogdet's.
     prec, x, ipiv = _det_inputs(a, check_finite)
     n = x.shape[0]
     sign, logabs, ratio = np.zeros(1, prec.dtype), np.zeros(1, prec.real), np.zeros(1, prec.real)
     info = call(prec.kernel("slogdet_inv"), n, x, ld(x), ipiv, sign, logabs, ratio)
     _det_check(info, "slogdet_vjp")
-    from_lu = info > 0 or ratio[0] <= 4 * max(n, 1) * np.finfo(prec.real).eps
+    from_lu = info > 0 or ratio[0] <= np.sqrt(np.finfo(prec.real).eps)
     if from_lu:
         prec, x, ipiv = _det_inputs(a, check_finite)
         _det_check(call(prec.kernel("slogdet"), n, x, ld(x), ipiv, sign, logabs), "slogdet_vjp")

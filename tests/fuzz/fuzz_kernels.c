@@ -1333,7 +1333,7 @@ static void post_slogdet_inv(const vals *c, const model *m, int rc, const fz_buf
     const int lu_info = FN(getrf)(n, n, A, (int)G(c, "lda"), ipiv);
     /* the same verdict as ?getrf, unless one of the two eliminations says the matrix is singular
      * to working precision (then an exact zero pivot depends on the rounding: documented) */
-    const double tiny = 8.0 * (n > 0 ? n : 1) * (sizeof(R) == sizeof(float) ? FLT_EPSILON : DBL_EPSILON);
+    const double tiny = sqrt(sizeof(R) == sizeof(float) ? FLT_EPSILON : DBL_EPSILON); /* slogdet_vjp's rule */
     const R *gj_ratio = P(c, "pivot_ratio");
     const int near_singular = diagonal_ratio(A, n, (int)G(c, "lda")) <= tiny || !gj_ratio || *gj_ratio <= tiny;
     if (rc != lu_info && !(rc >= 0 && lu_info >= 0 && near_singular))
