@@ -3,6 +3,7 @@
 random flags, shapes and activity subsets. JAX is installed with the Enzyme extra; the test
 is skipped without it."""
 import itertools
+import zlib
 
 import numpy as np
 import pytest
@@ -40,7 +41,7 @@ def project(g, uplo, diag):
 
 @pytest.mark.parametrize("side,uplo,transa,diag", list(itertools.product("LR", "UL", "NT", "NU")))
 def test_trsm_matches_jax(side, uplo, transa, diag):
-    r = rng(hash((side, uplo, transa, diag)) % 1000)
+    r = rng(zlib.crc32((side + uplo + transa + diag).encode()) % 1000)   # hash() is salted per process
     m, n = 7, 4
     k = m if side == "L" else n
     a = triangular(k, uplo, diag == "U", seed=int(r.integers(100)))
