@@ -149,7 +149,7 @@ typedef struct {
 
 static cotangent_scale cotangent_scale_of(scaled c) {
     const T v = scaled_value(c);
-    const double big = fmax(fabs((double)REAL(v)), fabs((double)IMAG(v)));
+    const double big = part_max(v);
     const cotangent_scale f = {c, v, c.m == 0 || (isfinite(big) && big >= MIN_NORMAL)};
     return f;
 }
@@ -179,7 +179,7 @@ static void add_scaled_adjoint(int n, const cotangent_scale *f, const T *X, int 
 /* The larger binary exponent of |Re x|, |Im x| (frexp's; 0 for 0). */
 static int exponent_of(T x) {
     int e = 0;
-    frexp(fmax(fabs((double)REAL(x)), fabs((double)IMAG(x))), &e);
+    frexp(part_max(x), &e);
     return e;
 }
 
@@ -246,8 +246,9 @@ static int add_scaled_inverse_adjoint(int n, scaled c, int balance, const T *LU,
     return 0;
 }
 
-/* The rank-one adjugate for the single zero pivot U_jj: adj(A) = s p a r^T. a, r: n each. */
-static void rank_one_adjugate(int n, const T *LU, int lda, const int *ipiv, int j, T *a, T *r, scaled *sp) {
+/* The vectors of the rank-one adjugate for the single zero pivot U_jj: adj(A) = s p a r^T with
+ * s p = pivot_product(.., j). a, r: n each. */
+static void rank_one_adjugate(int n, const T *LU, int lda, const int *ipiv, int j, T *a, T *r) {
     for (int i = 0; i < n; ++i) a[i] = r[i] = 0;
     a[j] = r[j] = 1;
     if (j > 0) {
@@ -261,7 +262,6 @@ static void rank_one_adjugate(int n, const T *LU, int lda, const int *ipiv, int 
     }
     IFN(trsv)('L', 'T', 'U', n, LU, lda, r, 1);      /* L^{-T} b */
     BLAS(laswp)(&INC1, r, &n, &INC1, &n, ipiv, &DEC1);      /* P L^{-T} b */
-    *sp = pivot_product(n, LU, lda, ipiv, j);
 }
 
 /* The diagonal of the packed getrf tangent, dU_ii (the pivots held fixed). n entries. */
@@ -314,13 +314,12 @@ static int singular_det_tangent(int n, const T *LU, int lda, const int *ipiv, co
     T *work = dl_alloc(3 * (size_t)n);
     if (!work) return DL_ERR_ALLOC;
     T *a = work, *r = work + n, *dAa = work + 2 * n;
-    scaled sp;
     const T one = 1, zero = 0;
-    rank_one_adjugate(n, LU, lda, ipiv, j, a, r, &sp);
+    rank_one_adjugate(n, LU, lda, ipiv, j, a, r);
     BLAS(gemv)("N", &n, &n, &one, dA, &ldda, a, &INC1, &zero, dAa, &INC1);
     T s = 0;
     for (int i = 0; i < n; ++i) s += r[i] * dAa[i];
-    *ddet = scaled_apply(sp, s);
+    *ddet = scaled_apply(pivot_product(n, LU, lda, ipiv, j), s);
     dl_free(work);
     return 0;
 }
@@ -350,8 +349,7 @@ static int singular_det_adjoint(int n, const T *LU, int lda, const int *ipiv, T 
     T *work = dl_alloc(2 * (size_t)n);
     if (!work) return DL_ERR_ALLOC;
     T *a = work, *r = work + n;
-    scaled sign_product; /* the rank-one adjugate is sign(P) prod_{k != j} U_kk a r^T */
-    rank_one_adjugate(n, LU, lda, ipiv, j, a, r, &sign_product);
+    rank_one_adjugate(n, LU, lda, ipiv, j, a, r);
     for (int c = 0; c < n; ++c) /* dA += f conj(r) a^H */
         for (int i = 0; i < n; ++i) AT(dA, ldda, i, c) += times(&f, CONJ(r[i] * a[c]));
     dl_free(work);
@@ -517,7 +515,7 @@ int FN(slogdet_inv)(int n, T *A, int lda, int *ipiv, T *sign, R *logabsdet, R *p
     if (pivot_ratio && info >= 0) {
         double lo = INFINITY, hi = 0;
         for (int k = 0; k < (info ? info : n); ++k) {
-            const double m = fmax(fabs((double)REAL(pivot[k])), fabs((double)IMAG(pivot[k])));
+            const double m = part_max(pivot[k]);
             lo = m < lo ? m : lo;
             hi = m > hi ? m : hi;
         }

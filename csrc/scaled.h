@@ -30,8 +30,11 @@ static inline T scale_by_pow2(T x, long e) {
 #endif
 }
 
+/* The larger of |Re x|, |Im x|: the size the scaling (and the pivot comparisons) go by. */
+static inline double part_max(T x) { return fmax(fabs((double)REAL(x)), fabs((double)IMAG(x))); }
+
 static inline scaled scaled_of(T x) {
-    const double big = fmax(fabs((double)REAL(x)), fabs((double)IMAG(x)));
+    const double big = part_max(x);
     scaled s = {x, 0};
     if (big == 0 || !isfinite(big)) return s;
     int k;
@@ -41,18 +44,13 @@ static inline scaled scaled_of(T x) {
     return s;
 }
 
-static inline scaled scaled_mul(scaled a, T x) {
-    const scaled b = scaled_of(x);
-    scaled p = scaled_of(a.m * b.m);
-    p.e += a.e + b.e;
-    return p;
-}
-
 static inline scaled scaled_times(scaled a, scaled b) {
     scaled p = scaled_of(a.m * b.m);
     p.e += a.e + b.e;
     return p;
 }
+
+static inline scaled scaled_mul(scaled a, T x) { return scaled_times(a, scaled_of(x)); }
 
 static inline scaled scaled_conj(scaled a) {
     a.m = CONJ(a.m);
