@@ -265,10 +265,28 @@ static void rank_one_adjugate(int n, const T *LU, int lda, const int *ipiv, int 
 }
 
 /* The diagonal of the packed getrf tangent, dU_ii (the pivots held fixed). n entries. */
-static int tangent_diagonal(int n, const T *LU, int lda, const int *ipiv, const T *dA, int ldda, T *dU) {
+/* The power of two that brings dA's largest entry (part_max) into [0.5, 1), as an exponent; 0
+ * for a zero or non-finite dA. The LU tangent is computed on dA 2^shift -- exact -- and the
+ * caller takes 2^shift out of the result: entries near the format's largest then do not
+ * overflow part way, and subnormal ones keep their bits (the derivative stays linear in dA). */
+static long tangent_shift(int n, const T *dA, int ldda) {
+    double big = 0;
+    for (int j = 0; j < n; ++j)
+        for (int i = 0; i < n; ++i) big = fmax(big, part_max(AT(dA, ldda, i, j)));
+    if (big == 0 || !isfinite(big)) return 0;
+    int k;
+    frexp(big, &k);
+    return -(long)k;
+}
+
+/* dU = the diagonal of the getrf tangent of dA 2^shift. */
+static int tangent_diagonal(int n, const T *LU, int lda, const int *ipiv, const T *dA, int ldda, long shift,
+                            T *dU) {
     T *D = dl_alloc((size_t)n * n);
     if (!D) return DL_ERR_ALLOC;
     BLAS(lacpy)("A", &n, &n, dA, &ldda, D, &n);
+    if (shift)
+        for (size_t i = 0; i < (size_t)n * n; ++i) D[i] = scale_by_pow2(D[i], shift);
     const int rc = IFN(lu_rule)(0, n, n, LU, lda, ipiv, D, n);
     for (int i = 0; i < n; ++i) dU[i] = AT(D, n, i, i);
     dl_free(D);
@@ -276,7 +294,9 @@ static int tangent_diagonal(int n, const T *LU, int lda, const int *ipiv, const 
 }
 
 /* d det = sign(P) sum_i dU_ii prod_{k != i} U_kk, the products by prefix and suffix products
- * (no division: exact when U_{n-1,n-1} = 0, the one zero pivot the getrf tangent allows). */
+ * (no division: exact when U_{n-1,n-1} = 0, the one zero pivot the getrf tangent allows), the
+ * terms and their sum kept scaled (m 2^e), dA's scale taken out (tangent_shift): d det over-
+ * or underflows only if its value does. */
 static int det_tangent_from_lu(int n, const T *LU, int lda, const int *ipiv, const T *dA, int ldda, T *ddet) {
     T *dU = dl_alloc((size_t)n);
     scaled *suffix = dl_alloc_bytes(sizeof(scaled) * (size_t)n); /* suffix[i] = prod_{k > i} U_kk */
@@ -285,19 +305,21 @@ static int det_tangent_from_lu(int n, const T *LU, int lda, const int *ipiv, con
         dl_free(suffix);
         return DL_ERR_ALLOC;
     }
-    int rc = tangent_diagonal(n, LU, lda, ipiv, dA, ldda, dU);
+    const long shift = tangent_shift(n, dA, ldda);
+    int rc = tangent_diagonal(n, LU, lda, ipiv, dA, ldda, shift, dU);
     scaled p = scaled_of(1);
     for (int i = n - 1; i >= 0; --i) {
         suffix[i] = p;
         p = scaled_mul(p, AT(LU, lda, i, i));
     }
     scaled prefix = scaled_of(permutation_sign(n, ipiv));
-    T s = 0;
+    scaled sum = scaled_of(0);
     for (int i = 0; i < n; ++i) {
-        s += scaled_apply(scaled_times(prefix, suffix[i]), dU[i]);
+        sum = scaled_add(sum, scaled_mul(scaled_times(prefix, suffix[i]), dU[i]));
         prefix = scaled_mul(prefix, AT(LU, lda, i, i));
     }
-    *ddet = s;
+    if (sum.m != 0 && isfinite(part_max(sum.m))) sum.e -= shift;
+    *ddet = scaled_value(sum);
     dl_free(dU);
     dl_free(suffix);
     return rc;
@@ -459,9 +481,11 @@ int FN(slogdet_fwd)(unsigned active, int n, T *A, int lda, int *ipiv, const T *d
     }
     T *dU = dl_alloc((size_t)n);
     if (!dU) return DL_ERR_ALLOC;
-    rc = tangent_diagonal(n, A, lda, ipiv, dA, ldda, dU);
-    T t = 0; /* tr(A^{-1} dA) = sum_i dU_ii / U_ii */
+    const long shift = tangent_shift(n, dA, ldda);
+    rc = tangent_diagonal(n, A, lda, ipiv, dA, ldda, shift, dU);
+    T t = 0; /* tr(A^{-1} dA 2^shift) = sum_i dU_ii / U_ii */
     for (int i = 0; i < n; ++i) t += dU[i] / AT(A, lda, i, i);
+    t = scale_by_pow2(t, -shift);
     dl_free(dU);
     *dlogabsdet = REAL(t);
 #if DL_IS_COMPLEX

@@ -57,6 +57,21 @@ static inline scaled scaled_conj(scaled a) {
     return a;
 }
 
+/* a + b, the smaller scaled to the larger's exponent first (so a sum of terms out of range is
+ * formed where its value is in range); inf and NaN add as plain numbers. */
+static inline scaled scaled_add(scaled a, scaled b) {
+    if (a.m == 0) return b;
+    if (b.m == 0) return a;
+    if (!isfinite(part_max(a.m)) || !isfinite(part_max(b.m))) {
+        scaled s = {a.m + b.m, 0};
+        return s;
+    }
+    const long e = a.e > b.e ? a.e : b.e;
+    scaled s = scaled_of(scale_by_pow2(a.m, a.e - e) + scale_by_pow2(b.m, b.e - e));
+    if (s.m != 0) s.e += e;
+    return s;
+}
+
 static inline T scaled_value(scaled a) { return scale_by_pow2(a.m, a.e); }
 
 /* x a, rounded once more than the product itself (x's scale folded into a's exponent) */

@@ -112,3 +112,37 @@ def test_cases_where_scaling_the_whole_factor_would_overflow():
     got = dl.det_vjp(a32)[1](np.float32(1))
     assert np.all(np.isfinite(got))
     assert np.abs(got - want).max() <= 1e-4 * np.abs(want).max()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_tangents_near_the_ends_of_the_range(dtype):
+    """det_jvp / slogdet_jvp where the TANGENT is near the format's largest or is subnormal (a
+    second review): the LU tangent is computed on dA scaled by a power of two and the terms of
+    d det summed scaled, so nothing overflows part way (before: inf and NaN where the value is
+    1.5 HUGE or 0) and subnormal entries keep their bits (before: wrong in every digit, or 0)."""
+    big = np.finfo(real_of(dtype)).max / 2
+    a, da = np.diag([1, 2]).astype(dtype), np.diag([big, -big / 2]).astype(dtype)
+    close([dl.det_jvp(a, da)[1]], [1.5 * big], dtype, "d det = 1.5 big")   # terms 2 big and -big/2
+    a3 = np.diag(3 * [np.sqrt(big)]).astype(dtype)
+    ddet = dl.det_jvp(a3, np.diag([1, -1, 0]).astype(dtype))[1]
+    assert ddet == 0, f"d det of terms +-big must cancel to 0, got {ddet}"
+    # the getrf tangent's intermediates overflow: L21 = 1, dA = big (e_11 - e_21)
+    a = np.array([[1, 0], [1, 1]], dtype)
+    da = np.array([[big, 0], [-big, 0]], dtype)
+    close([dl.slogdet_jvp(a, da)[1][1]], [big], dtype, "d log|det| = tr(A^-1 dA)")
+    close([dl.det_jvp(a, da)[1]], [big], dtype, "d det")
+    # subnormal tangents: the derivative is linear in dA, down to the smallest subnormal, where
+    # its value is a normal number (det's cofactors ~ 1e32 / 1e17; A^{-1} ~ 1e17 / 1e8)
+    r = np.random.default_rng(5)
+    n = 12
+    wide = real_of(dtype) == np.float64
+    a = ((200 if wide else 8) * (r.standard_normal((n, n)) + 4 * np.eye(n))).astype(dtype)
+    a_small = (a * (1e-19 if wide else 1e-9)).astype(dtype)
+    tiny = 4 * np.finfo(real_of(dtype)).smallest_subnormal   # two bits
+    per_tiny = lambda x: complex(np.complex128(x).real / tiny, np.complex128(x).imag / tiny)  # noqa: E731
+    for (i, j) in ((0, 0), (n - 1, n - 1), (0, n - 1), (n - 1, 0), (5, 3)):
+        e = unit(n, i, j, dtype)
+        got = per_tiny(dl.det_jvp(a, tiny * e)[1])
+        close([got], [dl.det_jvp(a, e)[1]], dtype, f"d det along a subnormal e_{i}{j}")
+        got = per_tiny(dl.slogdet_jvp(a_small, tiny * e)[1][1])
+        close([got], [dl.slogdet_jvp(a_small, e)[1][1]], dtype, f"d log|det| along a subnormal e_{i}{j}")
