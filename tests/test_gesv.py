@@ -157,10 +157,12 @@ def test_singular():
     lu, piv, x, info = difflapack.gesv(a, b)
     assert info == 3 == scipy.linalg.lapack.dgesv(a, b)[3]
     np.testing.assert_array_equal(x, b)  # not computed, like LAPACK / SciPy
-    for call in (lambda: difflapack.solve(a, b), lambda: difflapack.gesv_jvp(a, b, a, b),
-                 lambda: difflapack.gesv_vjp(a, b), lambda: difflapack.solve_jvp(a, b, None, b),
-                 lambda: difflapack.solve_vjp(a, b)):
-        with pytest.raises(difflapack.SingularMatrixError) as err:
+    for name, call in (("solve", lambda: difflapack.solve(a, b)),
+                       ("gesv_jvp", lambda: difflapack.gesv_jvp(a, b, a, b)),
+                       ("gesv_vjp", lambda: difflapack.gesv_vjp(a, b)),
+                       ("solve_jvp", lambda: difflapack.solve_jvp(a, b, None, b)),
+                       ("solve_vjp", lambda: difflapack.solve_vjp(a, b))):
+        with pytest.raises(difflapack.SingularMatrixError, match=f"^{name}: ") as err:  # the function called
             call()
         assert err.value.info == 3
     # a zero LAST pivot is singular for a solve too (unlike for getrf's derivative)

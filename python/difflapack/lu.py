@@ -437,7 +437,7 @@ def solve_vjp(a, b, *, check_finite=True):
     """Reverse mode of :func:`solve`: ``(x, pullback)``, ``a_bar, b_bar = pullback(x_bar)``
     with b_bar = a^{-H} x_bar and a_bar = -b_bar x^H. Raises SingularMatrixError if a is
     singular. The pullback keeps the factors and x, which is returned read-only."""
-    lu, ipiv, x, was_1d, gesv_pullback = _gesv_reverse(a, b, check_finite, "gesv_vjp")
+    lu, ipiv, x, was_1d, gesv_pullback = _gesv_reverse(a, b, check_finite, "solve_vjp")
 
     def pullback(x_bar):
         return gesv_pullback(x_bar)
