@@ -1,5 +1,5 @@
-/* common.c -- the precision-independent pieces of the core: flag parsing, workspace, pivot
- * validation, library information. */
+/* common.c -- the precision-independent pieces of the core: flag parsing, pivot validation,
+ * library information (the workspace: workspace.c). */
 #include <stdlib.h>
 #include "internal.h"
 
@@ -9,9 +9,6 @@ char dl_flag(char c, const char *allowed) {
         if (*p == c) return c;
     return 0;
 }
-
-void *dl_alloc_bytes(size_t bytes) { return malloc(bytes ? bytes : 1); }
-void dl_free(void *p) { free(p); }
 
 int dl_pivots_in_range(int count, const int *ipiv, int rows) {
     for (int i = 0; i < count; ++i)

@@ -64,7 +64,7 @@ int *dle_pivot_room(size_t count) {
 
 void *dle_scratch(size_t bytes) {
     if (bytes > scratch_cap) {
-        free(scratch_buf);
+        dl_free(scratch_buf);
         scratch_buf = dle_checked_alloc(bytes);
         scratch_cap = bytes;
     }
@@ -76,7 +76,7 @@ static __thread dle_factor_tape *offered_factor;
 
 void dle_release_factor(dle_factor_tape *t) {
     if (!t || __atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) > 0) return;
-    free(t->LU); free(t->ipiv); free(t);
+    dl_free(t->LU); dl_free(t->ipiv); dl_free(t);
 }
 
 void dle_offer_factor(dle_factor_tape *t) {
@@ -248,7 +248,7 @@ unsigned long long dle_taped_bytes(void) { return __atomic_load_n(&taped_bytes, 
 void dle_count_taped(size_t bytes) { __atomic_add_fetch(&taped_bytes, (unsigned long long)bytes, __ATOMIC_RELAXED); }
 
 void *dle_checked_alloc(size_t bytes) {
-    void *p = malloc(bytes ? bytes : 1);
+    void *p = dl_alloc_bytes(bytes);
     if (!p) {
         /* never run on without it: a derivative would be silently wrong */
         fprintf(stderr, "difflapack: out of memory for %zu bytes of reverse-mode data\n", bytes);

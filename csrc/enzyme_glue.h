@@ -115,8 +115,9 @@ extern __thread int *dle_pivot_buf;
  * memory): gesv's tangent term from its factorization's forward rule to its solve's. */
 void *dle_scratch(size_t bytes);
 
-/* Tape helpers: malloc'd copies that count their bytes (dle_taped_bytes). Memory a reverse
- * pass hands to a later one is not tape: dle_checked_alloc (aborts if out of memory). */
+/* Tape helpers: copies that count their bytes (dle_taped_bytes). Memory a reverse pass hands
+ * to a later one is not tape: dle_checked_alloc (aborts if out of memory). Both are
+ * workspace.c's blocks: free them with dl_free. */
 void dle_count_taped(size_t bytes);
 void *dle_tape_alloc(size_t bytes);
 void *dle_checked_alloc(size_t bytes);

@@ -102,7 +102,7 @@ static void finish(temps *t) {
         copy_out(&dle_rec.rm.side, t->side, t->user_side);
         dle_rec.side = t->user_side;
     }
-    free(t->x); free(t->dx); free(t->A); free(t->dA); free(t->side);
+    dl_free(t->x); dl_free(t->dx); dl_free(t->A); dl_free(t->dA); dl_free(t->side);
 }
 
 static const dle_handler *inner(void) { return dle_handler_of(DL_P_CHAR, dle_rec.op); }
@@ -160,7 +160,7 @@ static void row_major_rev(void *x, void *dx, void *tape_) {
     (void)dle_take_bound_matrix(); /* ours, if the inner rule did not take it */
     copy_out(&tape->x, dxt, dx);
     if (dAt) add_out(&tape->A, dAt, user_dA);
-    free(dxt); free(dAt); free(tape);
+    dl_free(dxt); dl_free(dAt); dl_free(tape);
 }
 
 const dle_handler ROW_MAJOR = {row_major_primal, row_major_fwd, row_major_aug, row_major_rev};

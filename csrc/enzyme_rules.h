@@ -59,8 +59,9 @@ static inline T *tape_vector(int n, const T *x, int incx) {
 }
 
 static inline void *new_tape(size_t bytes, int op) {
-    dle_tape_head *h = (dle_tape_head *)calloc(1, bytes);
-    if (!h) abort(); /* never run on without the tape: the gradient would be silently wrong */
+    /* aborts if out of memory: never run on without the tape (the gradient would be wrong) */
+    dle_tape_head *h = (dle_tape_head *)dle_checked_alloc(bytes);
+    memset(h, 0, bytes);
     h->op = op;
     h->prec = DL_P_CHAR;
     return h;

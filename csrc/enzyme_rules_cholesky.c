@@ -32,7 +32,7 @@ static void potrf_rev(void *A, void *dA, void *tape) {
     (void)A;
     potrf_tape *t = (potrf_tape *)tape;
     FN(potrf_rev)(DL_ACTIVE_A, t->uplo, t->n, t->C, dl_max(1, t->n), dA, t->lda);
-    free(t->C); free(t);
+    dl_free(t->C); dl_free(t);
 }
 
 /* ------------------------------------------------------------------ potrs */
@@ -83,7 +83,7 @@ static void potrs_rev(void *B, void *dB, void *tape) {
     const int ld = dl_max(1, t->n);
     FN(potrs_rev)(DL_ACTIVE_B | matrix_activity(dC != NULL), t->uplo, t->n, t->nrhs, t->C, ld, dC, t->lda,
                   t->X, ld, dB, t->ldb);
-    free(t->C); free(t->X); free(t);
+    dl_free(t->C); dl_free(t->X); dl_free(t);
 }
 
 /* ------------------------------------------------------------------ posv */
@@ -139,7 +139,7 @@ static void posv_factor_rev(void *A, void *dA, void *tape) {
         IFN(posv_matrix_adjoint)(link->uplo, link->n, link->Bbar ? link->nrhs : 0, link->LU, ld, dA, link->lda,
                                  link->X, ld, link->Bbar, ld);
     if (dle_rec.gesv_link == link) dle_rec.gesv_link = NULL; /* its solve ran as a primal (B inactive) */
-    free(link->LU); free(link->X); free(link->Bbar); free(link);
+    dl_free(link->LU); dl_free(link->X); dl_free(link->Bbar); dl_free(link);
 }
 
 static void posv_solve_primal(void *B) { (void)B; }
@@ -192,7 +192,7 @@ static void posv_solve_rev(void *B, void *dB, void *tape) {
         link->Bbar = dle_checked_alloc(sizeof(T) * (size_t)n * (size_t)nrhs);
         BLAS(lacpy)("A", &n, &nrhs, dB, &t->ldb, link->Bbar, &ld);
     }
-    free(t);
+    dl_free(t);
 }
 
 const dle_handler DLE_RULE(potrf) = {potrf_primal, potrf_fwd, potrf_aug, potrf_rev};

@@ -110,7 +110,7 @@ static void getrs_rev(void *B, void *dB, void *tape) {
     FN(getrs_rev)(DL_ACTIVE_B | matrix_activity(dLU != NULL), t->trans, t->n, t->nrhs, t->LU, ld, dLU, t->lda,
                   t->ipiv, t->X, ld, dB, t->ldb);
     if (t->conj) IFN(conj_matrix)(t->n, t->nrhs, dB, t->ldb);
-    free(t->LU); free(t->X); free(t->ipiv); free(t);
+    dl_free(t->LU); dl_free(t->X); dl_free(t->ipiv); dl_free(t);
 }
 
 /* ------------------------------------------------------------------ gesv */
@@ -172,7 +172,7 @@ static void gesv_factor_rev(void *A, void *dA, void *tape) {
         IFN(gesv_matrix_adjoint)(link->n, link->Bbar ? link->nrhs : 0, link->LU, dl_max(1, link->n), link->ipiv, dA,
                                  link->lda, link->X, dl_max(1, link->n), link->Bbar, dl_max(1, link->n));
     if (dle_rec.gesv_link == link) dle_rec.gesv_link = NULL; /* its solve never ran (info > 0) */
-    free(link->LU); free(link->X); free(link->Bbar); free(link->ipiv); free(link);
+    dl_free(link->LU); dl_free(link->X); dl_free(link->Bbar); dl_free(link->ipiv); dl_free(link);
 }
 
 /* The solve: the factorization has already solved, so the primal has nothing left to do. */
@@ -225,7 +225,7 @@ static void gesv_solve_rev(void *B, void *dB, void *tape) {
         link->Bbar = dle_checked_alloc(sizeof(T) * (size_t)n * (size_t)nrhs);
         BLAS(lacpy)("A", &n, &nrhs, dB, &t->ldb, link->Bbar, &ld);
     }
-    free(t);
+    dl_free(t);
 }
 
 /* ------------------------------------------------------------------ getri */
@@ -249,7 +249,7 @@ static void library_getri(int n, T *A, int lda, const int *ipiv) {
     T *work = (T *)dle_rec.work;
     if (!work) work = (T *)dle_checked_alloc(sizeof(T) * (size_t)dl_max(1, lwork));
     BLAS(getri)(&n, A, &lda, ipiv, work, &lwork, &info);
-    if (!dle_rec.work) free(work);
+    if (!dle_rec.work) dl_free(work);
     dle_rec.info = info;
 }
 
@@ -314,7 +314,7 @@ static void getri_rev(void *A, void *dA, void *tape) {
     const int *ipiv = t->link ? t->link->ipiv : t->ipiv;
     if (!t->singular) FN(getri_rev)(DL_ACTIVE_A, n, LU, ld, ipiv, t->X, ld, dA, t->lda);
     dle_release_factor(t->link);
-    free(t->LU); free(t->X); free(t->ipiv); free(t);
+    dl_free(t->LU); dl_free(t->X); dl_free(t->ipiv); dl_free(t);
 }
 
 const dle_handler DLE_RULE(getrf) = {getrf_primal, getrf_fwd, getrf_aug, getrf_rev};

@@ -65,7 +65,7 @@ static void trsv_rev(void *x, void *dx, void *tape) {
     FN(trsv_rev)(DL_ACTIVE_B | matrix_activity(dA != NULL), t->uplo, t->trans, t->diag, t->n, t->A,
                  dl_max(1, t->n), dA, t->lda, t->x, 1, dx, t->incx);
     if (t->conj) IFN(conj_vector)(t->n, dx, t->incx);
-    free(t->A); free(t->x); free(t);
+    dl_free(t->A); dl_free(t->x); dl_free(t);
 }
 
 /* ------------------------------------------------------------------ trsm, trtrs */
@@ -161,7 +161,7 @@ static void trsm_rev(void *B, void *dB, void *tape) {
     T *dalpha = (T *)dle_take_bound_scalar();
     if (!t->alpha_active) dalpha = NULL;
     if (t->identity) { /* ?trtrs left B unchanged: Bbar = Xbar, nothing for A */
-        free(t);
+        dl_free(t);
         return;
     }
     T dalpha_rule = 0; /* the cotangent of the rules' alpha: conj(alpha) for a conj(A) call */
@@ -174,7 +174,7 @@ static void trsm_rev(void *B, void *dB, void *tape) {
         IFN(conj_matrix)(t->m, t->n, dB, t->ldb);
         if (dalpha) *dalpha += CONJ(dalpha_rule);
     }
-    free(t->A); free(t->X); free(t->B0); free(t);
+    dl_free(t->A); dl_free(t->X); dl_free(t->B0); dl_free(t);
 }
 
 /* ?trtrs: the record as trsm's (side L, alpha 1, m = n, n = nrhs); a zero diagonal entry (the

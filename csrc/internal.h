@@ -12,7 +12,8 @@
 char dl_flag(char c, const char *allowed);
 static inline int dl_max(int a, int b) { return a > b ? a : b; }
 static inline int dl_min(int a, int b) { return a < b ? a : b; }
-/* Workspace: malloc of `bytes` (0 gives a valid block). */
+/* Workspace (workspace.c): a block of `bytes` (0 gives a valid block), from the cache of freed
+ * large blocks when one fits; dl_free only takes blocks from dl_alloc_bytes. */
 void *dl_alloc_bytes(size_t bytes);
 void dl_free(void *p);
 /* 1 if every pivot lies in 1..rows (what ?laswp needs to stay inside the array). */

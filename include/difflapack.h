@@ -399,6 +399,17 @@ DL_PRECISIONS(DL_DECLARE_COPY_CHECKED)
 void dl_set_num_threads(int nthreads);
 const char *dl_version(void);
 
+/* The workspace cache (csrc/workspace.c): freed work arrays and Enzyme tapes of 1 MiB or more
+ * are kept for reuse, up to a limit of DIFFLAPACK_WORKSPACE_CACHE_MB (MiB, read at first use;
+ * default 128, 0 = no cache), so that repeated derivative calls do not page-fault fresh memory
+ * in. dl_set_workspace_cache sets the limit in bytes (and frees what is over it),
+ * dl_workspace_cache returns it, dl_workspace_cached_bytes what is held now, and
+ * dl_release_workspace frees all of it. Thread-safe. */
+void dl_set_workspace_cache(__SIZE_TYPE__ bytes); /* size_t, without <stddef.h> */
+__SIZE_TYPE__ dl_workspace_cache(void);
+__SIZE_TYPE__ dl_workspace_cached_bytes(void);
+void dl_release_workspace(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -9,6 +9,7 @@ modified; C or Fortran order):
     posv, posv_jvp, posv_vjp                                       (Cholesky)
     trtrs, trtrs_jvp, trtrs_vjp                                    (triangular, LAPACK)
     getri, inv, det, slogdet and their _jvp / _vjp                 (inverse, determinant)
+Workspace cache of the C core: workspace_cache(), set_workspace_cache(), release_workspace().
 C core: get_include(), get_library(); C/C++ builds without Python: get_cmake_dir(),
 get_pkgconfig_dir(); Enzyme layer: difflapack.enzyme; checker: difflapack.testing.
 """
@@ -48,3 +49,34 @@ def set_num_threads(n: int) -> None:
     if not 1 <= count <= INT_MAX:
         raise ValueError(f"n (the number of threads) must lie in 1..{INT_MAX}; got {count}")
     lib.dl_set_num_threads(count)
+
+
+def workspace_cache() -> dict:
+    """The C core's cache of freed work arrays and Enzyme tapes (blocks of 1 MiB or more, kept
+    so that repeated derivative calls reuse memory that is already mapped instead of page-faulting
+    fresh memory in): ``{"limit": bytes it may hold, "held": bytes it holds now}``. The limit is
+    DIFFLAPACK_WORKSPACE_CACHE_MB (MiB, read when the library first allocates; 0 = no cache),
+    else 128 MiB. One cache per process, shared by the NumPy API and the Enzyme layer."""
+    from ._core import lib
+    return {"limit": int(lib.dl_workspace_cache()), "held": int(lib.dl_workspace_cached_bytes())}
+
+
+def set_workspace_cache(nbytes: int) -> None:
+    """Set the cache's limit in bytes (0 turns it off); what it holds beyond the limit is freed.
+    ``nbytes`` is an integer >= 0 (ValueError otherwise)."""
+    import operator
+
+    from ._core import lib
+    try:
+        count = operator.index(nbytes)
+    except TypeError:
+        raise ValueError(f"nbytes (the cache limit) must be an integer; got {nbytes!r}") from None
+    if not 0 <= count < 2 ** 63:
+        raise ValueError(f"nbytes (the cache limit) must lie in 0..2**63-1; got {count}")
+    lib.dl_set_workspace_cache(count)
+
+
+def release_workspace() -> None:
+    """Free every block the cache holds (the limit stays)."""
+    from ._core import lib
+    lib.dl_release_workspace()

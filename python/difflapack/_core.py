@@ -122,6 +122,13 @@ class _Lib:
                 fn.restype = ctypes.c_int
             cdll.dl_set_num_threads.argtypes = [ctypes.c_int]
             cdll.dl_set_num_threads.restype = None
+            cdll.dl_set_workspace_cache.argtypes = [ctypes.c_size_t]
+            cdll.dl_set_workspace_cache.restype = None
+            cdll.dl_release_workspace.argtypes = []
+            cdll.dl_release_workspace.restype = None
+            for name in ("dl_workspace_cache", "dl_workspace_cached_bytes"):
+                getattr(cdll, name).argtypes = []
+                getattr(cdll, name).restype = ctypes.c_size_t
             self._cdll = cdll
         return self._cdll
 
