@@ -121,6 +121,40 @@ def test_wrong_custom_reverse_rule_fails():
     assert "dot-product" in report.patterns[0].result("split").message
 
 
+def test_compare_fails_a_nan_in_any_array():
+    """A NaN (or inf) on one side fails, in whichever array it is (a NaN tangent in the second
+    output used to pass: Python's max(0.0, nan) is 0.0; independent review)."""
+    from difflapack.testing import _compare
+    ok = [np.ones(3), np.ones(2)]
+    for k in range(2):
+        for bad in (np.nan, np.inf):
+            got = [a.copy() for a in ok]
+            got[k][1] = bad
+            err, passed = _compare(got, ok, 1e-6, 1e-9)
+            assert not passed and np.isnan(err), (k, bad)
+            err, passed = _compare(ok, got, 1e-6, 1e-9)   # the reference's NaN too
+            assert not passed and np.isnan(err), (k, bad)
+    same = [np.array([1.0, np.nan]), np.array([np.inf, 2.0])]
+    assert _compare(same, [a.copy() for a in same], 1e-6, 1e-9) == (0.0, True)
+    assert _compare([np.array([np.inf])], [np.array([-np.inf])], 1e-6, 1e-9)[1] is False
+
+
+def test_a_nan_tangent_in_the_second_output_fails():
+    """dpotrf_ of a matrix that is not positive definite has a NaN tangent (documented); with
+    the factor in the SECOND array argument the checker said 'forward ok'."""
+    src = r"""
+#include "difflapack_enzyme.h"
+void potrf_last(const double* A, double* X) {
+  int n = 3, info; double s[9];
+  for (int k = 0; k < 9; ++k) s[k] = A[k];
+  dpotrf_("L", &n, s, &n, &info);
+  for (int k = 0; k < 9; ++k) X[k] = s[k]; }
+"""
+    a = np.array([[-1.0, 1, 0.5], [1, 3, 0.2], [0.5, 0.2, 2]])   # not positive definite: info = 1
+    report = check_rule(src, "potrf_last", [a, np.zeros(9)], [Duplicated, Duplicated], modes=("forward",))
+    assert not report.patterns[0].result("forward").ok, report
+
+
 LU_NO_RULE = r"""
 extern "C" void dgetrf_(const int*, const int*, double*, const int*, int*, int*);
 double lu_sum(double* a, int* ipiv, int n) {
