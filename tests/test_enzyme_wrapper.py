@@ -612,6 +612,18 @@ def test_new_with_fno_builtin_breaks_the_reverse_build():
         assert not enzyme.enzyme_failures(r.stderr), (variant, flags, r.stderr[-2000:])
 
 
+def test_complex_element_copies_fail_the_build_and_the_workarounds_are_right():
+    """docs/enzyme-limitations 18 (found by an independent review): std::complex<double> element
+    copies into and out of a buffer only the header's calls read are 16-byte memcpys Enzyme 0.0.16
+    cannot type; this asserts the failure, so that a fix shows up here, and both workarounds."""
+    r = _run_doc("complex_copy.py", "element")
+    assert r.returncode == 0 and "BUILD FAILED" in r.stdout, (r.stdout, r.stderr[-2000:])
+    assert "section 18" in r.stdout, r.stdout   # the error message names the section
+    for ok in ("annotated", "parts"):
+        r = _run_doc("complex_copy.py", ok)
+        assert r.returncode == 0 and "RIGHT" in r.stdout, (ok, r.stdout, r.stderr[-2000:])
+
+
 def test_unnamed_symbols_name_the_new_limitation():
     line = "JIT session error: Symbols not found: [ __unnamed_2, __unnamed_1 ]"
     assert "section 16" in enzyme.short_error(line) and "-fno-builtin-memcpy" in enzyme.short_error(line)
@@ -654,10 +666,25 @@ def test_batched_forward_width_aborts():
 HEAP_CORRUPTION = ("double free", "malloc_consolidate()", "corrupted", "invalid pointer", "free(): invalid")
 
 
-@pytest.mark.parametrize("variant", ["twice", "map"])
+@pytest.mark.parametrize("variant", ["twice", "map", "same_call"])
 def test_a_pullback_runs_once_per_forward_pass(variant):
     r = _run_doc("pullback_twice.py", variant)
     assert r.returncode != 0 and any(m in r.stderr for m in HEAP_CORRUPTION), (r.returncode, r.stderr[-2000:])
+
+
+def test_checkpoint_around_a_cpp_call_fails_and_outside_is_right():
+    # docs 19 (found by an independent review)
+    for variant in ("checkpoint", "saveable"):
+        r = _run_doc("checkpoint.py", variant)
+        assert r.returncode == 0 and "ValueError: Linearization failed" in r.stdout, (variant, r.stdout, r.stderr[-2000:])
+    r = _run_doc("checkpoint.py", "outside")
+    assert r.returncode == 0 and "RIGHT" in r.stdout, (r.stdout, r.stderr[-2000:])
+
+
+def test_the_same_call_computed_once_and_reused_is_right():
+    # docs 9: the workaround of same_call (found by an independent review)
+    r = _run_doc("pullback_twice.py", "reuse")
+    assert r.returncode == 0 and "reuse [ 4. 13.  4.]" in r.stdout, (r.stdout, r.stderr[-2000:])
 
 
 COPY = r"""

@@ -8,12 +8,16 @@ tcache 2"; the process aborts).
     map     jax.lax.map of the pullback over the rows of the identity: JAX hoists the forward
             pass out of the loop, so every iteration reuses one tape      -> abort
     jacfwd  the Jacobian with difflapack.enzyme.jacfwd (one jax.jvp per column) -> correct
+    same_call  jax.grad of a loss that calls the same cpp_call twice on the same input
+            (f(b) . w1 + f(b) . w2): XLA merges the two identical forward calls into one,
+            whose tape then gets both pullbacks                         -> abort
+    reuse   the same loss with f(b) computed once and used twice        -> correct
 
 jax.jacrev / jax.vmap over a cpp_call fail anyway ("Batching rule for 'enzyme_rev' not
 implemented"); use difflapack.enzyme.jacfwd, or one jax.vjp per cotangent.
 
-Run:  python docs/enzyme-limitations/pullback_twice.py {once|twice|map|jacfwd}
-(twice and map abort the process: run them in a subprocess).
+Run:  python docs/enzyme-limitations/pullback_twice.py {once|twice|map|jacfwd|same_call|reuse}
+(twice, map and same_call abort the process: run them in a subprocess).
 """
 import sys
 
@@ -56,6 +60,12 @@ def run(variant: str) -> np.ndarray:
         return np.asarray(jax.jit(two)(b))
     if variant == "map":
         return np.asarray(jax.jit(lambda b: jax.lax.map(lambda e: jax.vjp(f, b)[1](e)[0], jnp.eye(3)))(b))
+    if variant in ("same_call", "reuse"):  # the gradient of f(b) . (1, 0, 0) + f(b) . (0, 1, 0)
+        def loss(b):
+            y1 = f(b)
+            y2 = f(b) if variant == "same_call" else y1
+            return y1[0] + y2[1]
+        return np.asarray(jax.jit(jax.grad(loss))(b))
     if variant == "jacfwd":
         from difflapack.enzyme import jacfwd
 

@@ -194,6 +194,10 @@ def short_error(line: str, line_offset: int = 0) -> str:
     that a generator put before the user's code), or the line itself."""
     line = line.strip()
     m = re.search(r"(Enzyme: .*)$", line)
+    if m and re.search(r"Cannot deduce type of (?:copy|memset)", line) and ", i64 16," in line:
+        return (f"{m.group(1)[:160]} (a 16-byte element copy: std::complex elements copied one by one into a "
+                "buffer only the routines read; write __enzyme_double(&a[k], 16) in the copy loop or copy "
+                "through double*; docs/enzyme-limitations, section 18)")
     if m:
         return m.group(1)[:300]
     m = _CLANG_LOC_RE.match(line)
