@@ -95,7 +95,7 @@ static inline T *guard_column(column_guard *g, int n, int nrhs, T *B, int *ldb) 
 static inline void column_done(column_guard *g) {
     if (!g->pad) return;
     memcpy(g->user, g->pad, sizeof(T) * (size_t)g->n);
-    free(g->pad);
+    dl_free(g->pad);
 }
 
 /* The library's own test for an exactly zero diagonal entry of the n x n triangle, as OpenBLAS's

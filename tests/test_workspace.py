@@ -175,3 +175,25 @@ def test_fork_while_other_threads_allocate(tmp_path):
     proc = subprocess.run([str(exe)], capture_output=True, timeout=300,
                           env={**os.environ, "DIFFLAPACK_WORKSPACE_CACHE_MB": "64"})
     assert proc.returncode == 0, "a forked child hung in the workspace cache's lock"
+
+
+def test_the_core_allocates_only_through_the_workspace():
+    """Every block of the core comes from dl_alloc_bytes and goes back through dl_free (which
+    reads the block's header); a plain free() of such a block is heap corruption ("free():
+    invalid pointer", as a column guard's free once was), so the sources may not call the C
+    allocator directly -- except workspace.c itself and the realloc'd pivot buffer, which is
+    never handed to dl_free."""
+    import re
+
+    root = os.path.join(os.path.dirname(__file__), "..", "csrc")
+    call = re.compile(r"(?<![\w.>])(malloc|calloc|realloc|free|aligned_alloc|posix_memalign)\s*\(")
+    offenders = []
+    for name in sorted(os.listdir(root)):
+        if not name.endswith((".c", ".h")) or name == "workspace.c":
+            continue
+        with open(os.path.join(root, name)) as fh:
+            for number, line in enumerate(fh, 1):
+                code = line.split("//")[0]
+                if call.search(code) and "dle_pivot_buf" not in code:
+                    offenders.append(f"{name}:{number}: {line.strip()}")
+    assert not offenders, "\n".join(offenders)
