@@ -313,6 +313,72 @@ void dle_bind_scalar_rev(void *alpha, void *dalpha, void *tape) {
     bound_scalar = dalpha == alpha ? NULL : dalpha;
 }
 
+/* The bits of work[0..count) before the library writes there (see dle_workspace_out). */
+static __thread unsigned char *work_before;
+static __thread size_t work_before_cap;
+
+static size_t element_bytes(int prec) {
+    return (prec == 's' || prec == 'c' ? sizeof(float) : sizeof(double)) * (dle_is_complex(prec) ? 2 : 1);
+}
+
+static void snapshot_work(int prec, const void *work, long long count) {
+    dle_rec.work_count = 0;
+    if (!work || count < 1) return;
+    const size_t bytes = (size_t)count * element_bytes(prec);
+    if (bytes > work_before_cap) {
+        dl_free(work_before);
+        work_before = (unsigned char *)dle_checked_alloc(bytes);
+        work_before_cap = bytes;
+    }
+    memcpy(work_before, work, bytes);
+    dle_rec.work_count = count;
+}
+
+/* ------------------------------------------------------------------ ?getri's work array
+ * The library leaves work[0] = the optimal lwork (after a query and an argument error too) and
+ * its own scratch in some of the rest (how much depends on n, lwork and its block size):
+ * values with no derivative. An element whose bits the call changed (against the setup's
+ * snapshot) gets its shadow zeroed -- forward: a zero tangent; reverse: the cotangent of its
+ * value before the call is 0 (the library only wrote it) and whatever a later read of the new
+ * value left there is dropped. An element the call left alone keeps its shadow (the identity).
+ * A shadow equal to the array itself is Enzyme's way of saying the array is not active. */
+typedef struct {
+    size_t count, element;
+    unsigned char written[]; /* count flags */
+} work_tape;
+
+static work_tape *written_elements(const void *work) {
+    const size_t count = (size_t)dle_rec.work_count, element = element_bytes(dle_rec.prec);
+    work_tape *t = (work_tape *)dle_checked_alloc(sizeof *t + count);
+    t->count = count;
+    t->element = element;
+    for (size_t i = 0; i < count; ++i)
+        t->written[i] = memcmp((const char *)work + i * element, work_before + i * element, element) != 0;
+    return t;
+}
+
+static void zero_written(const work_tape *t, void *dwork) {
+    for (size_t i = 0; i < t->count; ++i)
+        if (t->written[i]) memset((char *)dwork + i * t->element, 0, t->element);
+}
+
+void dle_workspace_out(void *work) { (void)work; }
+void dle_workspace_out_fwd(void *work, void *dwork) {
+    if (!dwork || dwork == work) return;
+    work_tape *t = written_elements(work);
+    zero_written(t, dwork);
+    dl_free(t);
+}
+void *dle_workspace_out_aug(void *work, void *dwork) {
+    (void)dwork;
+    return written_elements(work);
+}
+void dle_workspace_out_rev(void *work, void *dwork, void *tape) {
+    work_tape *t = (work_tape *)tape;
+    if (dwork && dwork != work) zero_written(t, dwork);
+    dl_free(t);
+}
+
 /* ------------------------------------------------------------------ the compute call */
 const dle_handler *dle_handler_of(int prec, int op) {
     const dle_handler *const *table = prec == 's' ? dle_s_handlers : prec == 'd' ? dle_d_handlers
@@ -559,12 +625,19 @@ int dle_setup_getri(int prec, long long n, long long lda, const void *ipiv, int 
     const int pos = n < 0 || !fits(n) ? 1 : lda < (n > 1 ? n : 1) || !fits(lda) ? 3
                   : lwork != -1 && lwork < (n > 1 ? n : 1) ? 6 : 0;
     const int lw = lwork > INT_MAX ? INT_MAX : lwork < INT_MIN ? INT_MIN : (int)lwork;
-    if (pos && !ipiv64) return library_verdict(library_getri_scalars(prec, (int)n, (int)lda, work, lw), "?getri_");
+    if (pos && !ipiv64) {
+        snapshot_work(prec, work, 1);
+        return library_verdict(library_getri_scalars(prec, (int)n, (int)lda, work, lw), "?getri_");
+    }
     if (pos) { /* ILP64: the library's query answer for an n it can take, then xerbla */
-        if (work && n >= 0 && fits(n)) library_getri_scalars(prec, (int)n, (int)(n > 1 ? n : 1), work, -1);
+        if (work && n >= 0 && fits(n)) {
+            snapshot_work(prec, work, 1);
+            library_getri_scalars(prec, (int)n, (int)(n > 1 ? n : 1), work, -1);
+        }
         return xerbla_position(prec, "GETRI", pos);
     }
     if (lwork == -1 || n == 0) {
+        snapshot_work(prec, work, 1);
         library_getri_scalars(prec, (int)n, (int)lda, work, lw);
         return 1;
     }
@@ -572,6 +645,7 @@ int dle_setup_getri(int prec, long long n, long long lda, const void *ipiv, int 
     dle_rec.work = work; dle_rec.lwork = lw;
     dle_rec.ipiv = pivots_lp64(ipiv, ipiv64, dle_rec.n);
     if (!dle_rec.ipiv) return DL_ERR_ALLOC;
+    snapshot_work(prec, work, lw);
     /* ?getri never reads IPIV(N): only ipiv[0..n-2] must lie in 1..n */
     if (!dl_pivots_in_range(dle_rec.n - 1, dle_rec.ipiv, dle_rec.n)) return xerbla_position(prec, "GETRI", 4);
     if (dle_rec.rm.on) dle_rec.rm.x = general_block(dle_rec.n, dle_rec.n, dle_rec.rm.lda);

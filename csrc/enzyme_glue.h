@@ -73,6 +73,9 @@ typedef struct {
     void *work;              /* getri: the caller's work array (NULL: LAPACKE's own, allocated
                                 for the call) */
     int lwork;               /* getri: its length, as given to ?getri_ */
+    long long work_count;    /* getri: elements of the caller's work the library may write
+                                (work[0] only for a query or an argument error; else lwork),
+                                their bits before the call in a thread-local snapshot */
     struct dle_gesv_link *gesv_link; /* augmented gesv / posv: the factorization's tape, pending
                                         for its solve (cleared by every setup call but the
                                         solve's) */

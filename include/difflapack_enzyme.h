@@ -120,7 +120,7 @@ void __enzyme_integer(void *, unsigned long);
  * non-const pointers (one signature for all) and never write a read-only input. */
 #define DLE_RULE_KERNELS(X)                                                                      \
     X(set_matrix, const void *) X(set_scalar, const void *) X(bind_matrix, const void *)         \
-    X(bind_scalar, const void *) X(compute, void *)
+    X(bind_scalar, const void *) X(compute, void *) X(workspace_out, void *)
 #define DLE_DECLARE_KERNEL(name, T)                                                              \
     DLE_NOFREE void dle_##name(T a);                                                             \
     void dle_##name##_fwd(void *a, void *da);                                                    \
@@ -307,16 +307,20 @@ DLE_INACTIVE_KERNELS(DLE_INACTIVE)
     }                                                                                            \
     /* ?getri: the work array is the caller's scratch (and the query's answer), never an input  \
      * of the computation (the library's ?getri_ runs with it and lwork: its bits depend on     \
-     * lwork); following ?getrf on the same buffer, the reverse pass is that of X = A^{-1}      \
-     * itself (see dle_factor_tape in enzyme_glue.h). */                                        \
+     * lwork); what the library writes there gets a zero derivative (dle_workspace_out). The    \
+     * reverse pass chains getri's adjoint into a linked ?getrf's (dle_factor_tape). */         \
     static inline long long dle_##p##getri_body(long long n, void *A, long long lda,             \
                                                 const void *ipiv, int ipiv64, void *work,        \
                                                 long long lwork) {                               \
         DLE_ANNOTATE_##R(A);                                                                     \
         DLE_ANNOTATE_PIVOTS(ipiv, ipiv64);                                                       \
         long long rc = dle_setup_getri(#p[0], n, lda, ipiv, ipiv64, work, lwork);                \
+        if (rc == 0) dle_compute(A);                                                             \
+        if (work) { /* what the library wrote in work (work[0]: lwork) has no derivative */      \
+            DLE_ANNOTATE_##R(work);                                                              \
+            dle_workspace_out(work);                                                             \
+        }                                                                                        \
         if (rc != 0) return rc < 0 ? rc : 0;                                                     \
-        dle_compute(A);                                                                          \
         return dle_fetch_info();                                                                 \
     }
 DL_PRECISIONS(DLE_DEFINE_BODIES)

@@ -481,3 +481,53 @@ def test_singular_leaves_the_buffer_and_passes_the_derivative_through(mode):
         else:   # the tangent of the unchanged buffer is the input's
             d = case["dirs"]["A"] if routine == "getri" else case["dirs"]["b"]
             assert np.isclose(res["dloss"], np.dot(case["w"][:CAP], d))
+
+
+GETRI_WORK = r'''
+#include "difflapack_enzyme.h"
+void f(enzyme::tensor<double, 16>& outA, enzyme::tensor<double, 8>& outW,
+       const enzyme::tensor<double, 16>& A, const enzyme::tensor<double, 8>& W) {
+  int n = 4, info, lwork = 8; int ipiv[4]; double a[16], w[8];
+  for (int k = 0; k < 16; ++k) a[k] = A[k];
+  for (int k = 0; k < 8; ++k) w[k] = W[k];
+  dgetrf_(&n, &n, a, &n, ipiv, &info);
+  dgetri_(&n, a, &n, ipiv, w, &lwork, &info);
+  for (int k = 0; k < 16; ++k) outA[k] = a[k];
+  for (int k = 0; k < 8; ++k) outW[k] = w[k];
+}'''
+
+
+def test_getri_work_array_written_entries_have_no_derivative():
+    """What ?getri_ writes into an active WORK (work[0] = lwork, scratch after it) is treated as
+    a constant: zero tangent, zero cotangent back to A and to WORK's old value; the entries it
+    leaves alone keep theirs (the identity). Before, every entry passed its old derivative
+    through although the library had overwritten it (independent review)."""
+    import jax
+    import jax.numpy as jnp
+    from difflapack import enzyme
+
+    jax.config.update("jax_enable_x64", True)
+    flags = ("-fno-builtin-memcpy", "-fno-builtin-memset", "-fno-builtin-memmove")
+    shapes = [jax.core.ShapedArray([16], jnp.float64), jax.core.ShapedArray([8], jnp.float64)]
+    f = lambda a, w: enzyme.cpp_call(a, w, out_shapes=shapes, source=GETRI_WORK, fn="f", argv=flags)  # noqa: E731
+    r = np.random.default_rng(0)
+    a = jnp.asarray((r.standard_normal((4, 4)) + 4 * np.eye(4)).ravel(order="F"))
+    w = jnp.asarray(r.standard_normal(8))
+    x, w_out = (np.asarray(t) for t in jax.jit(f)(a, w))
+    np.testing.assert_allclose(x.reshape(4, 4, order="F"), np.linalg.inv(np.asarray(a).reshape(4, 4, order="F")),
+                               rtol=1e-12)
+    kept = np.asarray(w_out) == np.asarray(w)
+    assert not kept[0] and kept.any() and not kept.all()   # work[0] = lwork; some scratch; some left alone
+    da, dw = jnp.asarray(r.standard_normal(16)), jnp.ones(8)
+    dx, dw_out = jax.jit(lambda a, w: jax.jvp(f, (a, w), (da, dw))[1])(a, w)
+    np.testing.assert_array_equal(np.asarray(dw_out), kept.astype(float))
+    dx_ref = -(x.reshape(4, 4, order="F") @ np.asarray(da).reshape(4, 4, order="F") @ x.reshape(4, 4, order="F"))
+    np.testing.assert_allclose(np.asarray(dx).reshape(4, 4, order="F"), dx_ref, rtol=1e-10, atol=1e-12)
+    c = jnp.asarray(r.standard_normal(8))
+    def loss(a, w):   # every output reaches the loss, from one call (docs/enzyme-limitations 9, 10)
+        out_a, out_w = f(a, w)
+        return jnp.sum(out_w * c) + 0.0 * jnp.sum(out_a)
+
+    ga, gw = jax.jit(jax.grad(loss, argnums=(0, 1)))(a, w)
+    np.testing.assert_array_equal(np.asarray(gw), np.where(kept, np.asarray(c), 0.0))
+    np.testing.assert_array_equal(np.asarray(ga), np.zeros(16))
