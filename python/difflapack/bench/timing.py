@@ -127,6 +127,9 @@ def memory_worker(routine: str, n: int, threads: int, precision: str = "d", nrhs
     from .problems import problem
 
     lib.load()
+    # the workspace cache off: the warm-up's blocks would otherwise stay resident and the measured
+    # call reuse them, hiding the kernels' own peak (the cache's memory is its limit, documented)
+    lib.dl_set_workspace_cache(0)
     blas = openblas()
     lib.dl_set_num_threads(threads)
     cases = our_cases(routine, problem(routine, n, precision=precision, nrhs=nrhs), lib, blas)
