@@ -265,63 +265,119 @@ static void rank_one_adjugate(int n, const T *LU, int lda, const int *ipiv, int 
 }
 
 /* The diagonal of the packed getrf tangent, dU_ii (the pivots held fixed). n entries. */
-/* The power of two that brings dA's largest entry (part_max) into [0.5, 1), as an exponent; 0
- * for a zero or non-finite dA. The LU tangent is computed on dA 2^shift -- exact -- and the
- * caller takes 2^shift out of the result: entries near the format's largest then do not
- * overflow part way, and subnormal ones keep their bits (the derivative stays linear in dA). */
-static long tangent_shift(int n, const T *dA, int ldda) {
-    double big = 0;
-    for (int j = 0; j < n; ++j)
-        for (int i = 0; i < n; ++i) big = fmax(big, part_max(AT(dA, ldda, i, j)));
-    if (big == 0 || !isfinite(big)) return 0;
-    int k;
-    frexp(big, &k);
-    return -(long)k;
+/* ---- the getrf tangent's diagonal, weighted and summed, across the range of dA and of A
+ * d det and d log|det| are sums over i of dU_ii times a weight (prod_{k != i} U_kk, or
+ * 1/U_ii), dU = the diagonal of the getrf tangent of dA. Formed plainly, that loses subnormal
+ * entries of dA, and its intermediates (dL = ... / U_jj, dU = ... - dL U) over- or underflow
+ * where the sum does not. So dA is differentiated in two parts, its normal entries (with the
+ * zeros) and its subnormal ones, each on a copy scaled by a power of two (exact): the normal
+ * part unscaled first -- exact, as before the scaling -- and the subnormal part with its
+ * largest entry brought to [0.5, 1); if the tangent of a part is not finite, its largest entry
+ * is moved to the other exponents in TRY_EXPONENTS in turn. Weights, terms and sum are kept
+ * scaled (m 2^e): the result over- or underflows only if its value does. A part whose tangent
+ * is finite at none of them keeps its first (its value likely leaves the range). */
+enum { PART_NORMAL, PART_SUBNORMAL };
+
+static int in_part(T x, int part) {
+    const double big = part_max(x);
+    const int subnormal = big != 0 && big < MIN_NORMAL;
+    return part == PART_SUBNORMAL ? subnormal : !subnormal;
 }
 
-/* dU = the diagonal of the getrf tangent of dA 2^shift. */
-static int tangent_diagonal(int n, const T *LU, int lda, const int *ipiv, const T *dA, int ldda, long shift,
-                            T *dU) {
-    T *D = dl_alloc((size_t)n * n);
-    if (!D) return DL_ERR_ALLOC;
-    BLAS(lacpy)("A", &n, &n, dA, &ldda, D, &n);
-    if (shift)
-        for (size_t i = 0; i < (size_t)n * n; ++i) D[i] = scale_by_pow2(D[i], shift);
-    const int rc = IFN(lu_rule)(0, n, n, LU, lda, ipiv, D, n);
-    for (int i = 0; i < n; ++i) dU[i] = AT(D, n, i, i);
+/* exponent of the part's largest entry (frexp's), or LONG_MIN if the part is empty or zero */
+static long part_exponent(int n, const T *dA, int ldda, int part) {
+    double big = 0;
+    for (int j = 0; j < n; ++j)
+        for (int i = 0; i < n; ++i)
+            if (in_part(AT(dA, ldda, i, j), part)) big = fmax(big, part_max(AT(dA, ldda, i, j)));
+    if (big == 0) return LONG_MIN;
+    if (!isfinite(big)) return 0;
+    int k;
+    frexp(big, &k);
+    return k;
+}
+
+/* dU = the diagonal of the getrf tangent of 2^shift (the part's entries of dA; others 0), in
+ * D (n x n workspace). Returns 1 if every dU_ii is finite, 0 if not, DL_ERR_ALLOC. */
+static int part_tangent_diagonal(int n, const T *LU, int lda, const int *ipiv, const T *dA, int ldda, int part,
+                                 long shift, T *D, T *dU) {
+    for (int j = 0; j < n; ++j)
+        for (int i = 0; i < n; ++i) {
+            const T x = AT(dA, ldda, i, j);
+            AT(D, n, i, j) = in_part(x, part) ? scale_by_pow2(x, shift) : (T)0;
+        }
+    if (IFN(lu_rule)(0, n, n, LU, lda, ipiv, D, n) == DL_ERR_ALLOC) return DL_ERR_ALLOC;
+    int finite = 1;
+    for (int i = 0; i < n; ++i) {
+        dU[i] = AT(D, n, i, i);
+        finite &= isfinite(part_max(dU[i]));
+    }
+    return finite;
+}
+
+/* sum += sum_i weight[i] dU_ii 2^-shift, scaled */
+static scaled add_weighted(scaled sum, int n, const scaled *weight, const T *dU, long shift) {
+    for (int i = 0; i < n; ++i) {
+        scaled term = scaled_mul(weight[i], dU[i]);
+        if (term.m != 0 && isfinite(part_max(term.m))) term.e -= shift;
+        sum = scaled_add(sum, term);
+    }
+    return sum;
+}
+
+/* sum_i weight[i] dU_ii for dU the diagonal of the getrf tangent of dA, scaled (see above). */
+static int weighted_tangent_diagonal(int n, const T *LU, int lda, const int *ipiv, const T *dA, int ldda,
+                                     const scaled *weight, scaled *sum) {
+    static const long TRY_EXPONENTS[] = {0, -600, 600};
+    T *D = dl_alloc((size_t)n * n), *dU = dl_alloc((size_t)n), *first = dl_alloc((size_t)n);
+    int rc = 0;
+    *sum = scaled_of(0);
+    if (!D || !dU || !first) {
+        rc = DL_ERR_ALLOC;
+        goto done;
+    }
+    for (int part = PART_NORMAL; part <= PART_SUBNORMAL; ++part) {
+        const long top = part_exponent(n, dA, ldda, part);
+        if (top == LONG_MIN) continue;
+        long first_shift = part == PART_NORMAL ? 0 : -top, shift = first_shift;
+        int finite = part_tangent_diagonal(n, LU, lda, ipiv, dA, ldda, part, shift, D, first);
+        if (finite == DL_ERR_ALLOC) { rc = finite; goto done; }
+        const T *use = first;
+        for (size_t t = 0; !finite && t < sizeof TRY_EXPONENTS / sizeof *TRY_EXPONENTS; ++t) {
+            shift = TRY_EXPONENTS[t] - top;
+            if (shift == first_shift) continue;
+            finite = part_tangent_diagonal(n, LU, lda, ipiv, dA, ldda, part, shift, D, dU);
+            if (finite == DL_ERR_ALLOC) { rc = finite; goto done; }
+            if (finite) use = dU;
+        }
+        *sum = add_weighted(*sum, n, weight, use, use == first ? first_shift : shift);
+    }
+done:
     dl_free(D);
-    return rc == DL_ERR_ALLOC ? rc : 0;
+    dl_free(dU);
+    dl_free(first);
+    return rc;
 }
 
 /* d det = sign(P) sum_i dU_ii prod_{k != i} U_kk, the products by prefix and suffix products
- * (no division: exact when U_{n-1,n-1} = 0, the one zero pivot the getrf tangent allows), the
- * terms and their sum kept scaled (m 2^e), dA's scale taken out (tangent_shift): d det over-
- * or underflows only if its value does. */
+ * (no division: exact when U_{n-1,n-1} = 0, the one zero pivot the getrf tangent allows). */
 static int det_tangent_from_lu(int n, const T *LU, int lda, const int *ipiv, const T *dA, int ldda, T *ddet) {
-    T *dU = dl_alloc((size_t)n);
-    scaled *suffix = dl_alloc_bytes(sizeof(scaled) * (size_t)n); /* suffix[i] = prod_{k > i} U_kk */
-    if (!dU || !suffix) {
-        dl_free(dU);
-        dl_free(suffix);
-        return DL_ERR_ALLOC;
-    }
-    const long shift = tangent_shift(n, dA, ldda);
-    int rc = tangent_diagonal(n, LU, lda, ipiv, dA, ldda, shift, dU);
+    scaled *weight = dl_alloc_bytes(sizeof(scaled) * (size_t)n);
+    if (!weight) return DL_ERR_ALLOC;
     scaled p = scaled_of(1);
-    for (int i = n - 1; i >= 0; --i) {
-        suffix[i] = p;
+    for (int i = n - 1; i >= 0; --i) { /* suffix products prod_{k > i} U_kk */
+        weight[i] = p;
         p = scaled_mul(p, AT(LU, lda, i, i));
     }
     scaled prefix = scaled_of(permutation_sign(n, ipiv));
-    scaled sum = scaled_of(0);
     for (int i = 0; i < n; ++i) {
-        sum = scaled_add(sum, scaled_mul(scaled_times(prefix, suffix[i]), dU[i]));
+        weight[i] = scaled_times(prefix, weight[i]);
         prefix = scaled_mul(prefix, AT(LU, lda, i, i));
     }
-    if (sum.m != 0 && isfinite(part_max(sum.m))) sum.e -= shift;
+    scaled sum;
+    const int rc = weighted_tangent_diagonal(n, LU, lda, ipiv, dA, ldda, weight, &sum);
     *ddet = scaled_value(sum);
-    dl_free(dU);
-    dl_free(suffix);
+    dl_free(weight);
     return rc;
 }
 
@@ -339,9 +395,9 @@ static int singular_det_tangent(int n, const T *LU, int lda, const int *ipiv, co
     const T one = 1, zero = 0;
     rank_one_adjugate(n, LU, lda, ipiv, j, a, r);
     BLAS(gemv)("N", &n, &n, &one, dA, &ldda, a, &INC1, &zero, dAa, &INC1);
-    T s = 0;
-    for (int i = 0; i < n; ++i) s += r[i] * dAa[i];
-    *ddet = scaled_apply(pivot_product(n, LU, lda, ipiv, j), s);
+    scaled s = scaled_of(0); /* summed scaled: a partial sum may leave the range where s does not */
+    for (int i = 0; i < n; ++i) s = scaled_add(s, scaled_mul(scaled_of(r[i]), dAa[i]));
+    *ddet = scaled_value(scaled_times(pivot_product(n, LU, lda, ipiv, j), s));
     dl_free(work);
     return 0;
 }
@@ -479,14 +535,14 @@ int FN(slogdet_fwd)(unsigned active, int n, T *A, int lda, int *ipiv, const T *d
         if (DL_IS_COMPLEX) *dsign = NAN_T;
         return info;
     }
-    T *dU = dl_alloc((size_t)n);
-    if (!dU) return DL_ERR_ALLOC;
-    const long shift = tangent_shift(n, dA, ldda);
-    rc = tangent_diagonal(n, A, lda, ipiv, dA, ldda, shift, dU);
-    T t = 0; /* tr(A^{-1} dA 2^shift) = sum_i dU_ii / U_ii */
-    for (int i = 0; i < n; ++i) t += dU[i] / AT(A, lda, i, i);
-    t = scale_by_pow2(t, -shift);
-    dl_free(dU);
+    scaled *weight = dl_alloc_bytes(sizeof(scaled) * (size_t)n); /* 1 / U_ii */
+    if (!weight) return DL_ERR_ALLOC;
+    for (int i = 0; i < n; ++i) weight[i] = scaled_inverse(scaled_of(AT(A, lda, i, i)));
+    scaled sum; /* tr(A^{-1} dA) = sum_i dU_ii / U_ii */
+    rc = weighted_tangent_diagonal(n, A, lda, ipiv, dA, ldda, weight, &sum);
+    dl_free(weight);
+    if (rc == DL_ERR_ALLOC) return rc;
+    const T t = scaled_value(sum);
     *dlogabsdet = REAL(t);
 #if DL_IS_COMPLEX
     *dsign = IMAG(t) * (T)I * *sign;

@@ -72,6 +72,13 @@ static inline scaled scaled_add(scaled a, scaled b) {
     return s;
 }
 
+/* 1 / a (a finite and nonzero) */
+static inline scaled scaled_inverse(scaled a) {
+    scaled s = scaled_of(1 / a.m); /* |1/m| in (1, 2] per part: no over- or underflow */
+    s.e -= a.e;
+    return s;
+}
+
 static inline T scaled_value(scaled a) { return scale_by_pow2(a.m, a.e); }
 
 /* x a, rounded once more than the product itself (x's scale folded into a's exponent) */

@@ -146,3 +146,32 @@ def test_tangents_near_the_ends_of_the_range(dtype):
         close([got], [dl.det_jvp(a, e)[1]], dtype, f"d det along a subnormal e_{i}{j}")
         got = per_tiny(dl.slogdet_jvp(a_small, tiny * e)[1][1])
         close([got], [dl.slogdet_jvp(a_small, e)[1][1]], dtype, f"d log|det| along a subnormal e_{i}{j}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_tangents_whose_entries_span_the_range(dtype):
+    """The third review of the range fix: ONE power of two for all of dA pushed its small
+    entries to 0 even where their term dominates (A = diag(1e300, 1e-300), dA = diag(1e300,
+    1e-200): d det = 1 + 1e100, was 1.0), and scaling a tiny dA up made the tangent's
+    intermediates overflow where the unscaled ones do not (-inf for -1e-100). Now the normal
+    part of dA runs unscaled first and the subnormal part scaled, each retried at other
+    exponents only if its tangent is not finite; and the singular (one zero pivot) path sums
+    its terms scaled too (a partial sum overflowed: -inf for -1.35e308)."""
+    wide = real_of(dtype) == np.float64
+    big, small = (1e300, 1e-300) if wide else (1e30, 1e-30)
+    a = np.diag([big, small]).astype(dtype)
+    for d2 in ((1e-200, 1e-20, 3e-15) if wide else (1e-20, 1e-30)):
+        da = np.diag([big, d2]).astype(dtype)
+        want = big * small + big * d2                 # d det = dA11 A22 + A11 dA22
+        close([dl.det_jvp(a, da)[1]], [want], dtype, f"d det, dA = diag(big, {d2})")
+        close([dl.slogdet_jvp(a, da)[1][1]], [1 + d2 / small], dtype, f"d log|det|, dA = diag(big, {d2})")
+    if wide:   # the getrf tangent of a tiny dA, scaled up, overflows part way: -1e60 and -1e-100
+        a = np.array([[1e-110, 1e200], [0, 1e-50]], dtype)
+        da = np.array([[0, 0], [1e-300, 0]], dtype)
+        close([dl.det_jvp(a, da)[1]], [-1e-100], dtype, "d det of a tiny dA")
+        close([dl.slogdet_jvp(a, da)[1][1]], [-1e60], dtype, "d log|det| of a tiny dA")
+    top = np.finfo(real_of(dtype)).max / 2
+    a = np.array([[0, 1, 0], [0, 0, 1], [0, 1, 1]], dtype)   # one zero pivot, not the last
+    da = np.zeros((3, 3), dtype)
+    da[:, 0] = (1.5 * top, top, top)
+    close([dl.det_jvp(a, da)[1]], [-1.5 * top], dtype, "d det of a singular A, partial sums out of range")
