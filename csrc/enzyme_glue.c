@@ -99,6 +99,7 @@ void dle_withdraw_factor(dle_factor_tape *t) {
  * factorization may be linked to a following ?getri. */
 static void reset_record(int prec, int op) {
     if (op != DLE_OP_GETRI) dle_release_factor(dle_take_offered_factor());
+    dl_free(dle_rec.work_before); /* a getri snapshot nobody took (see dle_workspace_out) */
     memset(&dle_rec, 0, sizeof dle_rec);
     dle_rec.prec = prec;
     dle_rec.op = op;
@@ -313,25 +314,27 @@ void dle_bind_scalar_rev(void *alpha, void *dalpha, void *tape) {
     bound_scalar = dalpha == alpha ? NULL : dalpha;
 }
 
-/* The bits of work[0..count) before the library writes there (see dle_workspace_out). */
-static __thread unsigned char *work_before;
-static __thread size_t work_before_cap;
-
+/* The bits of work[0..count) before the library writes there, in dle_rec.work_before until
+ * dle_workspace_out (or the next call's setup) frees them. */
 static size_t element_bytes(int prec) {
     return (prec == 's' || prec == 'c' ? sizeof(float) : sizeof(double)) * (dle_is_complex(prec) ? 2 : 1);
 }
 
 static void snapshot_work(int prec, const void *work, long long count) {
+    dl_free(dle_rec.work_before);
+    dle_rec.work_before = NULL;
     dle_rec.work_count = 0;
     if (!work || count < 1) return;
     const size_t bytes = (size_t)count * element_bytes(prec);
-    if (bytes > work_before_cap) {
-        dl_free(work_before);
-        work_before = (unsigned char *)dle_checked_alloc(bytes);
-        work_before_cap = bytes;
-    }
-    memcpy(work_before, work, bytes);
+    dle_rec.work_before = (unsigned char *)dle_checked_alloc(bytes);
+    memcpy(dle_rec.work_before, work, bytes);
     dle_rec.work_count = count;
+}
+
+static void drop_snapshot(void) {
+    dl_free(dle_rec.work_before);
+    dle_rec.work_before = NULL;
+    dle_rec.work_count = 0;
 }
 
 /* ------------------------------------------------------------------ ?getri's work array
@@ -353,7 +356,8 @@ static work_tape *written_elements(const void *work) {
     t->count = count;
     t->element = element;
     for (size_t i = 0; i < count; ++i)
-        t->written[i] = memcmp((const char *)work + i * element, work_before + i * element, element) != 0;
+        t->written[i] = memcmp((const char *)work + i * element, dle_rec.work_before + i * element, element) != 0;
+    drop_snapshot();
     return t;
 }
 
@@ -362,9 +366,15 @@ static void zero_written(const work_tape *t, void *dwork) {
         if (t->written[i]) memset((char *)dwork + i * t->element, 0, t->element);
 }
 
-void dle_workspace_out(void *work) { (void)work; }
+void dle_workspace_out(void *work) {
+    (void)work;
+    drop_snapshot();
+}
 void dle_workspace_out_fwd(void *work, void *dwork) {
-    if (!dwork || dwork == work) return;
+    if (!dwork || dwork == work) {
+        drop_snapshot();
+        return;
+    }
     work_tape *t = written_elements(work);
     zero_written(t, dwork);
     dl_free(t);

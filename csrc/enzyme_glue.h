@@ -74,8 +74,9 @@ typedef struct {
                                 for the call) */
     int lwork;               /* getri: its length, as given to ?getri_ */
     long long work_count;    /* getri: elements of the caller's work the library may write
-                                (work[0] only for a query or an argument error; else lwork),
-                                their bits before the call in a thread-local snapshot */
+                                (work[0] only for a query or an argument error; else lwork) */
+    unsigned char *work_before; /* getri: their bits before the call (freed by
+                                   dle_workspace_out or the next setup) */
     struct dle_gesv_link *gesv_link; /* augmented gesv / posv: the factorization's tape, pending
                                         for its solve (cleared by every setup call but the
                                         solve's) */

@@ -17,9 +17,11 @@
  * dl_release_workspace change it and give the memory back. Thread-safe (one mutex: the tapes
  * of a split reverse pass may be freed by another thread than the one that allocated them).
  *
- * Every block carries a header (its capacity and a magic number), so that dl_free knows what it
- * holds; a pointer that did not come from dl_alloc_bytes stops the process with a message
- * rather than corrupting the heap. Cached memory is not cleared: no kernel reads work space it
+ * A request takes a cached block at most twice its size (a small request must not pin a large
+ * block). Every block carries a header (its capacity and a magic number, changed when the block
+ * is freed), so that dl_free knows what it holds; a pointer that did not come from
+ * dl_alloc_bytes, or one freed twice, stops the process with a message rather than corrupting
+ * the heap or caching a block twice. Cached memory is not cleared: no kernel reads work space it
  * has not written: the C fuzzer (tests/fuzz) builds this file with DL_WORKSPACE_POISON, which
  * fills every block handed out with NaN bytes, so that such a read shows in its results. */
 #include <pthread.h>
@@ -36,6 +38,7 @@
 #endif
 #define HEAD_BYTES 64 /* keeps the caller's pointer 64-byte aligned */
 #define MAGIC ((size_t)0x646c776b73706163ULL)
+#define MAGIC_FREED ((size_t)0x646c776b66726565ULL) /* a block dl_free has taken back */
 
 typedef struct {
     size_t capacity; /* usable bytes after the header */
@@ -62,10 +65,17 @@ static block_head *head_of(void *p) { return (block_head *)((char *)p - HEAD_BYT
 /* Under the lock. */
 static size_t limit_locked(void) {
     if (!limit_known) {
+        /* decimal digits only, and a size that fits: anything else (a sign, garbage, too many
+         * digits) leaves the default */
         const char *env = getenv("DIFFLAPACK_WORKSPACE_CACHE_MB");
-        char *end = NULL;
-        const unsigned long long mb = env && *env ? strtoull(env, &end, 10) : DL_WORKSPACE_CACHE_DEFAULT_MB;
-        limit_bytes = (end && *end) ? (size_t)DL_WORKSPACE_CACHE_DEFAULT_MB << 20 : (size_t)mb << 20;
+        size_t mb = DL_WORKSPACE_CACHE_DEFAULT_MB, value = 0;
+        int ok = env && *env;
+        for (const char *c = env; ok && *c; ++c) {
+            ok = *c >= '0' && *c <= '9' && value <= ((SIZE_MAX >> 20) - (size_t)(*c - '0')) / 10;
+            value = value * 10 + (size_t)(*c - '0');
+        }
+        if (ok) mb = value;
+        limit_bytes = mb << 20;
         limit_known = 1;
     }
     return limit_bytes;
@@ -77,13 +87,15 @@ static void *take_from_cache(size_t bytes) {
     int best = -1;
     for (int i = 0; i < cached_count; ++i) {
         const size_t cap = head_of(cached[i])->capacity;
-        if (cap >= bytes && (best < 0 || cap < head_of(cached[best])->capacity)) best = i;
+        /* at most twice the request: a small request must not pin a large block */
+        if (cap >= bytes && cap / 2 <= bytes && (best < 0 || cap < head_of(cached[best])->capacity)) best = i;
     }
     if (best >= 0) {
         p = cached[best];
         cached_bytes -= head_of(p)->capacity;
         memmove(cached + best, cached + best + 1, sizeof(void *) * (size_t)(cached_count - best - 1));
         --cached_count;
+        head_of(p)->magic = MAGIC;
     }
     pthread_mutex_unlock(&cache_lock);
     return p;
@@ -132,9 +144,11 @@ void dl_free(void *p) {
     if (!p) return;
     block_head *h = head_of(p);
     if (h->magic != MAGIC) {
-        fprintf(stderr, "difflapack: dl_free of a pointer it did not allocate (%p)\n", p);
+        fprintf(stderr, "difflapack: dl_free of a pointer %s (%p)\n",
+                h->magic == MAGIC_FREED ? "freed before (a double free)" : "it did not allocate (or a double free)", p);
         abort();
     }
+    h->magic = MAGIC_FREED;
     const size_t cap = h->capacity;
     if (cap < CACHE_MIN_BYTES) {
         release_block(p);

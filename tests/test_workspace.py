@@ -109,11 +109,47 @@ def _run(code, **env):
                           env={**os.environ, **env}, timeout=300)
 
 
-@pytest.mark.parametrize("value, limit", [("0", 0), ("5", 5 << 20), ("", 128 << 20), ("lots", 128 << 20)])
+@pytest.mark.parametrize("value, limit", [("0", 0), ("5", 5 << 20), ("", 128 << 20), ("lots", 128 << 20),
+                                          ("-1", 128 << 20), (str(2 ** 44 - 1), 2 ** 64 - (1 << 20)),
+                                          (str(2 ** 44), 128 << 20), ("1" + "0" * 30, 128 << 20)])
 def test_environment_limit(value, limit):
     proc = _run("import difflapack as d; print(d.workspace_cache()['limit'])", DIFFLAPACK_WORKSPACE_CACHE_MB=value)
     assert proc.returncode == 0, proc.stderr
     assert int(proc.stdout) == limit
+
+
+def test_double_free_is_refused():
+    code = ("import ctypes, difflapack as d\n"
+            "from difflapack._core import lib\n"
+            "lib.dl_alloc_bytes.restype = ctypes.c_void_p\n"
+            "lib.dl_alloc_bytes.argtypes = [ctypes.c_size_t]\n"
+            "lib.dl_free.argtypes = [ctypes.c_void_p]\n"
+            "p = lib.dl_alloc_bytes(3 << 20)\n"
+            "lib.dl_free(p)\n"
+            "lib.dl_free(p)\n")
+    proc = _run(code)   # the block stays in the cache after the first free: the header is readable
+    assert proc.returncode != 0
+    assert "a double free" in proc.stderr
+
+
+def test_a_small_request_does_not_take_a_large_block(restore_limit):
+    from difflapack._core import lib
+    import ctypes
+
+    lib.dl_alloc_bytes.restype = ctypes.c_void_p
+    lib.dl_alloc_bytes.argtypes = [ctypes.c_size_t]
+    lib.dl_free.argtypes = [ctypes.c_void_p]
+    dl.set_workspace_cache(256 << 20)
+    dl.release_workspace()
+    big = lib.dl_alloc_bytes(64 << 20)
+    lib.dl_free(big)
+    assert dl.workspace_cache()["held"] == 64 << 20
+    small = lib.dl_alloc_bytes(2 << 20)       # a fresh block: the 64 MiB one stays cached
+    assert dl.workspace_cache()["held"] == 64 << 20
+    lib.dl_free(small)
+    again = lib.dl_alloc_bytes(40 << 20)      # within twice: takes it
+    assert again == big and dl.workspace_cache()["held"] == 2 << 20
+    lib.dl_free(again)
 
 
 def test_foreign_pointer_is_refused():
