@@ -525,7 +525,8 @@ def test_every_array_argument_with_a_huge_zero_byte_shape(fname):
 
 # ------------------------------------------------------------------ coverage guard
 NOT_NUMERICAL = {"get_include", "get_library", "get_ilp64_library", "get_cmake_dir", "get_pkgconfig_dir",
-                 "set_num_threads"}  # no array data (set_num_threads: tests/test_api_guards.py)
+                 "set_num_threads", "workspace_cache", "set_workspace_cache", "release_workspace"}
+# no array data (set_num_threads: tests/test_api_guards.py; the workspace cache: tests/test_workspace.py)
 
 
 def test_every_public_function_is_fuzzed():
