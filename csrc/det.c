@@ -264,7 +264,6 @@ static void rank_one_adjugate(int n, const T *LU, int lda, const int *ipiv, int 
     BLAS(laswp)(&INC1, r, &n, &INC1, &n, ipiv, &DEC1);      /* P L^{-T} b */
 }
 
-/* The diagonal of the packed getrf tangent, dU_ii (the pivots held fixed). n entries. */
 /* ---- the getrf tangent's diagonal, weighted and summed, across the range of dA and of A
  * d det and d log|det| are sums over i of dU_ii times a weight (prod_{k != i} U_kk, or
  * 1/U_ii), dU = the diagonal of the getrf tangent of dA. Formed plainly, that loses subnormal
