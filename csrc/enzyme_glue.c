@@ -320,21 +320,19 @@ static size_t element_bytes(int prec) {
     return (prec == 's' || prec == 'c' ? sizeof(float) : sizeof(double)) * (dle_is_complex(prec) ? 2 : 1);
 }
 
-static void snapshot_work(int prec, const void *work, long long count) {
+static void drop_snapshot(void) {
     dl_free(dle_rec.work_before);
     dle_rec.work_before = NULL;
     dle_rec.work_count = 0;
+}
+
+static void snapshot_work(int prec, const void *work, long long count) {
+    drop_snapshot();
     if (!work || count < 1) return;
     const size_t bytes = (size_t)count * element_bytes(prec);
     dle_rec.work_before = (unsigned char *)dle_checked_alloc(bytes);
     memcpy(dle_rec.work_before, work, bytes);
     dle_rec.work_count = count;
-}
-
-static void drop_snapshot(void) {
-    dl_free(dle_rec.work_before);
-    dle_rec.work_before = NULL;
-    dle_rec.work_count = 0;
 }
 
 /* ------------------------------------------------------------------ ?getri's work array

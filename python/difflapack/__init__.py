@@ -35,20 +35,26 @@ from .inverse import (  # noqa: F401
 )
 
 
+def _whole_number(value, what: str, low: int, high: int, high_text: str) -> int:
+    """value as an int in low..high, or ValueError naming `what` (ctypes would silently
+    truncate an out-of-range one)."""
+    import operator
+
+    try:
+        count = operator.index(value)
+    except TypeError:
+        raise ValueError(f"{what} must be an integer; got {value!r}") from None
+    if not low <= count <= high:
+        raise ValueError(f"{what} must lie in {low}..{high_text}; got {count}")
+    return count
+
+
 def set_num_threads(n: int) -> None:
     """Set the number of threads of the backing OpenBLAS (benchmarks use 1). ``n`` is an
     integer >= 1 (ValueError otherwise; ctypes would silently truncate a larger one to 32
     bits)."""
-    import operator
-
     from ._core import INT_MAX, lib
-    try:
-        count = operator.index(n)
-    except TypeError:
-        raise ValueError(f"n (the number of threads) must be an integer; got {n!r}") from None
-    if not 1 <= count <= INT_MAX:
-        raise ValueError(f"n (the number of threads) must lie in 1..{INT_MAX}; got {count}")
-    lib.dl_set_num_threads(count)
+    lib.dl_set_num_threads(_whole_number(n, "n (the number of threads)", 1, INT_MAX, str(INT_MAX)))
 
 
 def workspace_cache() -> dict:
@@ -64,16 +70,8 @@ def workspace_cache() -> dict:
 def set_workspace_cache(nbytes: int) -> None:
     """Set the cache's limit in bytes (0 turns it off); what it holds beyond the limit is freed.
     ``nbytes`` is an integer >= 0 (ValueError otherwise)."""
-    import operator
-
     from ._core import lib
-    try:
-        count = operator.index(nbytes)
-    except TypeError:
-        raise ValueError(f"nbytes (the cache limit) must be an integer; got {nbytes!r}") from None
-    if not 0 <= count < 2 ** 63:
-        raise ValueError(f"nbytes (the cache limit) must lie in 0..2**63-1; got {count}")
-    lib.dl_set_workspace_cache(count)
+    lib.dl_set_workspace_cache(_whole_number(nbytes, "nbytes (the cache limit)", 0, 2 ** 63 - 1, "2**63-1"))
 
 
 def release_workspace() -> None:
