@@ -91,6 +91,30 @@ def test_targets_and_report(quick_run, tmp_path):
     assert bench.plot(quick_run, str(tmp_path / "ratios.png"))
 
 
+def test_enzyme_builds_per_row():
+    """Both Enzyme builds up to --enzyme-max-n; ours alone at TARGET_N where a target needs it."""
+    from difflapack.bench.cli import _enzyme_variants
+    assert _enzyme_variants("inv", "d", 250, 1, 250) == ("rules", "loops")
+    assert _enzyme_variants("inv", "d", spec.TARGET_N, 1, 250) == ("rules",)
+    assert _enzyme_variants("inv", "d", 500, 1, 250) == ()
+    assert _enzyme_variants("getrf", "d", spec.TARGET_N, 1, 250) == ()
+    assert _enzyme_variants("inv", "s", 100, 1, 250) == ()
+    assert _enzyme_variants("getrs", "d", 100, 3, 250) == ()
+
+
+def test_targets_show_the_enzyme_program(quick_run):
+    """A target measured through Enzyme (Julia's inv: ?getrf_ + ?getri_ in C) gets its own verdict."""
+    import copy
+    run = copy.deepcopy(quick_run)
+    row = next(r for r in run["rows"] if (r["routine"], r["precision"]) == ("inv", "d"))
+    row["ratios"]["enzyme_rules"] = {"fwd": 2.8, "p+pb": 3.1}
+    checks = bench.check_targets(run)
+    got = {c["mode"]: c["enzyme"] for c in checks if (c["routine"], c["precision"]) == ("inv", "d")}
+    assert got == {"fwd": 2.8, "rev": 3.1}
+    text = bench.report(run, checks)
+    assert "Enzyme+ours (C/C++)" in text and "2.80x PASS" in text and "3.10x MISS (by 0.10x" in text
+
+
 def test_memory_subprocess():
     """The reverse kernel's peak extra memory is measured in a fresh process, in each precision."""
     from difflapack.bench.timing import measure_memory

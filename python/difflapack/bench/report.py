@@ -149,7 +149,9 @@ def check_targets(results) -> list[dict]:
             kern = row["ratios"].get("kernels", {}).get(definition)
             api = row["ratios_lapack"].get("api", {}).get(definition)
             peers = {fw: row["ratios_lapack"].get(fw, {}).get(definition) for fw in spec.PEERS}
-            checks.append({"routine": routine, "precision": key[1], "nrhs": key[2], "mode": mode,
+            # the C/C++ program through Enzyme, against the primal of the same build (its LAPACK calls)
+            enzyme = row["ratios"].get("enzyme_rules", {}).get(definition)
+            checks.append({"enzyme": enzyme, "routine": routine, "precision": key[1], "nrhs": key[2], "mode": mode,
                            "definition": definition, "limit": limit, "n": n, "kernels": kern, "api": api,
                            "api_vs_kernels": row.get("api_vs_kernels", {}).get(definition),
                            "api_vs_kernels_best": row.get("api_vs_kernels_best", {}).get(definition), "peers": peers,
@@ -167,6 +169,13 @@ def check_targets(results) -> list[dict]:
     return checks
 
 
+def _enzyme_cell(c) -> str:
+    """The target's ratio through Enzyme (our rules inside a C/C++ program), where measured."""
+    if c.get("enzyme") is None:
+        return "-"
+    return f"{c['enzyme']:.2f}x {_verdict(c['enzyme'], c['limit'])[1]}"
+
+
 def targets_markdown(checks) -> str:
     ratio = [c for c in checks if c["mode"] != "rev memory"]
     lines = []
@@ -179,10 +188,11 @@ def targets_markdown(checks) -> str:
                       f"<= {c['limit']:.2f}x", _verdict(c["kernels"], c["limit"])[1],
                       _verdict(c["api"], c["limit"])[1]]
                      + [_fmt(c["peers"].get(fw)) + "x" if c["peers"].get(fw) is not None else "-"
-                        for fw in spec.PEERS])
+                        for fw in spec.PEERS]
+                     + [_enzyme_cell(c)])
     out = _table(["target", "precision", "nrhs", "definition", "n", "C kernels", "NumPy API", "API/C-1 (paired)",
                   "API/C-1 (best/best)", "limit",
-                  "C kernels", "NumPy API", "JAX ÷ LAPACK", "PyTorch ÷ LAPACK"], lines)
+                  "C kernels", "NumPy API", "JAX ÷ LAPACK", "PyTorch ÷ LAPACK", "Enzyme+ours (C/C++)"], lines)
     mem = [c for c in checks if c["mode"] == "rev memory"]
     if mem:
         lines = []

@@ -62,6 +62,11 @@ TARGETS = (
     ("posv", "rev", "p+pb", 1.2, 1),
     ("slogdet", "rev", "p+pb", 2.5, None),
 )
+# Routines whose Enzyme build with our rules is measured at n = TARGET_N as well, whatever
+# --enzyme-max-n says (its loop variant is not: at n = 1000 it would take minutes and gigabytes
+# of tape): Julia's inv (?getrf_ then ?getri_ through Enzyme) has a cost target of its own, its
+# reverse being getri's adjoint chained into getrf's rather than the NumPy inv's two gemm.
+ENZYME_AT_TARGET = ("inv",)
 # The ratio each routine's reverse is judged (and plotted) by.
 REV_DEFINITION = {"trsv": "pb", "trsm": "pb", "getrf": "pb", "getrs": "pb", "gesv": "p+pb", "potrf": "p+pb",
                   "posv": "p+pb", "inv": "p+pb", "slogdet": "p+pb"}
