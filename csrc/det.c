@@ -51,8 +51,9 @@ static const int INC1 = 1, DEC1 = -1;
 
 #define AT(M, ld, i, j) ((M)[(size_t)(i) + (size_t)(j) * (size_t)(ld)])
 #define TILE 64
-/* the smallest normal number of the real type */
+/* the smallest normal number of the real type, and its largest binary exponent */
 #define MIN_NORMAL (sizeof(R) == sizeof(float) ? (double)FLT_MIN : DBL_MIN)
+#define MAX_EXPONENT (sizeof(R) == sizeof(float) ? FLT_MAX_EXP : DBL_MAX_EXP)
 
 /* ?getrf's checks for the square case (n 1, A 2, lda 3, ipiv 4). */
 static int det_check(int n, const T *A, int lda, const int *ipiv) {
@@ -220,22 +221,29 @@ static long balancing_exponent(int n, const T *LU, int lda) {
     return k > most ? most : k;
 }
 
+/* X := A^{-1}, or, where that overflows, (2^k A)^{-1} (balancing_exponent) if that is finite;
+ * returns k (0 for the plain inverse): 2^k X = A^{-1}. */
+static long balanced_inverse(int n, const T *LU, int lda, const int *ipiv, T *X, int ldx) {
+    if (inverse_of_scaled(n, 0, LU, lda, ipiv, X, ldx) || !all_finite(n, LU, lda)) return 0;
+    const long k = balancing_exponent(n, LU, lda);
+    if (k && inverse_of_scaled(n, k, LU, lda, ipiv, X, ldx)) return k;
+    if (k) inverse_of_scaled(n, 0, LU, lda, ipiv, X, ldx); /* no better: the plain inverse */
+    return 0;
+}
+
 /* D += c A^{-H}, A^{-1} from the packed LU. With `balance`, an inverse that overflows is taken
- * again of 2^k A (balancing_exponent) and c scaled by 2^k: (2^k A)^{-1} 2^k = A^{-1}. A zero D
- * (what a pullback starts from) holds the inverse itself: no workspace, no second pass. */
+ * again of 2^k A and c scaled by 2^k (balanced_inverse). A zero D (what a pullback starts
+ * from) holds the inverse itself: no workspace, no second pass. */
 static int add_scaled_inverse_adjoint(int n, scaled c, int balance, const T *LU, int lda, const int *ipiv, T *D,
                                       int ldd) {
     const int in_place = IFN(all_zero)(n, n, D, ldd);
     T *X = in_place ? D : dl_alloc((size_t)n * n);
     const int ldx = in_place ? ldd : n;
     if (!X) return DL_ERR_ALLOC;
-    if (!inverse_of_scaled(n, 0, LU, lda, ipiv, X, ldx) && balance && all_finite(n, LU, lda)) {
-        const long k = balancing_exponent(n, LU, lda);
-        if (k && inverse_of_scaled(n, k, LU, lda, ipiv, X, ldx))
-            c.e += k;
-        else if (k)
-            inverse_of_scaled(n, 0, LU, lda, ipiv, X, ldx); /* no better: the plain inverse */
-    }
+    if (balance)
+        c.e += balanced_inverse(n, LU, lda, ipiv, X, ldx);
+    else
+        inverse_of_scaled(n, 0, LU, lda, ipiv, X, ldx);
     const cotangent_scale f = cotangent_scale_of(c);
     if (in_place) {
         scale_adjoint_in_place(n, &f, D, ldd);
@@ -244,6 +252,30 @@ static int add_scaled_inverse_adjoint(int n, scaled c, int balance, const T *LU,
         dl_free(X);
     }
     return 0;
+}
+
+/* tr(A^{-1} dA) = sum_ij (A^{-1})_ji dA_ij for a nonsingular A, scaled: the balanced inverse,
+ * each term and the sum scaled. The tangent rules' fallback where the getrf tangent's
+ * intermediates leave the range at every scaling of dA (their dynamic range is that of A's
+ * growth, not of the result's). */
+static int inverse_trace_product(int n, const T *LU, int lda, const int *ipiv, const T *dA, int ldda,
+                                 scaled *sum) {
+    T *X = dl_alloc((size_t)n * n);
+    if (!X) return DL_ERR_ALLOC;
+    const long k = balanced_inverse(n, LU, lda, ipiv, X, n);
+    scaled s = scaled_of(0);
+    for (int j = 0; j < n; ++j)
+        for (int i = 0; i < n; ++i) s = scaled_add(s, scaled_mul(scaled_of(AT(X, n, j, i)), AT(dA, ldda, i, j)));
+    if (s.m != 0 && isfinite(part_max(s.m))) s.e += k; /* (2^k A)^{-1} 2^k = A^{-1} */
+    dl_free(X);
+    *sum = s;
+    return 0;
+}
+
+/* Whether the tangent rules should fall back to inverse_trace_product: the getrf tangent's sum
+ * is not finite, A is nonsingular, and dA is finite (else the sum's value is not finite either). */
+static int needs_inverse_fallback(int n, const T *LU, int lda, const T *dA, int ldda, scaled sum) {
+    return !isfinite(part_max(sum.m)) && IFN(first_zero_diagonal)(n, LU, lda) == 0 && all_finite(n, dA, ldda);
 }
 
 /* The vectors of the rank-one adjugate for the single zero pivot U_jj: adj(A) = s p a r^T with
@@ -272,9 +304,11 @@ static void rank_one_adjugate(int n, const T *LU, int lda, const int *ipiv, int 
  * zeros) and its subnormal ones, each on a copy scaled by a power of two (exact): the normal
  * part unscaled first -- exact, as before the scaling -- and the subnormal part with its
  * largest entry brought to [0.5, 1); if the tangent of a part is not finite, its largest entry
- * is moved to the other exponents in TRY_EXPONENTS in turn. Weights, terms and sum are kept
- * scaled (m 2^e): the result over- or underflows only if its value does. A part whose tangent
- * is finite at none of them keeps its first (its value likely leaves the range). */
+ * is moved to 2^0, then to far below and far above (+-600 in double, +-75 in single) in turn,
+ * each tried only where the scaled copy is exact (a far shift that flushes the part's smaller
+ * entries to zero would drop their terms silently). Weights, terms and sum are kept scaled
+ * (m 2^e): the result over- or underflows only if its value does. A part whose tangent is
+ * finite at none of them keeps its first (its value likely leaves the range). */
 enum { PART_NORMAL, PART_SUBNORMAL };
 
 static int in_part(T x, int part) {
@@ -297,13 +331,17 @@ static long part_exponent(int n, const T *dA, int ldda, int part) {
 }
 
 /* dU = the diagonal of the getrf tangent of 2^shift (the part's entries of dA; others 0), in
- * D (n x n workspace). Returns 1 if every dU_ii is finite, 0 if not, DL_ERR_ALLOC. */
+ * D (n x n workspace). Returns 1 if every dU_ii is finite, 0 if not or if the scaling lost
+ * bits of an entry (then nothing is computed), DL_ERR_ALLOC. */
 static int part_tangent_diagonal(int n, const T *LU, int lda, const int *ipiv, const T *dA, int ldda, int part,
                                  long shift, T *D, T *dU) {
     for (int j = 0; j < n; ++j)
         for (int i = 0; i < n; ++i) {
             const T x = AT(dA, ldda, i, j);
-            AT(D, n, i, j) = in_part(x, part) ? scale_by_pow2(x, shift) : (T)0;
+            const int mine = in_part(x, part);
+            const T y = mine ? scale_by_pow2(x, shift) : (T)0;
+            if (mine && x != 0 && (y == 0 || (isfinite(part_max(y)) && scale_by_pow2(y, -shift) != x))) return 0;
+            AT(D, n, i, j) = y;
         }
     if (IFN(lu_rule)(0, n, n, LU, lda, ipiv, D, n) == DL_ERR_ALLOC) return DL_ERR_ALLOC;
     int finite = 1;
@@ -327,7 +365,7 @@ static scaled add_weighted(scaled sum, int n, const scaled *weight, const T *dU,
 /* sum_i weight[i] dU_ii for dU the diagonal of the getrf tangent of dA, scaled (see above). */
 static int weighted_tangent_diagonal(int n, const T *LU, int lda, const int *ipiv, const T *dA, int ldda,
                                      const scaled *weight, scaled *sum) {
-    static const long TRY_EXPONENTS[] = {0, -600, 600};
+    const long far = 600L * MAX_EXPONENT / 1024, TRY_EXPONENTS[] = {0, -far, far};
     T *D = dl_alloc((size_t)n * n), *dU = dl_alloc((size_t)n), *first = dl_alloc((size_t)n);
     int rc = 0;
     *sum = scaled_of(0);
@@ -374,9 +412,13 @@ static int det_tangent_from_lu(int n, const T *LU, int lda, const int *ipiv, con
         prefix = scaled_mul(prefix, AT(LU, lda, i, i));
     }
     scaled sum;
-    const int rc = weighted_tangent_diagonal(n, LU, lda, ipiv, dA, ldda, weight, &sum);
-    *ddet = scaled_value(sum);
+    int rc = weighted_tangent_diagonal(n, LU, lda, ipiv, dA, ldda, weight, &sum);
     dl_free(weight);
+    if (!rc && needs_inverse_fallback(n, LU, lda, dA, ldda, sum)) { /* d det = det tr(A^{-1} dA) */
+        rc = inverse_trace_product(n, LU, lda, ipiv, dA, ldda, &sum);
+        sum = scaled_times(pivot_product(n, LU, lda, ipiv, -1), sum);
+    }
+    *ddet = scaled_value(sum);
     return rc;
 }
 
@@ -540,6 +582,7 @@ int FN(slogdet_fwd)(unsigned active, int n, T *A, int lda, int *ipiv, const T *d
     scaled sum; /* tr(A^{-1} dA) = sum_i dU_ii / U_ii */
     rc = weighted_tangent_diagonal(n, A, lda, ipiv, dA, ldda, weight, &sum);
     dl_free(weight);
+    if (!rc && needs_inverse_fallback(n, A, lda, dA, ldda, sum)) rc = inverse_trace_product(n, A, lda, ipiv, dA, ldda, &sum);
     if (rc == DL_ERR_ALLOC) return rc;
     const T t = scaled_value(sum);
     *dlogabsdet = REAL(t);

@@ -30,8 +30,13 @@ static inline T scale_by_pow2(T x, long e) {
 #endif
 }
 
-/* The larger of |Re x|, |Im x|: the size the scaling (and the pivot comparisons) go by. */
-static inline double part_max(T x) { return fmax(fabs((double)REAL(x)), fabs((double)IMAG(x))); }
+/* The larger of |Re x|, |Im x|: the size the scaling (and the pivot comparisons) go by. NaN if
+ * either part is NaN (fmax alone would return the other part: a NaN real number, whose
+ * imaginary part is 0, would pass for 0 and then for finite). */
+static inline double part_max(T x) {
+    const double re = fabs((double)REAL(x)), im = fabs((double)IMAG(x));
+    return isnan(re) || isnan(im) ? (double)NAN : fmax(re, im);
+}
 
 static inline scaled scaled_of(T x) {
     const double big = part_max(x);

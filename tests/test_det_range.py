@@ -175,3 +175,46 @@ def test_tangents_whose_entries_span_the_range(dtype):
     da = np.zeros((3, 3), dtype)
     da[:, 0] = (1.5 * top, top, top)
     close([dl.det_jvp(a, da)[1]], [-1.5 * top], dtype, "d det of a singular A, partial sums out of range")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_tangents_whose_lu_intermediates_overflow(dtype):
+    """A fourth review: nonsingular A with det, A^{-1} and d det in range, but the getrf
+    tangent's intermediates overflow for this dA (dL ~ dA / a tiny pivot, times U's huge
+    entries): the tangent's diagonal came out NaN, and the check for a non-finite tangent took
+    it for finite (max(|Re|, |Im|) by fmax dropped the NaN), so the retry at a smaller scale of dA
+    never ran: det_jvp and slogdet_jvp returned NaN. d det = adj(A)_02 dA_20 (one entry)."""
+    wide = real_of(dtype) == np.float64
+    if wide:   # det = 2^60, max |A^{-1}| = 6.8e125; adj(A)_02 = -2^31, dA_20 = 2^757
+        a = np.array([[0, 0, -2.0**334], [2.0**-88, -2.0**-303, 0], [-2.0**29, 0, 2.0**566]])
+        e, cofactor, det = 2.0**757, -2.0**31, 2.0**60
+    else:      # det = 8, max |A^{-1}| = 1.4e17; adj(A)_02 = -1, dA_20 = 2^90
+        a = np.array([[0, 0, -2.0**40], [2.0**-10, -2.0**-40, 0], [-8.0, 0, 2.0**70]])
+        e, cofactor, det = 2.0**90, -1.0, 8.0
+    da = np.zeros((3, 3))
+    da[2, 0] = e
+    a, da = a.astype(dtype), da.astype(dtype)
+    close([dl.det_jvp(a, da)[1]], [cofactor * e], dtype, "d det")
+    close([dl.slogdet_jvp(a, da)[1][1]], [cofactor * e / det], dtype, "d log|det|")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64])
+def test_tangents_beyond_every_scaling_of_da(dtype):
+    """Where the getrf tangent's intermediates leave the range at EVERY power-of-two scaling of
+    dA (their dynamic range is A's growth, here more than single precision's 2^254), d det =
+    det tr(A^{-1} dA) is formed from A's (balanced) inverse instead, its terms summed scaled
+    (was NaN; found by a random search against exact rational arithmetic)."""
+    h = float.fromhex
+    a = np.array([[h(x) for x in r] for r in (
+        ("-0x1.3c646ep-18", "-0x1.6e511cp+20", "-0x1.b3a09ap-27", "-0x1.f5cdaep+75"),
+        ("-0x1.29a818p-40", "-0x1.c39af8p+3", "-0x1.50a4a2p-45", "-0x1.8eae22p+55"),
+        ("0x1.0cfc7ap-77", "0x1.006114p-36", "0x1.2f45f2p-84", "0x1.051cb8p+16"),
+        ("0x1.49e2e6p-21", "0x1.1959f8p+21", "0x1.8e0fe2p-27", "0x1.f74560p+73"))], dtype)
+    da = np.array([[h(x) for x in r] for r in (
+        ("-0x1.8ab87cp+5", "0x1.490a04p+36", "0x1.d51058p-61", "0x1.82d91ap+20"),
+        ("0x1.095474p+16", "0x1.63f3dcp+2", "-0x1.1523e8p+3", "0x1.32974cp-50"),
+        ("0x1.b74334p+7", "-0x1.93dd62p-41", "-0x1.2f64cap+28", "0x1.b66d94p-53"),
+        ("-0x1.78191ap+61", "0x1.0ce4f4p-31", "-0x1.34b57ep-24", "0x1.706fa2p-65"))], dtype)
+    # exact values (rational arithmetic on the float32 entries)
+    close([dl.det_jvp(a, da)[1]], [-5.926442172995424e+25], dtype, "d det")
+    close([dl.slogdet_jvp(a, da)[1][1]], [-2.3121433029510848e+33], dtype, "d log|det|")
