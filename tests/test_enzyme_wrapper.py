@@ -681,6 +681,14 @@ def test_checkpoint_around_a_cpp_call_fails_and_outside_is_right():
     assert r.returncode == 0 and "RIGHT" in r.stdout, (r.stdout, r.stderr[-2000:])
 
 
+@pytest.mark.parametrize("variant", ["loops", "lapack"])
+def test_dupnoneed_on_an_array_updated_in_place_is_wrong_and_dup_is_right(variant):
+    # docs 20 (found by an independent review): Enzyme's own, with or without difflapack
+    r = _run_doc("dupnoneed.py", variant)
+    assert r.returncode == 0 and "dup RIGHT" in r.stdout and "dupnoneed WRONG" in r.stdout, (r.stdout, r.stderr[-2000:])
+    assert not enzyme.enzyme_failures(r.stderr), r.stderr[-2000:]
+
+
 def test_the_same_call_computed_once_and_reused_is_right():
     # docs 9: the workaround of same_call (found by an independent review)
     r = _run_doc("pullback_twice.py", "reuse")
