@@ -51,9 +51,11 @@ static const int INC1 = 1, DEC1 = -1;
 
 #define AT(M, ld, i, j) ((M)[(size_t)(i) + (size_t)(j) * (size_t)(ld)])
 #define TILE 64
-/* the smallest normal number of the real type, and its largest binary exponent */
+/* the smallest normal number of the real type, and its largest and smallest binary exponents
+ * (frexp's: FLT_MIN = 0.5 2^FLT_MIN_EXP) */
 #define MIN_NORMAL (sizeof(R) == sizeof(float) ? (double)FLT_MIN : DBL_MIN)
 #define MAX_EXPONENT (sizeof(R) == sizeof(float) ? FLT_MAX_EXP : DBL_MAX_EXP)
+#define MIN_EXPONENT (sizeof(R) == sizeof(float) ? FLT_MIN_EXP : DBL_MIN_EXP)
 
 /* ?getrf's checks for the square case (n 1, A 2, lda 3, ipiv 4). */
 static int det_check(int n, const T *A, int lda, const int *ipiv) {
@@ -254,30 +256,6 @@ static int add_scaled_inverse_adjoint(int n, scaled c, int balance, const T *LU,
     return 0;
 }
 
-/* tr(A^{-1} dA) = sum_ij (A^{-1})_ji dA_ij for a nonsingular A, scaled: the balanced inverse,
- * each term and the sum scaled. The tangent rules' fallback where the getrf tangent's
- * intermediates leave the range at every scaling of dA (their dynamic range is that of A's
- * growth, not of the result's). */
-static int inverse_trace_product(int n, const T *LU, int lda, const int *ipiv, const T *dA, int ldda,
-                                 scaled *sum) {
-    T *X = dl_alloc((size_t)n * n);
-    if (!X) return DL_ERR_ALLOC;
-    const long k = balanced_inverse(n, LU, lda, ipiv, X, n);
-    scaled s = scaled_of(0);
-    for (int j = 0; j < n; ++j)
-        for (int i = 0; i < n; ++i) s = scaled_add(s, scaled_mul(scaled_of(AT(X, n, j, i)), AT(dA, ldda, i, j)));
-    if (s.m != 0 && isfinite(part_max(s.m))) s.e += k; /* (2^k A)^{-1} 2^k = A^{-1} */
-    dl_free(X);
-    *sum = s;
-    return 0;
-}
-
-/* Whether the tangent rules should fall back to inverse_trace_product: the getrf tangent's sum
- * is not finite, A is nonsingular, and dA is finite (else the sum's value is not finite either). */
-static int needs_inverse_fallback(int n, const T *LU, int lda, const T *dA, int ldda, scaled sum) {
-    return !isfinite(part_max(sum.m)) && IFN(first_zero_diagonal)(n, LU, lda) == 0 && all_finite(n, dA, ldda);
-}
-
 /* The vectors of the rank-one adjugate for the single zero pivot U_jj: adj(A) = s p a r^T with
  * s p = pivot_product(.., j). a, r: n each. */
 static void rank_one_adjugate(int n, const T *LU, int lda, const int *ipiv, int j, T *a, T *r) {
@@ -300,49 +278,86 @@ static void rank_one_adjugate(int n, const T *LU, int lda, const int *ipiv, int 
  * d det and d log|det| are sums over i of dU_ii times a weight (prod_{k != i} U_kk, or
  * 1/U_ii), dU = the diagonal of the getrf tangent of dA. Formed plainly, that loses subnormal
  * entries of dA, and its intermediates (dL = ... / U_jj, dU = ... - dL U) over- or underflow
- * where the sum does not. So dA is differentiated in two parts, its normal entries (with the
- * zeros) and its subnormal ones, each on a copy scaled by a power of two (exact): the normal
- * part unscaled first -- exact, as before the scaling -- and the subnormal part with its
- * largest entry brought to [0.5, 1); if the tangent of a part is not finite, its largest entry
- * is moved to 2^0, then to far below and far above (+-600 in double, +-75 in single) in turn,
- * each tried only where the scaled copy is exact (a far shift that flushes the part's smaller
- * entries to zero would drop their terms silently). Weights, terms and sum are kept scaled
- * (m 2^e): the result over- or underflows only if its value does. A part whose tangent is
- * finite at none of them keeps its first (its value likely leaves the range). */
-enum { PART_NORMAL, PART_SUBNORMAL };
+ * where the sum does not. The tangent is linear in dA, so dA is differentiated in BANDS of its
+ * entries' binary exponents (the nonzero entries from the largest down, band_width() wide; a
+ * non-finite entry goes with the first band), each band on a copy scaled by a power of two that
+ * is exact for all its entries: its top at 2^far first (+600 in double, +75 in single: as high
+ * as it goes, so that the intermediates underflow least), and where that band's tangent is not
+ * finite, at 2^0, then at 2^-far. Weights, terms and sum are kept scaled (m 2^e): the result
+ * over- or underflows only if its value does. A band whose tangent is finite at none of them
+ * keeps its first (its value likely leaves the range, or its terms cancel out of it). An ordinary
+ * dA is one band, and its result is bitwise the unscaled computation's wherever that one
+ * neither under- nor overflows (scaling by 2^k is exact). */
+static long far_exponent(void) { return 600L * MAX_EXPONENT / 1024; }
 
-static int in_part(T x, int part) {
-    const double big = part_max(x);
-    const int subnormal = big != 0 && big < MIN_NORMAL;
-    return part == PART_SUBNORMAL ? subnormal : !subnormal;
-}
+/* Wide enough for few bands, narrow enough that a band's top at 2^-far leaves its bottom normal. */
+static long band_width(void) { return -(long)MIN_EXPONENT - far_exponent() - 1; }
 
-/* exponent of the part's largest entry (frexp's), or LONG_MIN if the part is empty or zero */
-static long part_exponent(int n, const T *dA, int ldda, int part) {
-    double big = 0;
+/* The exponents (frexp's) of dA's largest and smallest finite nonzero entries; 0 if none. */
+static int exponent_range(int n, const T *dA, int ldda, long *top, long *bottom) {
+    double big = 0, small = INFINITY;
     for (int j = 0; j < n; ++j)
-        for (int i = 0; i < n; ++i)
-            if (in_part(AT(dA, ldda, i, j), part)) big = fmax(big, part_max(AT(dA, ldda, i, j)));
-    if (big == 0) return LONG_MIN;
-    if (!isfinite(big)) return 0;
-    int k;
-    frexp(big, &k);
-    return k;
+        for (int i = 0; i < n; ++i) {
+            const double m = part_max(AT(dA, ldda, i, j));
+            if (m == 0 || !isfinite(m)) continue;
+            big = m > big ? m : big;
+            small = m < small ? m : small;
+        }
+    if (big == 0) return 0;
+    int e;
+    frexp(big, &e);
+    *top = e;
+    frexp(small, &e);
+    *bottom = e;
+    return 1;
 }
 
-/* dU = the diagonal of the getrf tangent of 2^shift (the part's entries of dA; others 0), in
- * D (n x n workspace). Returns 1 if every dU_ii is finite, 0 if not or if the scaling lost
- * bits of an entry (then nothing is computed), DL_ERR_ALLOC. */
-static int part_tangent_diagonal(int n, const T *LU, int lda, const int *ipiv, const T *dA, int ldda, int part,
+/* A band: the entries whose exponent e is in (top - band_width(), top], i.e. whose size
+ * (part_max) is in [low, high) = [2^(top - width - 1), 2^top) (low 0 where it underflows,
+ * high inf where it overflows); the first band also holds the non-finite entries. */
+typedef struct {
+    double low, high;
+    int first;
+} band;
+
+static band band_of(long top, int first) {
+    const band b = {ldexp(1.0, (int)(top - band_width() - 1)), ldexp(1.0, (int)dl_min(top, 4096)), first};
+    return b;
+}
+
+/* The smaller nonzero one of |Re x|, |Im x| (inf if both are 0). */
+static double part_min_nonzero(T x) {
+    const double re = fabs((double)REAL(x)), im = fabs((double)IMAG(x));
+    return re == 0 ? (im == 0 ? INFINITY : im) : im == 0 ? re : fmin(re, im);
+}
+
+static int in_band(T x, const band *b) {
+    const double m = part_max(x);
+    if (m == 0) return 0;
+    return isfinite(m) ? m >= b->low && m < b->high : b->first;
+}
+
+enum { BAND_EMPTY = -1, BAND_INEXACT = -2 };
+
+/* dU = the diagonal of the getrf tangent of 2^shift (the band's entries of dA; others 0), in
+ * D (n x n workspace). Returns 1 if every dU_ii is finite, 0 if not, BAND_EMPTY, BAND_INEXACT
+ * if the scaling would lose bits of an entry (nothing is computed: a complex entry's smaller
+ * part can leave the range), or DL_ERR_ALLOC. */
+static int band_tangent_diagonal(int n, const T *LU, int lda, const int *ipiv, const T *dA, int ldda, const band *b,
                                  long shift, T *D, T *dU) {
+    int any = 0;
     for (int j = 0; j < n; ++j)
         for (int i = 0; i < n; ++i) {
             const T x = AT(dA, ldda, i, j);
-            const int mine = in_part(x, part);
+            const int mine = in_band(x, b);
             const T y = mine ? scale_by_pow2(x, shift) : (T)0;
-            if (mine && x != 0 && (y == 0 || (isfinite(part_max(y)) && scale_by_pow2(y, -shift) != x))) return 0;
+            /* only a part that lands below the normal range can lose bits */
+            if (mine && shift < 0 && part_min_nonzero(y) < MIN_NORMAL && scale_by_pow2(y, -shift) != x)
+                return BAND_INEXACT;
+            any |= mine;
             AT(D, n, i, j) = y;
         }
+    if (!any) return BAND_EMPTY;
     if (IFN(lu_rule)(0, n, n, LU, lda, ipiv, D, n) == DL_ERR_ALLOC) return DL_ERR_ALLOC;
     int finite = 1;
     for (int i = 0; i < n; ++i) {
@@ -365,34 +380,44 @@ static scaled add_weighted(scaled sum, int n, const scaled *weight, const T *dU,
 /* sum_i weight[i] dU_ii for dU the diagonal of the getrf tangent of dA, scaled (see above). */
 static int weighted_tangent_diagonal(int n, const T *LU, int lda, const int *ipiv, const T *dA, int ldda,
                                      const scaled *weight, scaled *sum) {
-    const long far = 600L * MAX_EXPONENT / 1024, TRY_EXPONENTS[] = {0, -far, far};
-    T *D = dl_alloc((size_t)n * n), *dU = dl_alloc((size_t)n), *first = dl_alloc((size_t)n);
+    const long far = far_exponent(), width = band_width(), tops[] = {far, 0, -far};
+    T *D = dl_alloc((size_t)n * n), *dU = dl_alloc((size_t)n), *kept = dl_alloc((size_t)n);
     int rc = 0;
     *sum = scaled_of(0);
-    if (!D || !dU || !first) {
+    if (!D || !dU || !kept) {
         rc = DL_ERR_ALLOC;
         goto done;
     }
-    for (int part = PART_NORMAL; part <= PART_SUBNORMAL; ++part) {
-        const long top = part_exponent(n, dA, ldda, part);
-        if (top == LONG_MIN) continue;
-        long first_shift = part == PART_NORMAL ? 0 : -top, shift = first_shift;
-        int finite = part_tangent_diagonal(n, LU, lda, ipiv, dA, ldda, part, shift, D, first);
-        if (finite == DL_ERR_ALLOC) { rc = finite; goto done; }
-        const T *use = first;
-        for (size_t t = 0; !finite && t < sizeof TRY_EXPONENTS / sizeof *TRY_EXPONENTS; ++t) {
-            shift = TRY_EXPONENTS[t] - top;
-            if (shift == first_shift) continue;
-            finite = part_tangent_diagonal(n, LU, lda, ipiv, dA, ldda, part, shift, D, dU);
-            if (finite == DL_ERR_ALLOC) { rc = finite; goto done; }
-            if (finite) use = dU;
+    long top, bottom;
+    if (!exponent_range(n, dA, ldda, &top, &bottom)) top = bottom = 0; /* only zeros and non-finite entries */
+    for (long band_top = top; band_top >= bottom; band_top -= width) {
+        const band b = band_of(band_top, band_top == top);
+        long kept_shift = 0;
+        int have = 0, empty = 0;
+        for (size_t t = 0; t < sizeof tops / sizeof *tops; ++t) {
+            const long shift = tops[t] - band_top;
+            const int got = band_tangent_diagonal(n, LU, lda, ipiv, dA, ldda, &b, shift, D, dU);
+            if (got == DL_ERR_ALLOC) { rc = got; goto done; }
+            if (got == BAND_EMPTY) { empty = 1; break; }
+            if (got == BAND_INEXACT) continue;
+            if (got == 1 || !have) { /* the finite one, or the first computed: kept */
+                T *swap = kept; kept = dU; dU = swap;
+                kept_shift = shift;
+                have = 1;
+            }
+            if (got == 1) break;
         }
-        *sum = add_weighted(*sum, n, weight, use, use == first ? first_shift : shift);
+        if (empty) continue;
+        if (!have) { /* no exact scaling for this band: its value is not known */
+            for (int i = 0; i < n; ++i) kept[i] = NAN_T;
+            kept_shift = 0;
+        }
+        *sum = add_weighted(*sum, n, weight, kept, kept_shift);
     }
 done:
     dl_free(D);
     dl_free(dU);
-    dl_free(first);
+    dl_free(kept);
     return rc;
 }
 
@@ -412,13 +437,9 @@ static int det_tangent_from_lu(int n, const T *LU, int lda, const int *ipiv, con
         prefix = scaled_mul(prefix, AT(LU, lda, i, i));
     }
     scaled sum;
-    int rc = weighted_tangent_diagonal(n, LU, lda, ipiv, dA, ldda, weight, &sum);
-    dl_free(weight);
-    if (!rc && needs_inverse_fallback(n, LU, lda, dA, ldda, sum)) { /* d det = det tr(A^{-1} dA) */
-        rc = inverse_trace_product(n, LU, lda, ipiv, dA, ldda, &sum);
-        sum = scaled_times(pivot_product(n, LU, lda, ipiv, -1), sum);
-    }
+    const int rc = weighted_tangent_diagonal(n, LU, lda, ipiv, dA, ldda, weight, &sum);
     *ddet = scaled_value(sum);
+    dl_free(weight);
     return rc;
 }
 
@@ -582,7 +603,6 @@ int FN(slogdet_fwd)(unsigned active, int n, T *A, int lda, int *ipiv, const T *d
     scaled sum; /* tr(A^{-1} dA) = sum_i dU_ii / U_ii */
     rc = weighted_tangent_diagonal(n, A, lda, ipiv, dA, ldda, weight, &sum);
     dl_free(weight);
-    if (!rc && needs_inverse_fallback(n, A, lda, dA, ldda, sum)) rc = inverse_trace_product(n, A, lda, ipiv, dA, ldda, &sum);
     if (rc == DL_ERR_ALLOC) return rc;
     const T t = scaled_value(sum);
     *dlogabsdet = REAL(t);
@@ -634,14 +654,16 @@ int FN(slogdet_inv)(int n, T *A, int lda, int *ipiv, T *sign, R *logabsdet, R *p
     T *pivot = dl_alloc((size_t)n);
     if (!pivot) return DL_ERR_ALLOC;
     const int info = IFN(gauss_jordan_inverse)(n, A, lda, ipiv, pivot);
-    if (pivot_ratio && info >= 0) {
+    if (pivot_ratio && info >= 0) { /* 0 (redo by getrf) for a zero or non-finite pivot */
         double lo = INFINITY, hi = 0;
+        int finite = 1;
         for (int k = 0; k < (info ? info : n); ++k) {
             const double m = part_max(pivot[k]);
+            finite &= isfinite(m);
             lo = m < lo ? m : lo;
             hi = m > hi ? m : hi;
         }
-        *pivot_ratio = info ? 0 : n == 0 ? 1 : (R)(lo / hi);
+        *pivot_ratio = info || !finite ? 0 : n == 0 ? 1 : (R)(lo / hi);
     }
     if (info > 0) { /* singular: no inverse; the pivots after the zero one are not chosen */
         for (int k = info; k < n; ++k) ipiv[k] = k + 1;

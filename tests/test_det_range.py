@@ -200,10 +200,10 @@ def test_tangents_whose_lu_intermediates_overflow(dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.complex64])
 def test_tangents_beyond_every_scaling_of_da(dtype):
-    """Where the getrf tangent's intermediates leave the range at EVERY power-of-two scaling of
-    dA (their dynamic range is A's growth, here more than single precision's 2^254), d det =
-    det tr(A^{-1} dA) is formed from A's (balanced) inverse instead, its terms summed scaled
-    (was NaN; found by a random search against exact rational arithmetic)."""
+    """Where the getrf tangent's intermediates leave the range at every power-of-two scaling of
+    dA as a whole (their dynamic range is A's growth, here more than single precision's 2^254):
+    was NaN, found by a random search against exact rational arithmetic; right now that dA is
+    differentiated in bands of exponents, each at its own scale."""
     h = float.fromhex
     a = np.array([[h(x) for x in r] for r in (
         ("-0x1.3c646ep-18", "-0x1.6e511cp+20", "-0x1.b3a09ap-27", "-0x1.f5cdaep+75"),
@@ -218,3 +218,65 @@ def test_tangents_beyond_every_scaling_of_da(dtype):
     # exact values (rational arithmetic on the float32 entries)
     close([dl.det_jvp(a, da)[1]], [-5.926442172995424e+25], dtype, "d det")
     close([dl.slogdet_jvp(a, da)[1][1]], [-2.3121433029510848e+33], dtype, "d log|det|")
+
+
+def _hex(rows, dtype):
+    return np.array([[float.fromhex(x) for x in r] for r in rows], dtype)
+
+
+def test_tangents_of_many_magnitudes_are_differentiated_in_bands():
+    """A fifth review (of the fix above): a retry that scales dA as a whole either flushes its
+    small entries (old: accepted, silently dropping their terms where they matter) or is refused
+    (the fix's first version: inf / NaN). d det is linear in dA, so dA is now differentiated in
+    bands of exponents, each at a scale exact for all its entries. Exact values: rational
+    arithmetic on the float32 entries."""
+    a = _hex([["0x1.cf1c78p-46", "0x1.fb41f0p-27", "-0x1.b0f42ep+35"], ["0x1.a7fd24p-75", "0", "0x1.168a6ep+7"],
+              ["0", "0", "0"]], np.float32)   # singular: its last pivot is 0 (no inverse to fall back on)
+    da = _hex([["0x1.274p-139", "0", "0x1.8p-148"], ["0", "0", "-0x1.e7274ep-79"],
+               ["0", "0x1.aaf35cp+85", "0x1.f8951cp+72"]], np.float32)
+    close([dl.det_jvp(a, da)[1]], [-3.953625936047503e14], np.float32, "d det, singular A")
+    a = _hex([["0", "-0x1.d3207ep-13", "-0x1.48732ap+69", "0"], ["0x1.6d430ap-17", "0", "-0x1.8ef5eap-64", "-0x1.9a4fb0p-58"],
+              ["0x1.cf0dbep-6", "0", "0", "0"], ["-0x1.364e90p-74", "0", "0", "0x1.70be20p+65"]], np.float32)  # kappa ~ 2^214
+    da = _hex([["-0x1.f88e3cp+96", "0", "-0x1.a478d4p-63", "-0x1.a1f5c0p+47"], ["0", "0", "0", "0"],
+               ["-0x1.b7d798p-59", "0", "0", "-0x1.5fap-138"], ["0", "-0x1.93e762p+23", "0", "0"]], np.float32)
+    close([dl.det_jvp(a, da)[1]], [-1575331202.7158585], np.float32, "d det")
+    close([dl.slogdet_jvp(a, da)[1][1]], [-55738080252757.72], np.float32, "d log|det|")
+
+
+def test_small_tangents_do_not_underflow_in_the_lu_tangent():
+    """The same review: a small but normal dA ran unscaled, and the LU tangent's intermediates
+    underflowed (float32: -3.4e-27 for -1.41e-25; float64: the wrong sign). Each band's first
+    scale now puts its largest entry as high as the format allows."""
+    a = _hex([["0x1.733c1cp+8", "-0x1.d63180p+35"], ["-0x1.104cp+32", "0x1.094702p+38"]], np.float32)  # kappa ~ 2^8
+    da = _hex([["-0x1.47a1eap-121", "-0x1.7af8ccp-122"], ["-0x1.74c1e6p-125", "0x1.609270p-119"]], np.float32)
+    close([dl.det_jvp(a, da)[1]], [-1.4055759303202285e-25], np.float32, "d det, float32")
+    a = _hex([["0x1.1c8e801b94ecfp-200", "-0x1.4bbbc6a787ef7p+173", "0x1.fbc9175d96117p+59"],
+              ["-0x1.05f6eeed61e58p+171", "-0x1.a3d6c8c1eba6cp+178", "-0x1.6684dc2416874p+152"],
+              ["0x1.b1ecff81cb78cp-137", "0x1.2a7d18e93b4eap-165", "-0x1.f47f1b1da41a8p+196"]], np.float64)
+    da = _hex([["0x1.2a7e1bdbe832bp-1019", "-0x1.44352a03bb65fp-1015", "0x1.5097dc6ec92e5p-1018"],
+               ["0x1.021dcf1b5be76p-1015", "0x1.5c4bf147f7dfap-1018", "0x1.8bfb88836d500p-1020"],
+               ["0x1.f80e1bbfde014p-1017", "0x1.21405f77ecd1ep-1018", "-0x1.10a0b0f49191dp-1018"]], np.float64)
+    close([dl.det_jvp(a, da)[1]], [1.9027753249449607e-194], np.float64, "d det, float64")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_a_nan_in_the_tangent_gives_nan(dtype):
+    """A NaN entry of dA (in the real or the imaginary part only) makes d det NaN; it gave 0
+    where that entry was dA's only nonzero one (the scale search skipped it as empty)."""
+    a = np.array([[2, 1], [1, 3]], dtype)
+    for imag in ((0.0, 1.0) if np.iscomplexobj(a) else (0.0,)):
+        da = np.zeros((2, 2), dtype)
+        da[0, 0] = np.nan + 1j * imag if imag else np.nan
+        assert np.isnan(dl.det_jvp(a, da, check_finite=False)[1]), (dtype, imag)
+        assert np.isnan(dl.slogdet_jvp(a, da, check_finite=False)[1][1]), (dtype, imag)
+
+
+def test_slogdet_vjp_redoes_a_gauss_jordan_pass_with_a_non_finite_pivot():
+    """The same review: slogdet_vjp's Gauss-Jordan forward pass met a NaN pivot on a finite,
+    nonsingular A; its pivot-ratio test (which sends such cases to getrf) read NaN as fine, and
+    the primal came out (nan, nan)."""
+    for a in (_hex([["0", "-0x1.332de2p+23"], ["-0x1.54b29cp-47", "0x1.30dcb0p+86"]], np.float32),
+              _hex([["-0x1.9d25d5fd40972p-826", "0x1.fbc988ff05dffp+312"], ["0", "-0x1.346da10dad259p-445"]],
+                   np.float64)):
+        (s, l), _ = dl.slogdet_vjp(a)
+        assert (s, l) == tuple(dl.slogdet(a)) and np.isfinite(l), (a.dtype, s, l)
