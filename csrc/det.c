@@ -278,30 +278,34 @@ static void rank_one_adjugate(int n, const T *LU, int lda, const int *ipiv, int 
  * d det and d log|det| are sums over i of dU_ii times a weight (prod_{k != i} U_kk, or
  * 1/U_ii), dU = the diagonal of the getrf tangent of dA. Formed plainly, that loses subnormal
  * entries of dA, and its intermediates (dL = ... / U_jj, dU = ... - dL U) over- or underflow
- * where the sum does not. The tangent is linear in dA, so dA is differentiated in BANDS of its
- * entries' binary exponents (the nonzero entries from the largest down, band_width() wide; a
- * non-finite entry goes with the first band), each band on a copy scaled by a power of two that
- * is exact for all its entries: its top at 2^far first (+600 in double, +75 in single: as high
- * as it goes, so that the intermediates underflow least), and where that band's tangent is not
- * finite, at 2^0, then at 2^-far. Weights, terms and sum are kept scaled (m 2^e): the result
- * over- or underflows only if its value does. A band whose tangent is finite at none of them
- * keeps its first (its value likely leaves the range, or its terms cancel out of it). An ordinary
- * dA is one band, and its result is bitwise the unscaled computation's wherever that one
- * neither under- nor overflows (scaling by 2^k is exact). */
+ * where the sum does not. The tangent is linear in dA, so dA is differentiated in BANDS of the
+ * binary exponents of its parts (real and imaginary parts apart: d det(Re dA + i Im dA) =
+ * d det(Re dA) + d det(i Im dA)), from the largest down, band_width() wide; a non-finite part
+ * goes with the first band. Each band runs on a copy scaled by a power of two that is exact for
+ * all its parts: its top at 2^far first (+600 in double, +75 in single: as high as it goes, so
+ * that the intermediates underflow least), and where that band's tangent is not finite, at
+ * 2^0, then at 2^-far. Weights, terms and sum are kept scaled (m 2^e): the result over- or
+ * underflows only if its value does. A band whose tangent is finite at none of them keeps its
+ * first (its value likely leaves the range, or its terms cancel out of it). An ordinary dA is
+ * one band, and its result is bitwise the unscaled computation's wherever that one neither
+ * under- nor overflows (scaling by 2^k is exact). */
 static long far_exponent(void) { return 600L * MAX_EXPONENT / 1024; }
 
 /* Wide enough for few bands, narrow enough that a band's top at 2^-far leaves its bottom normal. */
 static long band_width(void) { return -(long)MIN_EXPONENT - far_exponent() - 1; }
 
-/* The exponents (frexp's) of dA's largest and smallest finite nonzero entries; 0 if none. */
+/* The exponents (frexp's) of the largest and smallest finite nonzero parts of dA; 0 if none. */
 static int exponent_range(int n, const T *dA, int ldda, long *top, long *bottom) {
     double big = 0, small = INFINITY;
     for (int j = 0; j < n; ++j)
         for (int i = 0; i < n; ++i) {
-            const double m = part_max(AT(dA, ldda, i, j));
-            if (m == 0 || !isfinite(m)) continue;
-            big = m > big ? m : big;
-            small = m < small ? m : small;
+            const T x = AT(dA, ldda, i, j);
+            const double parts[2] = {fabs((double)REAL(x)), fabs((double)IMAG(x))};
+            for (int k = 0; k < 2; ++k)
+                if (parts[k] != 0 && isfinite(parts[k])) {
+                    big = parts[k] > big ? parts[k] : big;
+                    small = parts[k] < small ? parts[k] : small;
+                }
         }
     if (big == 0) return 0;
     int e;
@@ -312,51 +316,51 @@ static int exponent_range(int n, const T *dA, int ldda, long *top, long *bottom)
     return 1;
 }
 
-/* A band: the entries whose exponent e is in (top - band_width(), top], i.e. whose size
- * (part_max) is in [low, high) = [2^(top - width - 1), 2^top) (low 0 where it underflows,
- * high inf where it overflows); the first band also holds the non-finite entries. */
+/* A band: the parts whose exponent e is in (top - band_width(), top], i.e. whose size is in
+ * [low, high) = [2^(top - width - 1), 2^top) (low 0 where it underflows, high inf where it
+ * overflows); the first band also holds the non-finite parts. */
 typedef struct {
     double low, high;
     int first;
 } band;
 
 static band band_of(long top, int first) {
-    const band b = {ldexp(1.0, (int)(top - band_width() - 1)), ldexp(1.0, (int)dl_min(top, 4096)), first};
+    const band b = {ldexp(1.0, (int)(top - band_width() - 1)), ldexp(1.0, dl_min((int)top, 4096)), first};
     return b;
 }
 
-/* The smaller nonzero one of |Re x|, |Im x| (inf if both are 0). */
-static double part_min_nonzero(T x) {
-    const double re = fabs((double)REAL(x)), im = fabs((double)IMAG(x));
-    return re == 0 ? (im == 0 ? INFINITY : im) : im == 0 ? re : fmin(re, im);
-}
-
-static int in_band(T x, const band *b) {
-    const double m = part_max(x);
+static int in_band(R part, const band *b) {
+    const double m = fabs((double)part);
     if (m == 0) return 0;
     return isfinite(m) ? m >= b->low && m < b->high : b->first;
 }
 
-enum { BAND_EMPTY = -1, BAND_INEXACT = -2 };
+/* x's parts in the band, times 2^shift (exact: see band_width), the others 0; *mine |= any. */
+static T band_portion(T x, const band *b, long shift, int *mine) {
+    R parts[2] = {REAL(x), IMAG(x)};
+    for (int k = 0; k < (DL_IS_COMPLEX ? 2 : 1); ++k) {
+        const int in = in_band(parts[k], b);
+        parts[k] = in ? (R)ldexp((double)parts[k], (int)shift) : (R)0;
+        *mine |= in;
+    }
+#if DL_IS_COMPLEX
+    T z;
+    memcpy(&z, parts, sizeof z);
+    return z;
+#else
+    return parts[0];
+#endif
+}
 
-/* dU = the diagonal of the getrf tangent of 2^shift (the band's entries of dA; others 0), in
- * D (n x n workspace). Returns 1 if every dU_ii is finite, 0 if not, BAND_EMPTY, BAND_INEXACT
- * if the scaling would lose bits of an entry (nothing is computed: a complex entry's smaller
- * part can leave the range), or DL_ERR_ALLOC. */
+enum { BAND_EMPTY = -1 };
+
+/* dU = the diagonal of the getrf tangent of 2^shift (the band's parts of dA; others 0), in D
+ * (n x n workspace). Returns 1 if every dU_ii is finite, 0 if not, BAND_EMPTY, DL_ERR_ALLOC. */
 static int band_tangent_diagonal(int n, const T *LU, int lda, const int *ipiv, const T *dA, int ldda, const band *b,
                                  long shift, T *D, T *dU) {
     int any = 0;
     for (int j = 0; j < n; ++j)
-        for (int i = 0; i < n; ++i) {
-            const T x = AT(dA, ldda, i, j);
-            const int mine = in_band(x, b);
-            const T y = mine ? scale_by_pow2(x, shift) : (T)0;
-            /* only a part that lands below the normal range can lose bits */
-            if (mine && shift < 0 && part_min_nonzero(y) < MIN_NORMAL && scale_by_pow2(y, -shift) != x)
-                return BAND_INEXACT;
-            any |= mine;
-            AT(D, n, i, j) = y;
-        }
+        for (int i = 0; i < n; ++i) AT(D, n, i, j) = band_portion(AT(dA, ldda, i, j), b, shift, &any);
     if (!any) return BAND_EMPTY;
     if (IFN(lu_rule)(0, n, n, LU, lda, ipiv, D, n) == DL_ERR_ALLOC) return DL_ERR_ALLOC;
     int finite = 1;
@@ -399,8 +403,7 @@ static int weighted_tangent_diagonal(int n, const T *LU, int lda, const int *ipi
             const int got = band_tangent_diagonal(n, LU, lda, ipiv, dA, ldda, &b, shift, D, dU);
             if (got == DL_ERR_ALLOC) { rc = got; goto done; }
             if (got == BAND_EMPTY) { empty = 1; break; }
-            if (got == BAND_INEXACT) continue;
-            if (got == 1 || !have) { /* the finite one, or the first computed: kept */
+            if (got == 1 || !have) { /* the finite one, or the first: kept */
                 T *swap = kept; kept = dU; dU = swap;
                 kept_shift = shift;
                 have = 1;
@@ -408,10 +411,6 @@ static int weighted_tangent_diagonal(int n, const T *LU, int lda, const int *ipi
             if (got == 1) break;
         }
         if (empty) continue;
-        if (!have) { /* no exact scaling for this band: its value is not known */
-            for (int i = 0; i < n; ++i) kept[i] = NAN_T;
-            kept_shift = 0;
-        }
         *sum = add_weighted(*sum, n, weight, kept, kept_shift);
     }
 done:

@@ -280,3 +280,17 @@ def test_slogdet_vjp_redoes_a_gauss_jordan_pass_with_a_non_finite_pivot():
                    np.float64)):
         (s, l), _ = dl.slogdet_vjp(a)
         assert (s, l) == tuple(dl.slogdet(a)) and np.isfinite(l), (a.dtype, s, l)
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+def test_complex_tangents_whose_parts_lie_far_apart(dtype):
+    """Bands go by the parts of dA, not by its entries (d det is linear in Re dA and in Im dA):
+    an entry's small part is differentiated at its own scale, never flushed with its large one."""
+    wide = dtype == np.complex128
+    big, small = (1e300, 1e-300) if wide else (1e30, 1e-30)
+    a = np.diag([small, big]).astype(dtype)
+    da = np.zeros((2, 2), dtype)
+    da[0, 0] = complex(1e10 * small, 1e-10 * small)       # parts ~2^66 apart
+    da[1, 1] = complex(1e-100 * big, 1e-20) if wide else complex(1e-10 * big, 1e-20)
+    want = complex(da[0, 0]) * big + small * complex(da[1, 1])
+    close([dl.det_jvp(a, da)[1]], [want], dtype, "d det")
