@@ -10,8 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # cmake, pkgconf: the C consumers of tests/test_c_package.py; liblapacke-dev: examples/c and the
-# real LAPACKE the oracle tests compare with (tests/_lapacke_oracle.py)
-APT_PACKAGES="libopenblas-dev liblapack-dev libopenblas64-dev liblapacke-dev build-essential cmake pkgconf python3-venv"
+# real LAPACKE the oracle tests compare with (tests/_lapacke_oracle.py); clang: the header's
+# entry points as a system clang++ emits them (tests/test_enzyme_header.py; skipped without it)
+APT_PACKAGES="libopenblas-dev liblapack-dev libopenblas64-dev liblapacke-dev build-essential cmake pkgconf clang python3-venv"
 
 ensure_apt() {
   local missing=()
