@@ -223,29 +223,22 @@ static long balancing_exponent(int n, const T *LU, int lda) {
     return k > most ? most : k;
 }
 
-/* X := A^{-1}, or, where that overflows, (2^k A)^{-1} (balancing_exponent) if that is finite;
- * returns k (0 for the plain inverse): 2^k X = A^{-1}. */
-static long balanced_inverse(int n, const T *LU, int lda, const int *ipiv, T *X, int ldx) {
-    if (inverse_of_scaled(n, 0, LU, lda, ipiv, X, ldx) || !all_finite(n, LU, lda)) return 0;
-    const long k = balancing_exponent(n, LU, lda);
-    if (k && inverse_of_scaled(n, k, LU, lda, ipiv, X, ldx)) return k;
-    if (k) inverse_of_scaled(n, 0, LU, lda, ipiv, X, ldx); /* no better: the plain inverse */
-    return 0;
-}
-
 /* D += c A^{-H}, A^{-1} from the packed LU. With `balance`, an inverse that overflows is taken
- * again of 2^k A and c scaled by 2^k (balanced_inverse). A zero D (what a pullback starts
- * from) holds the inverse itself: no workspace, no second pass. */
+ * again of 2^k A (balancing_exponent) and c scaled by 2^k: (2^k A)^{-1} 2^k = A^{-1}. A zero D
+ * (what a pullback starts from) holds the inverse itself: no workspace, no second pass. */
 static int add_scaled_inverse_adjoint(int n, scaled c, int balance, const T *LU, int lda, const int *ipiv, T *D,
                                       int ldd) {
     const int in_place = IFN(all_zero)(n, n, D, ldd);
     T *X = in_place ? D : dl_alloc((size_t)n * n);
     const int ldx = in_place ? ldd : n;
     if (!X) return DL_ERR_ALLOC;
-    if (balance)
-        c.e += balanced_inverse(n, LU, lda, ipiv, X, ldx);
-    else
-        inverse_of_scaled(n, 0, LU, lda, ipiv, X, ldx);
+    if (!inverse_of_scaled(n, 0, LU, lda, ipiv, X, ldx) && balance && all_finite(n, LU, lda)) {
+        const long k = balancing_exponent(n, LU, lda);
+        if (k && inverse_of_scaled(n, k, LU, lda, ipiv, X, ldx))
+            c.e += k;
+        else if (k)
+            inverse_of_scaled(n, 0, LU, lda, ipiv, X, ldx); /* no better: the plain inverse */
+    }
     const cotangent_scale f = cotangent_scale_of(c);
     if (in_place) {
         scale_adjoint_in_place(n, &f, D, ldd);
